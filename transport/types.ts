@@ -1,0 +1,74 @@
+/**
+ * The transport contract shared by collectors (producers) and the pipeline (consumer
+ * group). Two implementations: Kafka (kafkajs) and in-process (embedded mode). Both
+ * carry the same bytes: one serialized OTLP ExportMetricsServiceRequest per message.
+ */
+
+/** Default topic names (the OpenTelemetry Collector Kafka exporter's default, plus DLQ). */
+export const TOPICS = {
+  metrics: 'otlp_metrics',
+  dlq: 'otlp_metrics.dlq',
+} as const;
+
+/** Header names Vigie sets on messages. */
+export const HEADERS = {
+  /** Why a message went to the DLQ (a short reason code). */
+  reason: 'vigie.reason',
+  /** Human-readable detail of the DLQ reason. */
+  detail: 'vigie.detail',
+  /** Where the DLQ message came from: `topic/partition/offset`. */
+  origin: 'vigie.origin',
+} as const;
+
+/** A message to produce. `key` identifies the resource (service + host) for ordering. */
+export interface OutgoingMessage {
+  readonly key: string;
+  readonly value: Uint8Array;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/** A consumed message with its position. */
+export interface IncomingMessage {
+  readonly key: string | null;
+  readonly value: Uint8Array;
+  readonly headers: Readonly<Record<string, string>>;
+  /** Offset as a decimal string (Kafka offsets are int64). */
+  readonly offset: string;
+  readonly timestampMs: number;
+}
+
+/** A batch of consecutive messages from one partition. */
+export interface IncomingBatch {
+  readonly topic: string;
+  readonly partition: number;
+  readonly messages: readonly IncomingMessage[];
+}
+
+/** Produces messages; resolves once the transport acknowledged them (acks=all on Kafka). */
+export interface TransportProducer {
+  connect(): Promise<void>;
+  send(topic: string, messages: readonly OutgoingMessage[]): Promise<void>;
+  disconnect(): Promise<void>;
+}
+
+/**
+ * Consumes a topic as a member of a consumer group. The handler is called with one
+ * batch at a time per partition; the batch's offsets are committed only after the
+ * handler's promise resolves. A rejected handler means: do not commit, redeliver.
+ */
+export interface TransportConsumer {
+  connect(): Promise<void>;
+  run(topic: string, handler: (batch: IncomingBatch) => Promise<void>): Promise<void>;
+  /** Messages produced but not yet committed for the group (consumer lag), summed over partitions. */
+  lag(topic: string): Promise<number>;
+  disconnect(): Promise<void>;
+}
+
+/** A transport: a way to make producers and consumers on one backend. */
+export interface Transport {
+  readonly kind: 'kafka' | 'inprocess';
+  producer(): TransportProducer;
+  consumer(groupId: string): TransportConsumer;
+  /** Creates topics if missing (no-op in-process). */
+  ensureTopics(topics: readonly { name: string; partitions: number }[]): Promise<void>;
+}
