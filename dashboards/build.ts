@@ -1,0 +1,48 @@
+/**
+ * Writes the generated dashboards and Grafana provisioning under one directory:
+ * `dashboards/*.json`, `provisioning/datasources/vigie.yaml`,
+ * `provisioning/dashboards/vigie.yaml`. Output is byte-stable for the same options.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { buildFacultyDashboard } from './faculty.ts';
+import {
+  dashboardProviderYaml,
+  datasourceYaml,
+  parseProvisioningOptions,
+  type ProvisioningOptionsInput,
+} from './provisioning.ts';
+
+/** Options of {@link buildDashboards}. */
+export interface BuildDashboardsOptions extends Omit<ProvisioningOptionsInput, 'dashboardsPath'> {
+  /** Directory to write into (created if missing). */
+  readonly outDir: string;
+  /** Dashboard directory as Grafana sees it; defaults to `<outDir>/dashboards` (absolute). */
+  readonly dashboardsPath?: string;
+}
+
+/** Serializes a built dashboard: 2-space JSON with a final newline. */
+export function dashboardJson(model: unknown): string {
+  return JSON.stringify(model, null, 2) + '\n';
+}
+
+/** Generates every dashboard and the provisioning files; returns the written paths, sorted. */
+export function buildDashboards(opts: BuildDashboardsOptions): { files: string[] } {
+  const outDir = resolve(opts.outDir);
+  const { outDir: _ignored, ...rest } = opts;
+  const o = parseProvisioningOptions({ ...rest, dashboardsPath: opts.dashboardsPath ?? join(outDir, 'dashboards') });
+
+  const outputs: Array<[string, string]> = [
+    [
+      join(outDir, 'dashboards', 'vigie-faculty.json'),
+      dashboardJson(buildFacultyDashboard({ database: o.database, datasourceUid: o.datasourceUid }).build()),
+    ],
+    [join(outDir, 'provisioning', 'datasources', 'vigie.yaml'), datasourceYaml(o)],
+    [join(outDir, 'provisioning', 'dashboards', 'vigie.yaml'), dashboardProviderYaml(o)],
+  ];
+  for (const [path, text] of outputs) {
+    mkdirSync(join(path, '..'), { recursive: true });
+    writeFileSync(path, text);
+  }
+  return { files: outputs.map(([p]) => p).sort() };
+}

@@ -1,0 +1,341 @@
+/**
+ * The pipeline stage: consume OTLP messages from the transport as a consumer group,
+ * decode and validate them, insert one idempotent ClickHouse batch per transport batch,
+ * and only then let the transport commit. Poison messages go to the DLQ with a reason;
+ * rejected points are counted by reason; nothing is dropped silently. After each
+ * acknowledged insert the decoded samples are handed to tap listeners (the rules engine).
+ */
+import { metrics, type Counter, type Histogram } from '@opentelemetry/api';
+import type { Clock } from '../core/clock.ts';
+import { DecodeError, UnavailableError, VigieError, describeError } from '../core/errors.ts';
+import { retry } from '../core/retry.ts';
+import type { Sample } from '../core/samples.ts';
+import { createCardinalityLimiter, decodeMetricsRequest, mergeCounts, toSamples, VALIDATION_DEFAULTS, type ToSamplesOptions } from '../otlp/decode.ts';
+import { HEADERS, TOPICS, type IncomingBatch, type IncomingMessage, type OutgoingMessage, type Transport, type TransportConsumer, type TransportProducer } from '../transport/types.ts';
+import { createClickHouseSink, type ClickHouseSink } from './clickhouseSink.ts';
+import type { Storage } from './storage.ts';
+
+/** Validation knobs, passed through to `toSamples`. */
+export interface PipelineValidationOptions {
+  readonly maxAgeMs?: number;
+  readonly maxSkewMs?: number;
+  readonly maxLabelValueLength?: number;
+  readonly maxSeriesPerMetric?: number;
+  readonly resourceLabels?: boolean;
+  readonly scopeLabels?: boolean;
+}
+
+/** Options of {@link createPipeline}. */
+export interface PipelineOptions {
+  readonly transport: Transport;
+  readonly storage: Pick<Storage, 'client' | 'database'>;
+  /** Injected clock: validation windows and series registration times. */
+  readonly clock: Clock;
+  readonly topic?: string;
+  readonly dlqTopic?: string;
+  readonly groupId?: string;
+  /** Most samples per ClickHouse insert; a larger transport batch is split on message boundaries (default 200,000). */
+  readonly maxBatchSamples?: number;
+  /** Larger messages go to the DLQ as `oversized` (default 4 MiB). */
+  readonly maxMessageBytes?: number;
+  readonly validation?: PipelineValidationOptions;
+  /** Backoff of insert/DLQ retries (which never give up while running). */
+  readonly retry?: { readonly initialMs?: number; readonly maxMs?: number };
+  /** How long `stop()` lets an in-flight batch finish before abandoning it uncommitted (default 30 s). */
+  readonly stopTimeoutMs?: number;
+  /** One line per notable event (retries, DLQ, listener errors); default stderr. */
+  readonly log?: (line: string) => void;
+}
+
+/** Counters since the pipeline was created (of committed batches only). */
+export interface PipelineStats {
+  readonly messages: number;
+  readonly samplesStored: number;
+  readonly dlq: number;
+  readonly rejected: Readonly<Record<string, number>>;
+  /** Failed insert attempts (each retried). */
+  readonly insertErrors: number;
+  readonly batches: number;
+  readonly lastError: string | null;
+}
+
+/** Receives the samples of each stored batch, after ClickHouse acknowledged them. */
+export type SamplesListener = (samples: readonly Sample[]) => void;
+
+/** A running (or startable) pipeline. */
+export interface Pipeline {
+  start(): Promise<void>;
+  /** Graceful: lets the in-flight batch finish and commit, then leaves the group. */
+  stop(): Promise<void>;
+  /** Subscribes to stored samples; returns the unsubscribe function. */
+  onSamples(listener: SamplesListener): () => void;
+  stats(): PipelineStats;
+  /** Consumer lag on the input topic. */
+  lag(): Promise<number>;
+  /** True when nothing is in flight and the group has committed everything produced. */
+  drained(): Promise<boolean>;
+}
+
+/** DLQ reason codes set by the pipeline itself (decode reasons come from `DecodeError.reason`). */
+export const DLQ_REASONS = {
+  oversized: 'oversized',
+  malformed: 'malformed_otlp',
+  insertRejected: 'insert_rejected',
+} as const;
+
+class AbandonedError extends VigieError {}
+
+interface Chunk {
+  readonly messages: IncomingMessage[];
+  readonly samples: Sample[];
+}
+
+interface Instruments {
+  readonly messages: Counter;
+  readonly stored: Counter;
+  readonly dlq: Counter;
+  readonly rejected: Counter;
+  readonly insertErrors: Counter;
+  readonly insertDuration: Histogram;
+  readonly batchSamples: Histogram;
+}
+
+function instruments(): Instruments {
+  // Created at start(): the global MeterProvider is not a proxy, it must be registered first.
+  const meter = metrics.getMeter('vigie.pipeline');
+  return {
+    messages: meter.createCounter('pipeline.messages', { description: 'OTLP messages consumed and committed' }),
+    stored: meter.createCounter('pipeline.samples.stored', { description: 'Samples acknowledged by ClickHouse' }),
+    dlq: meter.createCounter('pipeline.dlq', { description: 'Messages sent to the dead-letter topic, by reason' }),
+    rejected: meter.createCounter('pipeline.samples.rejected', { description: 'Samples rejected by validation, by reason' }),
+    insertErrors: meter.createCounter('pipeline.clickhouse.insert.errors', { description: 'Failed ClickHouse insert attempts (retried)' }),
+    insertDuration: meter.createHistogram('pipeline.clickhouse.insert.duration', { unit: 's', description: 'Duration of one acknowledged ClickHouse insert' }),
+    batchSamples: meter.createHistogram('pipeline.batch.samples', { unit: '{sample}', description: 'Samples per ClickHouse insert' }),
+  };
+}
+
+/** Builds the pipeline; nothing runs until `start()`. */
+export function createPipeline(opts: PipelineOptions): Pipeline {
+  const topic = opts.topic ?? TOPICS.metrics;
+  const dlqTopic = opts.dlqTopic ?? TOPICS.dlq;
+  const groupId = opts.groupId ?? 'vigie-pipeline';
+  const maxBatchSamples = opts.maxBatchSamples ?? 200_000;
+  const maxMessageBytes = opts.maxMessageBytes ?? 4 * 1024 * 1024;
+  const stopTimeoutMs = opts.stopTimeoutMs ?? 30_000;
+  const log = opts.log ?? ((line: string) => process.stderr.write(line + '\n'));
+  const v = opts.validation ?? {};
+  const limiter = createCardinalityLimiter(v.maxSeriesPerMetric ?? VALIDATION_DEFAULTS.maxSeriesPerMetric);
+  const sink: ClickHouseSink = createClickHouseSink({ client: opts.storage.client, database: opts.storage.database, clock: opts.clock });
+  const listeners = new Set<SamplesListener>();
+  const inFlight = new Set<Promise<void>>();
+
+  const s = { messages: 0, samplesStored: 0, dlq: 0, insertErrors: 0, batches: 0, lastError: null as string | null };
+  const rejected: Record<string, number> = {};
+  let consumer: TransportConsumer | undefined;
+  let producer: TransportProducer | undefined;
+  let ins: Instruments | undefined;
+  let stopping = false;
+  let abandoned = false;
+  const wakeSleepers = new Set<() => void>();
+
+  /** Backoff sleep that `stop()` can cut short once the stop timeout expired. */
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(t);
+        wakeSleepers.delete(done);
+        resolve();
+      };
+      const t = setTimeout(done, ms);
+      wakeSleepers.add(done);
+    });
+
+  /** Retries `fn` on retriable errors until it succeeds or `stop()` abandons the batch. */
+  const persist = <T>(what: string, fn: () => Promise<T>): Promise<T> =>
+    retry(
+      async () => {
+        if (abandoned) throw new AbandonedError(`pipeline stopping: ${what} abandoned uncommitted, it will be redelivered`);
+        return fn();
+      },
+      {
+        retries: Number.MAX_SAFE_INTEGER,
+        initialMs: opts.retry?.initialMs ?? 200,
+        maxMs: opts.retry?.maxMs ?? 10_000,
+        isRetriable: (e) => !(e instanceof AbandonedError) && (!(e instanceof VigieError) || e.retriable),
+        sleep,
+        onRetry: (err, attempt, delay) => {
+          s.lastError = describeError(err);
+          log(`vigie pipeline.retry what="${what}" attempt=${attempt} delay_ms=${delay}: ${s.lastError.replace(/\n/g, ' ')}`);
+        },
+      },
+    );
+
+  const toDlq = (batch: IncomingBatch, m: IncomingMessage, reason: string, detail: string): OutgoingMessage => ({
+    key: m.key ?? '',
+    value: m.value,
+    headers: {
+      ...m.headers,
+      [HEADERS.reason]: reason,
+      [HEADERS.detail]: detail.slice(0, 1000),
+      [HEADERS.origin]: `${batch.topic}/${batch.partition}/${m.offset}`,
+    },
+  });
+
+  const handle = async (batch: IncomingBatch): Promise<void> => {
+    if (stopping) throw new UnavailableError('pipeline stopping: batch left uncommitted for redelivery');
+    const nowMs = opts.clock();
+    const toSamplesOpts: ToSamplesOptions = {
+      nowMs,
+      cardinality: limiter,
+      ...(v.maxAgeMs !== undefined ? { maxAgeMs: v.maxAgeMs } : {}),
+      ...(v.maxSkewMs !== undefined ? { maxSkewMs: v.maxSkewMs } : {}),
+      ...(v.maxLabelValueLength !== undefined ? { maxLabelValueLength: v.maxLabelValueLength } : {}),
+      ...(v.resourceLabels !== undefined ? { resourceLabels: v.resourceLabels } : {}),
+      ...(v.scopeLabels !== undefined ? { scopeLabels: v.scopeLabels } : {}),
+    };
+    const dlq: OutgoingMessage[] = [];
+    const dlqReasons: string[] = [];
+    const batchRejected: Record<string, number> = {};
+    const chunks: Chunk[] = [];
+    let cur: Chunk = { messages: [], samples: [] };
+    for (const m of batch.messages) {
+      if (m.value.byteLength > maxMessageBytes) {
+        dlq.push(toDlq(batch, m, DLQ_REASONS.oversized, `message of ${m.value.byteLength} bytes exceeds maxMessageBytes=${maxMessageBytes}`));
+        dlqReasons.push(DLQ_REASONS.oversized);
+        continue;
+      }
+      let decoded: ReturnType<typeof toSamples>;
+      try {
+        decoded = toSamples(decodeMetricsRequest(m.value), toSamplesOpts);
+      } catch (err) {
+        const reason = err instanceof DecodeError ? err.reason : DLQ_REASONS.malformed;
+        dlq.push(toDlq(batch, m, reason, err instanceof Error ? err.message : String(err)));
+        dlqReasons.push(reason);
+        continue;
+      }
+      mergeCounts(batchRejected, decoded.rejected);
+      if (cur.samples.length > 0 && cur.samples.length + decoded.samples.length > maxBatchSamples) {
+        chunks.push(cur);
+        cur = { messages: [], samples: [] };
+      }
+      cur.messages.push(m);
+      for (const x of decoded.samples) cur.samples.push(x);
+    }
+    if (cur.messages.length > 0) chunks.push(cur);
+
+    // DLQ before inserts: once the handler resolves the offsets are committed, so every
+    // poison message must be safely in the DLQ first.
+    if (dlq.length > 0) await persist(`DLQ send of ${dlq.length} messages`, () => producer!.send(dlqTopic, dlq));
+
+    let stored = 0;
+    const storedSamples: Sample[][] = [];
+    for (const chunk of chunks) {
+      if (chunk.samples.length === 0) continue;
+      const first = chunk.messages[0]!.offset;
+      const last = chunk.messages[chunk.messages.length - 1]!.offset;
+      const dedupToken = `${batch.topic}:${batch.partition}:${first}-${last}`;
+      try {
+        const summary = await persist(`insert ${dedupToken}`, async () => {
+          try {
+            return await sink.insertSamples(chunk.samples, { dedupToken });
+          } catch (err) {
+            s.insertErrors++;
+            ins?.insertErrors.add(1);
+            throw err;
+          }
+        });
+        ins?.insertDuration.record(summary.durationMs / 1000);
+        ins?.batchSamples.record(chunk.samples.length);
+        stored += chunk.samples.length;
+        storedSamples.push(chunk.samples);
+      } catch (err) {
+        if (err instanceof AbandonedError || (err instanceof VigieError && err.retriable)) throw err;
+        // ClickHouse refuses the data itself: retrying cannot help, park the messages.
+        const detail = describeError(err);
+        s.lastError = detail;
+        log(`vigie pipeline.insert_rejected token=${dedupToken}: ${detail.replace(/\n/g, ' ')}`);
+        const out = chunk.messages.map((m) => toDlq(batch, m, DLQ_REASONS.insertRejected, detail));
+        await persist(`DLQ send of ${out.length} rejected messages`, () => producer!.send(dlqTopic, out));
+        for (let i = 0; i < out.length; i++) dlqReasons.push(DLQ_REASONS.insertRejected);
+      }
+    }
+
+    // Committed from here on (the transport commits when we resolve): count, then tap.
+    s.batches++;
+    s.messages += batch.messages.length;
+    s.samplesStored += stored;
+    s.dlq += dlqReasons.length;
+    mergeCounts(rejected, batchRejected);
+    if (ins) {
+      ins.messages.add(batch.messages.length);
+      ins.stored.add(stored);
+      for (const r of dlqReasons) ins.dlq.add(1, { reason: r });
+      for (const [r, n] of Object.entries(batchRejected)) ins.rejected.add(n, { reason: r });
+    }
+    for (const samples of storedSamples) {
+      for (const l of listeners) {
+        try {
+          l(samples);
+        } catch (err) {
+          log(`vigie pipeline.tap_error: ${describeError(err).replace(/\n/g, ' ')}`);
+        }
+      }
+    }
+  };
+
+  const tracked = (batch: IncomingBatch): Promise<void> => {
+    const p = handle(batch);
+    const settled = p.then(
+      () => undefined,
+      () => undefined,
+    );
+    inFlight.add(settled);
+    void settled.then(() => inFlight.delete(settled));
+    return p;
+  };
+
+  return {
+    async start() {
+      if (consumer) return;
+      stopping = false;
+      abandoned = false;
+      ins = instruments();
+      await opts.transport.ensureTopics([
+        { name: topic, partitions: 4 },
+        { name: dlqTopic, partitions: 1 },
+      ]);
+      producer = opts.transport.producer();
+      await producer.connect();
+      consumer = opts.transport.consumer(groupId);
+      await consumer.connect();
+      await consumer.run(topic, tracked);
+    },
+    async stop() {
+      if (!consumer) return;
+      stopping = true;
+      const timer = setTimeout(() => {
+        abandoned = true;
+        for (const w of [...wakeSleepers]) w();
+      }, stopTimeoutMs);
+      try {
+        await Promise.all([...inFlight]);
+        await consumer.disconnect();
+        await producer?.disconnect();
+      } finally {
+        clearTimeout(timer);
+        consumer = undefined;
+        producer = undefined;
+      }
+    },
+    onSamples(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    stats: () => ({ ...s, rejected: { ...rejected } }),
+    lag: async () => (consumer ? consumer.lag(topic) : 0),
+    async drained() {
+      if (inFlight.size > 0 || !consumer) return inFlight.size === 0 && !consumer;
+      return (await consumer.lag(topic)) === 0 && inFlight.size === 0;
+    },
+  };
+}

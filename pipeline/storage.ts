@@ -1,0 +1,54 @@
+/**
+ * Storage handle: a `@clickhouse/client` on a ClickHouse server (`url`) or, in embedded
+ * mode, on chDB through `chdb/connection` (one data directory per process: a second
+ * process on the same path fails with `Cannot lock file …/status`).
+ */
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { createChdbConnection } from 'chdb/connection';
+
+/** Options of {@link createStorage}. */
+export interface StorageOptions {
+  /** ClickHouse HTTP URL; when absent, embedded chDB at `chdbPath`. */
+  readonly url?: string;
+  /** chDB data directory (default `.vigie/chdb`). */
+  readonly chdbPath?: string;
+  /** Database holding Vigie's tables (default `vigie`). */
+  readonly database?: string;
+  readonly username?: string;
+  readonly password?: string;
+}
+
+/** An open storage: the client, the database name, and how to close it. */
+export interface Storage {
+  readonly kind: 'clickhouse' | 'chdb';
+  readonly client: ClickHouseClient;
+  readonly database: string;
+  close(): Promise<void>;
+}
+
+/** Default embedded data directory. */
+export const DEFAULT_CHDB_PATH = '.vigie/chdb';
+
+type ConnectionOption = NonNullable<Parameters<typeof createClient>[0]> extends { connection?: infer C } ? C : never;
+
+/** Opens a ClickHouse server client or an embedded chDB one. Does not create tables: see `migrate`. */
+export function createStorage(opts: StorageOptions = {}): Storage {
+  const database = opts.database ?? 'vigie';
+  if (opts.url) {
+    const client = createClient({
+      url: opts.url,
+      ...(opts.username !== undefined ? { username: opts.username } : {}),
+      ...(opts.password !== undefined ? { password: opts.password } : {}),
+      request_timeout: 60_000,
+    });
+    return { kind: 'clickhouse', client, database, close: () => client.close() };
+  }
+  const path = resolve(opts.chdbPath ?? DEFAULT_CHDB_PATH);
+  mkdirSync(path, { recursive: true });
+  // Two copies of client-common's Connection type (ours and chdb's) do not unify.
+  const connection = createChdbConnection({ path }) as unknown as ConnectionOption;
+  const client = createClient({ connection } as Parameters<typeof createClient>[0]);
+  return { kind: 'chdb', client, database, close: () => client.close() };
+}
