@@ -6,6 +6,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     pool: 'forks',
+    poolOptions: { forks: { maxForks: 2, minForks: 1 } },
     projects: [
       {
         test: {
@@ -20,7 +21,6 @@ export default defineConfig({
           name: 'integration',
           include: ['test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'],
           pool: 'forks',
-          poolOptions: { forks: { maxForks: 2, minForks: 1 } },
           globalSetup: ['test/integration/globalSetup.ts'],
           testTimeout: 240_000,
           hookTimeout: 120_000,

@@ -1,0 +1,596 @@
+/**
+ * Instant evaluation of a Vigie PromQL AST over a {@link SeriesStore}, following
+ * Prometheus semantics: 5 min lookback with staleness, left-open range windows,
+ * `offset`, extrapolated rate/increase/delta, classic histogram_quantile, vector
+ * matching, and metric-name dropping.
+ */
+import { VigieError } from '../../core/errors.ts';
+import type { Labels } from '../../core/samples.ts';
+import type { Aggregate, Binary, BinaryOp, Call, Expr, VectorMatching, VectorSelector } from './ast.ts';
+import { isComparison, isSetOp } from './parse.ts';
+import { upperBound, type SeriesStore } from '../windows.ts';
+import {
+  bucketQuantile,
+  extrapolatedRate,
+  instantRate,
+  kahanSumInc,
+  linearRegression,
+  type Bucket,
+} from './functions.ts';
+
+/** One element of an instant vector; `labels` may include `__name__`. */
+export interface VectorSample {
+  readonly labels: Labels;
+  readonly value: number;
+}
+
+/** A series window of a range vector (copied arrays, time-ordered). */
+export interface RangeSeries {
+  readonly labels: Labels;
+  readonly ts: readonly number[];
+  readonly vs: readonly number[];
+}
+
+/** Result of evaluating an expression at one instant. */
+export type Value =
+  | { readonly kind: 'scalar'; readonly value: number }
+  | { readonly kind: 'vector'; readonly samples: readonly VectorSample[] }
+  | { readonly kind: 'matrix'; readonly series: readonly RangeSeries[] }
+  | { readonly kind: 'string'; readonly value: string };
+
+/** An evaluation failed (e.g. many-to-many matching); the rule is marked unhealthy. */
+export class EvalError extends VigieError {}
+
+/** Evaluation options. */
+export interface EvalOptions {
+  /** Instant-vector lookback (staleness) window; Prometheus default 5 min. */
+  readonly lookbackMs?: number;
+  /**
+   * `v3` (default): Prometheus ≥ 3.0 — range windows and lookback are left-open.
+   * `v2`: Prometheus 2.x as shipped by Debian (2.42) — left-closed windows and the
+   * pre-2.51 rate extrapolation; for comparisons with that binary (promtool).
+   */
+  readonly semantics?: 'v3' | 'v2';
+}
+
+/** Default lookback delta, as in Prometheus. */
+export const DEFAULT_LOOKBACK_MS = 5 * 60_000;
+
+/** Evaluates `expr` at `tMs` (epoch ms). */
+export function evaluate(expr: Expr, store: SeriesStore, tMs: number, opts: EvalOptions = {}): Value {
+  return new Evaluator(store, tMs, opts.lookbackMs ?? DEFAULT_LOOKBACK_MS, opts.semantics === 'v2').eval(expr);
+}
+
+/** Evaluates and returns an instant vector (a scalar becomes a one-element label-less vector). */
+export function evaluateVector(expr: Expr, store: SeriesStore, tMs: number, opts: EvalOptions = {}): readonly VectorSample[] {
+  const v = evaluate(expr, store, tMs, opts);
+  if (v.kind === 'vector') return v.samples;
+  if (v.kind === 'scalar') return [{ labels: {}, value: v.value }];
+  throw new EvalError(`expression evaluates to a ${v.kind}, expected an instant vector or scalar`);
+}
+
+/** Labels without `__name__`. */
+export function dropName(l: Labels): Labels {
+  if (!('__name__' in l)) return l;
+  const out: Record<string, string> = {};
+  for (const k in l) if (k !== '__name__') out[k] = l[k]!;
+  return out;
+}
+
+function labelString(l: Labels): string {
+  const keys = Object.keys(l).sort();
+  return '{' + keys.map((k) => `${k}="${l[k]}"`).join(', ') + '}';
+}
+
+/** Match signature: values of `names` (on) or every label but `names` and `__name__` (ignoring). */
+function signature(l: Labels, names: readonly string[], on: boolean): string {
+  let out = '';
+  if (on) {
+    for (const n of names) out += (l[n] ?? '') + '\xff';
+    return out;
+  }
+  const keys = Object.keys(l).sort();
+  for (const k of keys) {
+    if (k === '__name__' || names.includes(k)) continue;
+    const v = l[k]!;
+    if (v === '') continue;
+    out += k + '\xfe' + v + '\xff';
+  }
+  return out;
+}
+
+function arith(op: BinaryOp, l: number, r: number): number {
+  switch (op) {
+    case '+': return l + r;
+    case '-': return l - r;
+    case '*': return l * r;
+    case '/': return l / r;
+    case '%': return l % r;
+    case '^': return Math.pow(l, r);
+    default: return NaN;
+  }
+}
+
+function compare(op: BinaryOp, l: number, r: number): boolean {
+  switch (op) {
+    case '==': return l === r;
+    case '!=': return l !== r;
+    case '>': return l > r;
+    case '<': return l < r;
+    case '>=': return l >= r;
+    case '<=': return l <= r;
+    default: return false;
+  }
+}
+
+/** Value and keep flag of `l op r`, as Prometheus `vectorElemBinop`. */
+function elemBinop(op: BinaryOp, l: number, r: number): [number, boolean] {
+  if (isComparison(op)) return [l, compare(op, l, r)];
+  return [arith(op, l, r), true];
+}
+
+const MATH: Readonly<Record<string, (v: number) => number>> = {
+  abs: Math.abs,
+  ceil: Math.ceil,
+  floor: Math.floor,
+  sqrt: Math.sqrt,
+  exp: Math.exp,
+  ln: Math.log,
+  log2: Math.log2,
+  log10: Math.log10,
+  sgn: (v) => (v > 0 ? 1 : v < 0 ? -1 : v),
+};
+
+class Evaluator {
+  constructor(
+    private readonly store: SeriesStore,
+    private readonly t: number,
+    private readonly lookback: number,
+    private readonly v2: boolean,
+  ) {}
+
+  eval(e: Expr): Value {
+    switch (e.kind) {
+      case 'number':
+        return { kind: 'scalar', value: e.value };
+      case 'string':
+        return { kind: 'string', value: e.value };
+      case 'paren':
+        return this.eval(e.expr);
+      case 'unary': {
+        const v = this.eval(e.expr);
+        if (e.op === '+') return v;
+        if (v.kind === 'scalar') return { kind: 'scalar', value: -v.value };
+        return { kind: 'vector', samples: this.vec(v).map((s) => ({ labels: dropName(s.labels), value: -s.value })) };
+      }
+      case 'vectorSelector':
+        return { kind: 'vector', samples: this.instant(e) };
+      case 'matrixSelector':
+        return { kind: 'matrix', series: this.range(e.selector, e.rangeMs) };
+      case 'call':
+        return this.call(e);
+      case 'aggregate':
+        return { kind: 'vector', samples: this.aggregate(e) };
+      case 'binary':
+        return this.binary(e);
+    }
+  }
+
+  vec(v: Value): readonly VectorSample[] {
+    if (v.kind !== 'vector') throw new EvalError(`expected an instant vector, got ${v.kind}`);
+    return v.samples;
+  }
+
+  scalar(e: Expr): number {
+    const v = this.eval(e);
+    if (v.kind !== 'scalar') throw new EvalError(`expected a scalar, got ${v.kind}`);
+    return v.value;
+  }
+
+  instant(sel: VectorSelector): VectorSample[] {
+    const end = this.t - sel.offsetMs;
+    const start = end - this.lookback;
+    const out: VectorSample[] = [];
+    for (const s of this.store.select(sel.name, sel.matchers)) {
+      const i = upperBound(s.ts, s.head, end) - 1;
+      if (i < s.head) continue;
+      if (s.ts[i]! < start || (s.ts[i] === start && !this.v2)) continue; // stale: no sample inside the lookback window
+      if (s.stale?.has(s.ts[i]!)) continue; // explicit staleness marker
+      out.push({ labels: s.labels, value: s.vs[i]! });
+    }
+    return out;
+  }
+
+  range(sel: VectorSelector, rangeMs: number): RangeSeries[] {
+    const end = this.t - sel.offsetMs;
+    const start = end - rangeMs;
+    const out: RangeSeries[] = [];
+    for (const s of this.store.select(sel.name, sel.matchers)) {
+      // v3: (start, end]; v2: [start, end].
+      const lo = upperBound(s.ts, s.head, this.v2 ? start - 1 : start);
+      const hi = upperBound(s.ts, lo, end);
+      if (hi <= lo) continue;
+      let ts = s.ts.slice(lo, hi);
+      let vs = s.vs.slice(lo, hi);
+      const stale = s.stale;
+      if (stale && stale.size) {
+        const keep = ts.map((t) => !stale.has(t));
+        ts = ts.filter((_, i) => keep[i]);
+        vs = vs.filter((_, i) => keep[i]);
+        if (ts.length === 0) continue;
+      }
+      out.push({ labels: s.labels, ts, vs });
+    }
+    return out;
+  }
+
+  call(e: Call): Value {
+    const f = e.func;
+    const a0 = e.args[0];
+    switch (f) {
+      case 'time':
+        return { kind: 'scalar', value: this.t / 1000 };
+      case 'vector':
+        return { kind: 'vector', samples: [{ labels: {}, value: this.scalar(a0!) }] };
+      case 'scalar': {
+        const v = this.vec(this.eval(a0!));
+        return { kind: 'scalar', value: v.length === 1 ? v[0]!.value : NaN };
+      }
+      case 'absent': {
+        const v = this.vec(this.eval(a0!));
+        return { kind: 'vector', samples: v.length ? [] : [{ labels: absentLabels(a0!), value: 1 }] };
+      }
+      case 'histogram_quantile':
+        return { kind: 'vector', samples: this.histogramQuantile(this.scalar(a0!), this.vec(this.eval(e.args[1]!))) };
+      case 'clamp':
+      case 'clamp_min':
+      case 'clamp_max': {
+        const v = this.vec(this.eval(a0!));
+        let lo = -Infinity;
+        let hi = Infinity;
+        if (f === 'clamp') {
+          lo = this.scalar(e.args[1]!);
+          hi = this.scalar(e.args[2]!);
+          if (hi < lo) return { kind: 'vector', samples: [] };
+        } else if (f === 'clamp_min') lo = this.scalar(e.args[1]!);
+        else hi = this.scalar(e.args[1]!);
+        return {
+          kind: 'vector',
+          samples: v.map((s) => ({ labels: dropName(s.labels), value: goMax(lo, goMin(hi, s.value)) })),
+        };
+      }
+      case 'round': {
+        const v = this.vec(this.eval(a0!));
+        const to = e.args[1] ? this.scalar(e.args[1]) : 1;
+        const inv = 1 / to;
+        return { kind: 'vector', samples: v.map((s) => ({ labels: dropName(s.labels), value: Math.floor(s.value * inv + 0.5) / inv })) };
+      }
+    }
+    const math = MATH[f];
+    if (math) {
+      const v = this.vec(this.eval(a0!));
+      return { kind: 'vector', samples: v.map((s) => ({ labels: dropName(s.labels), value: math(s.value) })) };
+    }
+    // Range-vector functions.
+    if (a0?.kind !== 'matrixSelector') throw new EvalError(`${f}() needs a range selector`);
+    const series = this.range(a0.selector, a0.rangeMs);
+    if (f === 'absent_over_time') {
+      return { kind: 'vector', samples: series.length ? [] : [{ labels: absentLabels(a0.selector), value: 1 }] };
+    }
+    const rangeStart = this.t - a0.rangeMs - a0.selector.offsetMs;
+    const rangeEnd = this.t - a0.selector.offsetMs;
+    const param = f === 'predict_linear' ? this.scalar(e.args[1]!) : 0;
+    const out: VectorSample[] = [];
+    for (const s of series) {
+      let v: number | undefined;
+      const n = s.vs.length;
+      switch (f) {
+        case 'rate':
+          v = extrapolatedRate(s.ts, s.vs, rangeStart, rangeEnd, true, true, this.v2);
+          break;
+        case 'increase':
+          v = extrapolatedRate(s.ts, s.vs, rangeStart, rangeEnd, true, false, this.v2);
+          break;
+        case 'delta':
+          v = extrapolatedRate(s.ts, s.vs, rangeStart, rangeEnd, false, false, this.v2);
+          break;
+        case 'irate':
+          v = instantRate(s.ts, s.vs, true);
+          break;
+        case 'idelta':
+          v = instantRate(s.ts, s.vs, false);
+          break;
+        case 'deriv':
+          if (n >= 2) v = linearRegression(s.ts, s.vs, s.ts[0]!)[0];
+          break;
+        case 'predict_linear':
+          if (n >= 2) {
+            const [slope, intercept] = linearRegression(s.ts, s.vs, this.t);
+            v = slope * param + intercept;
+          }
+          break;
+        case 'changes':
+        case 'resets': {
+          let c = 0;
+          for (let i = 1; i < n; i++) {
+            const cur = s.vs[i]!;
+            const prev = s.vs[i - 1]!;
+            if (f === 'changes' ? cur !== prev && !(Number.isNaN(cur) && Number.isNaN(prev)) : cur < prev) c++;
+          }
+          v = c;
+          break;
+        }
+        case 'sum_over_time':
+        case 'avg_over_time': {
+          let sum = 0;
+          let c = 0;
+          for (let i = 0; i < n; i++) [sum, c] = kahanSumInc(s.vs[i]!, sum, c);
+          v = f === 'sum_over_time' ? sum + c : (sum + c) / n;
+          break;
+        }
+        case 'count_over_time':
+          v = n;
+          break;
+        case 'min_over_time':
+        case 'max_over_time': {
+          let m = s.vs[0]!;
+          for (let i = 1; i < n; i++) {
+            const x = s.vs[i]!;
+            if (f === 'min_over_time' ? x < m || Number.isNaN(m) : x > m || Number.isNaN(m)) m = x;
+          }
+          v = m;
+          break;
+        }
+        case 'last_over_time':
+          out.push({ labels: s.labels, value: s.vs[n - 1]! });
+          continue;
+        default:
+          throw new EvalError(`function ${f}() is not implemented`);
+      }
+      if (v !== undefined) out.push({ labels: dropName(s.labels), value: v });
+    }
+    return { kind: 'vector', samples: out };
+  }
+
+  histogramQuantile(q: number, v: readonly VectorSample[]): VectorSample[] {
+    const groups = new Map<string, { labels: Labels; buckets: Bucket[] }>();
+    for (const s of v) {
+      const le = s.labels['le'];
+      if (le === undefined) continue;
+      const upper = parseLe(le);
+      if (upper === undefined) continue;
+      const l: Record<string, string> = {};
+      for (const k in s.labels) if (k !== 'le' && k !== '__name__') l[k] = s.labels[k]!;
+      const key = signature(l, [], false);
+      let g = groups.get(key);
+      if (!g) {
+        g = { labels: l, buckets: [] };
+        groups.set(key, g);
+      }
+      g.buckets.push({ upperBound: upper, count: s.value });
+    }
+    const out: VectorSample[] = [];
+    for (const g of groups.values()) out.push({ labels: g.labels, value: bucketQuantile(q, g.buckets) });
+    return out;
+  }
+
+  aggregate(e: Aggregate): VectorSample[] {
+    const input = this.vec(this.eval(e.expr));
+    const k = e.param ? this.scalar(e.param) : 0;
+    interface Group {
+      labels: Labels;
+      sum: number;
+      c: number;
+      count: number;
+      value: number;
+      top: VectorSample[];
+    }
+    const groups = new Map<string, Group>();
+    for (const s of input) {
+      const gl = groupLabels(s.labels, e.grouping, e.without);
+      const key = signature(gl, [], false) + (e.without ? '' : '');
+      let g = groups.get(key);
+      if (!g) {
+        g = { labels: gl, sum: 0, c: 0, count: 0, value: s.value, top: [] };
+        groups.set(key, g);
+      } else if (e.op === 'min') {
+        if (s.value < g.value || Number.isNaN(g.value)) g.value = s.value;
+      } else if (e.op === 'max') {
+        if (s.value > g.value || Number.isNaN(g.value)) g.value = s.value;
+      }
+      g.count++;
+      [g.sum, g.c] = kahanSumInc(s.value, g.sum, g.c);
+      if (e.op === 'topk' || e.op === 'bottomk') g.top.push(s);
+    }
+    const out: VectorSample[] = [];
+    for (const g of groups.values()) {
+      switch (e.op) {
+        case 'sum':
+          out.push({ labels: g.labels, value: g.sum + g.c });
+          break;
+        case 'avg':
+          out.push({ labels: g.labels, value: (g.sum + g.c) / g.count });
+          break;
+        case 'count':
+          out.push({ labels: g.labels, value: g.count });
+          break;
+        case 'group':
+          out.push({ labels: g.labels, value: 1 });
+          break;
+        case 'min':
+        case 'max':
+          out.push({ labels: g.labels, value: g.value });
+          break;
+        case 'topk':
+        case 'bottomk': {
+          const n = Math.floor(k);
+          if (!(n >= 1)) break;
+          const sign = e.op === 'topk' ? 1 : -1;
+          const sorted = [...g.top].sort((a, b) => {
+            if (Number.isNaN(a.value)) return 1;
+            if (Number.isNaN(b.value)) return -1;
+            return sign * (b.value - a.value);
+          });
+          out.push(...sorted.slice(0, n));
+          break;
+        }
+      }
+    }
+    return out;
+  }
+
+  binary(e: Binary): Value {
+    const l = this.eval(e.lhs);
+    const r = this.eval(e.rhs);
+    if (l.kind === 'scalar' && r.kind === 'scalar') {
+      const [v, keep] = elemBinop(e.op, l.value, r.value);
+      return { kind: 'scalar', value: isComparison(e.op) ? (keep ? 1 : 0) : v };
+    }
+    if (l.kind === 'vector' && r.kind === 'vector') {
+      if (isSetOp(e.op)) return { kind: 'vector', samples: setOp(e.op, l.samples, r.samples, e.matching) };
+      return { kind: 'vector', samples: vectorBinop(e, l.samples, r.samples) };
+    }
+    if (l.kind === 'vector' && r.kind === 'scalar') return { kind: 'vector', samples: scalarBinop(e, l.samples, r.value, false) };
+    if (l.kind === 'scalar' && r.kind === 'vector') return { kind: 'vector', samples: scalarBinop(e, r.samples, l.value, true) };
+    throw new EvalError(`operator ${e.op} cannot combine ${l.kind} and ${r.kind}`);
+  }
+}
+
+/** Go's math.Max/Min semantics (NaN wins). */
+function goMax(a: number, b: number): number {
+  return Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.max(a, b);
+}
+function goMin(a: number, b: number): number {
+  return Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.min(a, b);
+}
+
+function parseLe(le: string): number | undefined {
+  const t = le.trim().toLowerCase();
+  if (t === '+inf' || t === 'inf') return Infinity;
+  if (t === '-inf') return -Infinity;
+  if (t === 'nan') return NaN;
+  const v = Number(t);
+  return t === '' || Number.isNaN(v) ? undefined : v;
+}
+
+function groupLabels(l: Labels, grouping: readonly string[], without: boolean): Labels {
+  const out: Record<string, string> = {};
+  if (without) {
+    for (const k in l) if (k !== '__name__' && !grouping.includes(k)) out[k] = l[k]!;
+  } else {
+    for (const g of grouping) {
+      const v = l[g];
+      if (v !== undefined && v !== '') out[g] = v;
+    }
+  }
+  return out;
+}
+
+/** Labels that `absent()` returns: the equality matchers of a plain selector. */
+function absentLabels(e: Expr): Labels {
+  if (e.kind !== 'vectorSelector') return {};
+  const out: Record<string, string> = {};
+  const seen = new Set<string>();
+  for (const m of e.matchers) {
+    if (m.name === '__name__') continue;
+    if (m.op === '=' && !seen.has(m.name)) {
+      out[m.name] = m.value;
+      seen.add(m.name);
+    } else if (m.op === '=') delete out[m.name];
+  }
+  return out;
+}
+
+function setOp(op: BinaryOp, lhs: readonly VectorSample[], rhs: readonly VectorSample[], m: VectorMatching): VectorSample[] {
+  const sig = (s: VectorSample) => signature(s.labels, m.labels, m.on);
+  if (op === 'or') {
+    const left = new Set(lhs.map(sig));
+    return [...lhs, ...rhs.filter((s) => !left.has(sig(s)))];
+  }
+  const right = new Set(rhs.map(sig));
+  return lhs.filter((s) => right.has(sig(s)) === (op === 'and'));
+}
+
+function resultLabels(l: Labels, r: Labels, e: Binary, dropMetric: boolean): Labels {
+  const m = e.matching;
+  const out: Record<string, string> = {};
+  if (m.card === 'one-to-one') {
+    if (m.on) {
+      for (const n of m.labels) if (l[n] !== undefined && l[n] !== '') out[n] = l[n]!;
+      if (!dropMetric && l['__name__'] !== undefined && m.labels.includes('__name__')) out['__name__'] = l['__name__'];
+    } else {
+      for (const k in l) if (!m.labels.includes(k) && !(dropMetric && k === '__name__')) out[k] = l[k]!;
+    }
+    return out;
+  }
+  for (const k in l) if (!(dropMetric && k === '__name__')) out[k] = l[k]!;
+  for (const n of m.include) {
+    const v = r[n];
+    if (v !== undefined && v !== '') out[n] = v;
+    else delete out[n];
+  }
+  return out;
+}
+
+function vectorBinop(e: Binary, lhsIn: readonly VectorSample[], rhsIn: readonly VectorSample[]): VectorSample[] {
+  const m = e.matching;
+  if (lhsIn.length === 0 || rhsIn.length === 0) return [];
+  const swap = m.card === 'one-to-many';
+  const lhs = swap ? rhsIn : lhsIn;
+  const rhs = swap ? lhsIn : rhsIn;
+  const sig = (s: VectorSample) => signature(s.labels, m.labels, m.on);
+  const right = new Map<string, VectorSample>();
+  for (const s of rhs) {
+    const k = sig(s);
+    const dup = right.get(k);
+    if (dup) {
+      throw new EvalError(
+        `found duplicate series for the match group on the ${swap ? 'left' : 'right'} hand-side of the operation: [${labelString(s.labels)}, ${labelString(dup.labels)}]; many-to-many matching not allowed: matching labels must be unique on one side`,
+      );
+    }
+    right.set(k, s);
+  }
+  const dropMetric = !isComparison(e.op) || e.returnBool;
+  const matched = new Map<string, Labels>();
+  const out: VectorSample[] = [];
+  for (const ls of lhs) {
+    const k = sig(ls);
+    const rs = right.get(k);
+    if (!rs) continue;
+    let vl = ls.value;
+    let vr = rs.value;
+    if (swap) [vl, vr] = [vr, vl];
+    let [value, keep] = elemBinop(e.op, vl, vr);
+    if (e.returnBool) {
+      value = keep ? 1 : 0;
+    } else if (!keep) continue;
+    const labels = resultLabels(ls.labels, rs.labels, e, dropMetric);
+    if (m.card === 'one-to-one') {
+      const prev = matched.get(k);
+      if (prev) {
+        throw new EvalError(`multiple matches for labels: many-to-one matching must be explicit (group_left/group_right); duplicate left series ${labelString(prev)} and ${labelString(ls.labels)}`);
+      }
+      matched.set(k, ls.labels);
+    } else {
+      const rk = signature(labels, [], false) + '\x00' + (labels['__name__'] ?? '');
+      if (matched.has(rk)) throw new EvalError(`multiple matches for labels ${labelString(labels)}: grouping labels must ensure unique matches`);
+      matched.set(rk, labels);
+    }
+    out.push({ labels, value });
+  }
+  return out;
+}
+
+function scalarBinop(e: Binary, v: readonly VectorSample[], scalar: number, scalarOnLeft: boolean): VectorSample[] {
+  const dropMetric = !isComparison(e.op) || e.returnBool;
+  const out: VectorSample[] = [];
+  for (const s of v) {
+    const [lv, rv] = scalarOnLeft ? [scalar, s.value] : [s.value, scalar];
+    let [value, keep] = elemBinop(e.op, lv, rv);
+    if (isComparison(e.op) && !e.returnBool) value = s.value;
+    if (e.returnBool) value = keep ? 1 : 0;
+    else if (!keep) continue;
+    out.push({ labels: dropMetric ? dropName(s.labels) : s.labels, value });
+  }
+  return out;
+}

@@ -1,0 +1,214 @@
+/**
+ * The numeric kernels behind PromQL functions, written to follow Prometheus
+ * (`promql/functions.go`, `promql/quantile.go`) operation for operation, so results
+ * match a real Prometheus to floating-point precision. Pure functions over arrays.
+ */
+
+/** Kahan–Neumaier compensated summation step: returns [sum, compensation]. */
+export function kahanSumInc(inc: number, sum: number, c: number): [number, number] {
+  const t = sum + inc;
+  if (!Number.isFinite(t) && !Number.isNaN(t)) c = 0;
+  else if (Math.abs(sum) >= Math.abs(inc)) c += sum - t + inc;
+  else c += inc - t + sum;
+  return [t, c];
+}
+
+/**
+ * Prometheus `extrapolatedRate`: rate/increase (counter) and delta (gauge) over the
+ * samples of one window (rangeStart, rangeEnd], extrapolating to the window edges when
+ * the first/last sample is within 1.1 average intervals of them, and never below a
+ * counter's zero point. Returns undefined for fewer than two samples.
+ * `legacy` reproduces Prometheus < 2.51, which clamped to the zero point before the
+ * threshold test (changed by prometheus/prometheus#13725).
+ */
+export function extrapolatedRate(
+  ts: readonly number[],
+  vs: readonly number[],
+  rangeStartMs: number,
+  rangeEndMs: number,
+  isCounter: boolean,
+  isRate: boolean,
+  legacy = false,
+): number | undefined {
+  const n = vs.length;
+  if (n < 2) return undefined;
+  const numSamplesMinusOne = n - 1;
+  const firstT = ts[0]!;
+  const lastT = ts[numSamplesMinusOne]!;
+  let result = vs[numSamplesMinusOne]! - vs[0]!;
+  if (isCounter) {
+    let prev = vs[0]!;
+    for (let i = 1; i < n; i++) {
+      const cur = vs[i]!;
+      if (cur < prev) result += prev;
+      prev = cur;
+    }
+  }
+  let durationToStart = (firstT - rangeStartMs) / 1000;
+  let durationToEnd = (rangeEndMs - lastT) / 1000;
+  const sampledInterval = (lastT - firstT) / 1000;
+  const averageDurationBetweenSamples = sampledInterval / numSamplesMinusOne;
+  const extrapolationThreshold = averageDurationBetweenSamples * 1.1;
+  let extrapolateToInterval = sampledInterval;
+  if (legacy) {
+    if (isCounter && result > 0 && vs[0]! >= 0) {
+      const durationToZero = sampledInterval * (vs[0]! / result);
+      if (durationToZero < durationToStart) durationToStart = durationToZero;
+    }
+    extrapolateToInterval += durationToStart < extrapolationThreshold ? durationToStart : averageDurationBetweenSamples / 2;
+    extrapolateToInterval += durationToEnd < extrapolationThreshold ? durationToEnd : averageDurationBetweenSamples / 2;
+    result = result * (extrapolateToInterval / sampledInterval);
+    if (isRate) result = result / ((rangeEndMs - rangeStartMs) / 1000);
+    return result;
+  }
+  if (durationToStart >= extrapolationThreshold) durationToStart = averageDurationBetweenSamples / 2;
+  if (isCounter && result > 0 && vs[0]! >= 0) {
+    const durationToZero = sampledInterval * (vs[0]! / result);
+    if (durationToZero < durationToStart) durationToStart = durationToZero;
+  }
+  extrapolateToInterval += durationToStart;
+  if (durationToEnd >= extrapolationThreshold) durationToEnd = averageDurationBetweenSamples / 2;
+  extrapolateToInterval += durationToEnd;
+  let factor = extrapolateToInterval / sampledInterval;
+  if (isRate) factor /= (rangeEndMs - rangeStartMs) / 1000;
+  return result * factor;
+}
+
+/** Prometheus `instantValue`: irate (isRate) / idelta from the last two samples. */
+export function instantRate(ts: readonly number[], vs: readonly number[], isRate: boolean): number | undefined {
+  const n = vs.length;
+  if (n < 2) return undefined;
+  const t0 = ts[n - 2]!;
+  const t1 = ts[n - 1]!;
+  const v0 = vs[n - 2]!;
+  const v1 = vs[n - 1]!;
+  const sampledInterval = t1 - t0;
+  if (sampledInterval === 0) return undefined;
+  let result = v1;
+  if (!isRate || !(v1 < v0)) result = v1 - v0;
+  if (isRate) result /= sampledInterval / 1000;
+  return result;
+}
+
+/**
+ * Least-squares fit of value against time (seconds relative to `interceptMs`), as
+ * Prometheus `linearRegression`: returns [slope per second, intercept at interceptMs].
+ */
+export function linearRegression(ts: readonly number[], vs: readonly number[], interceptMs: number): [number, number] {
+  let n = 0;
+  let sumX = 0;
+  let cX = 0;
+  let sumY = 0;
+  let cY = 0;
+  let sumXY = 0;
+  let cXY = 0;
+  let sumX2 = 0;
+  let cX2 = 0;
+  const initY = vs[0]!;
+  let constY = true;
+  for (let i = 0; i < vs.length; i++) {
+    const y = vs[i]!;
+    if (constY && i > 0 && y !== initY) constY = false;
+    n += 1;
+    const x = (ts[i]! - interceptMs) / 1e3;
+    [sumX, cX] = kahanSumInc(x, sumX, cX);
+    [sumY, cY] = kahanSumInc(y, sumY, cY);
+    [sumXY, cXY] = kahanSumInc(x * y, sumXY, cXY);
+    [sumX2, cX2] = kahanSumInc(x * x, sumX2, cX2);
+  }
+  if (constY) {
+    if (!Number.isFinite(initY) && !Number.isNaN(initY)) return [NaN, NaN];
+    return [0, initY];
+  }
+  sumX += cX;
+  sumY += cY;
+  sumXY += cXY;
+  sumX2 += cX2;
+  const covXY = sumXY - (sumX * sumY) / n;
+  const varX = sumX2 - (sumX * sumX) / n;
+  const slope = covXY / varX;
+  const intercept = sumY / n - (slope * sumX) / n;
+  return [slope, intercept];
+}
+
+/** A classic histogram bucket: cumulative count of observations ≤ upperBound. */
+export interface Bucket {
+  upperBound: number;
+  count: number;
+}
+
+const SMALL_DELTA_TOLERANCE = 1e-12;
+const MIN_NORMAL = 2.2250738585072014e-308;
+
+function almostEqual(a: number, b: number, epsilon: number): boolean {
+  if (Number.isNaN(a) && Number.isNaN(b)) return true;
+  if (a === b) return true;
+  const absSum = Math.abs(a) + Math.abs(b);
+  const diff = Math.abs(a - b);
+  if (a === 0 || b === 0 || absSum < MIN_NORMAL) return diff < epsilon * MIN_NORMAL;
+  return diff / Math.min(absSum, Number.MAX_VALUE) < epsilon;
+}
+
+/**
+ * Prometheus `BucketQuantile` for classic buckets: sorts, merges equal bounds, forces
+ * monotonic counts, and interpolates linearly inside the bucket holding rank q·total.
+ * NaN without a +Inf bucket, fewer than two buckets, or zero observations; the
+ * second-highest bound when the rank lands in +Inf; the bound itself for a first
+ * bucket with upper bound ≤ 0.
+ */
+export function bucketQuantile(q: number, input: readonly Bucket[]): number {
+  if (Number.isNaN(q)) return NaN;
+  if (q < 0) return -Infinity;
+  if (q > 1) return Infinity;
+  if (input.length === 0) return NaN;
+  const sorted = [...input].sort((a, b) => a.upperBound - b.upperBound);
+  if (sorted[sorted.length - 1]!.upperBound !== Infinity) return NaN;
+  // Coalesce buckets with the same upper bound (e.g. le="1" and le="1.0").
+  const buckets: Bucket[] = [];
+  for (const b of sorted) {
+    const last = buckets[buckets.length - 1];
+    if (last && last.upperBound === b.upperBound) last.count += b.count;
+    else buckets.push({ upperBound: b.upperBound, count: b.count });
+  }
+  let prev = buckets[0]!.count;
+  for (let i = 1; i < buckets.length; i++) {
+    const curr = buckets[i]!.count;
+    if (curr === prev) continue;
+    if (almostEqual(prev, curr, SMALL_DELTA_TOLERANCE)) {
+      buckets[i]!.count = prev;
+      continue;
+    }
+    if (curr < prev) {
+      buckets[i]!.count = prev;
+      continue;
+    }
+    prev = curr;
+  }
+  if (buckets.length < 2) return NaN;
+  const observations = buckets[buckets.length - 1]!.count;
+  if (observations === 0) return NaN;
+  let rank = q * observations;
+  // sort.Search over all but the +Inf bucket.
+  let b = 0;
+  {
+    let lo = 0;
+    let hi = buckets.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (buckets[mid]!.count >= rank) hi = mid;
+      else lo = mid + 1;
+    }
+    b = lo;
+  }
+  if (b === buckets.length - 1) return buckets[buckets.length - 2]!.upperBound;
+  if (b === 0 && buckets[0]!.upperBound <= 0) return buckets[0]!.upperBound;
+  let bucketStart = 0;
+  const bucketEnd = buckets[b]!.upperBound;
+  let count = buckets[b]!.count;
+  if (b > 0) {
+    bucketStart = buckets[b - 1]!.upperBound;
+    count -= buckets[b - 1]!.count;
+    rank -= buckets[b - 1]!.count;
+  }
+  return bucketStart + (bucketEnd - bucketStart) * (rank / count);
+}

@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { parsePromQL, PromQLError } from '../../../alerts/promql/parse.ts';
+
+function err(expr: string): PromQLError {
+  try {
+    parsePromQL(expr);
+  } catch (e) {
+    if (e instanceof PromQLError) return e;
+    throw e;
+  }
+  throw new Error(`expected ${expr} to fail`);
+}
+
+describe('parsePromQL', () => {
+  it('builds a typed AST with matchers, offset, grouping and vector matching', () => {
+    const e = parsePromQL('sum by (faculty) (rate(foo{a="b",c=~"x.*"}[5m] offset 1m)) > bool on(faculty) group_left(x) bar');
+    expect(e.kind).toBe('binary');
+    if (e.kind !== 'binary') return;
+    expect(e.op).toBe('>');
+    expect(e.returnBool).toBe(true);
+    expect(e.matching).toEqual({ card: 'many-to-one', on: true, labels: ['faculty'], include: ['x'] });
+    const agg = e.lhs;
+    expect(agg.kind).toBe('aggregate');
+    if (agg.kind !== 'aggregate') return;
+    expect(agg.grouping).toEqual(['faculty']);
+    const call = agg.expr;
+    expect(call.kind === 'call' && call.func).toBe('rate');
+    if (call.kind !== 'call') return;
+    const m = call.args[0]!;
+    expect(m.kind).toBe('matrixSelector');
+    if (m.kind !== 'matrixSelector') return;
+    expect(m.rangeMs).toBe(300_000);
+    expect(m.selector.offsetMs).toBe(60_000);
+    expect(m.selector.name).toBe('foo');
+    expect(m.selector.matchers.map((x) => [x.name, x.op, x.value])).toEqual([
+      ['a', '=', 'b'],
+      ['c', '=~', 'x.*'],
+    ]);
+    expect(m.selector.matchers[1]!.re!.test('xyz')).toBe(true);
+    expect(m.selector.matchers[1]!.re!.test('axyz')).toBe(false); // anchored
+  });
+
+  it('parses modifiers after the aggregation body and {__name__=...} selectors', () => {
+    const e = parsePromQL('sum({__name__="m", job!=""}) without (instance)');
+    expect(e.kind === 'aggregate' && e.without).toBe(true);
+    if (e.kind !== 'aggregate' || e.expr.kind !== 'vectorSelector') throw new Error('shape');
+    expect(e.expr.name).toBe('m');
+    expect(e.expr.matchers).toHaveLength(1);
+  });
+
+  it('reports syntax errors with position and offending text', () => {
+    const e = err('rate(foo[5m) + 1');
+    expect(e.message).toMatch(/position \d+/);
+    expect(e.position).toBeGreaterThan(5);
+    const e2 = err('sum(foo) +');
+    expect(e2.message).toContain('end of input');
+    expect(e2.message).toContain('sum(foo) +');
+  });
+
+  it('rejects unsupported functions, subqueries and type errors with the reason', () => {
+    expect(err('stddev_over_time(foo[5m])').message).toMatch(/function "stddev_over_time" is not supported/);
+    expect(err('stddev_over_time(foo[5m])').offending).toBe("stddev_over_time");
+    expect(err('max_over_time(sum(foo)[10m:])').message).toMatch(/subqueries/);
+    expect(err('rate(foo)').message).toMatch(/rate\(\) argument 1 must be a range vector, got an instant vector/);
+    expect(err('foo[5m]').message).toMatch(/range vector/);
+    expect(err('1 > 2').message).toMatch(/bool modifier/);
+    expect(err('foo and 1').message).toMatch(/set operator/);
+    expect(err('{job=~".*"}').message).toMatch(/non-empty matcher/);
+    expect(err('foo{a=~"("}').message).toMatch(/invalid regular expression/);
+  });
+
+  it('never throws anything but PromQLError on arbitrary input', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 40 }), (s) => {
+        try {
+          parsePromQL(s);
+        } catch (e) {
+          expect(e).toBeInstanceOf(PromQLError);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { fileURLToPath } from 'node:url';
+import { loadRuleFile, parseRuleFile, requiredRetentionMs, RuleFileError } from '../../../alerts/rules.ts';
+import { compileTemplate, humanize, humanizeDuration } from '../../../alerts/template.ts';
+import { parseDuration } from '../../../alerts/duration.ts';
+
+const DEFAULT = fileURLToPath(new URL('../../../alerts/rules/default.yml', import.meta.url));
+
+describe('rule files', () => {
+  it('loads the default pack: every expr parses', async () => {
+    const groups = await loadRuleFile(DEFAULT);
+    const alerts = groups.flatMap((g) => g.rules).filter((r) => r.kind === 'alert');
+    expect(alerts.map((r) => r.name)).toContain('FacultySessionsSaturationForecast');
+    expect(alerts.map((r) => r.name)).toContain('FacultyLatencyHigh');
+    expect(alerts.every((r) => r.labels['severity'])).toBe(true);
+    expect(requiredRetentionMs(groups)).toBe(300_000);
+  });
+
+  it('parses durations, labels and templates', () => {
+    const [g] = parseRuleFile(
+      `groups:
+  - name: g
+    interval: 30s
+    rules:
+      - alert: A
+        expr: up == 0
+        for: 1h30m
+        keep_firing_for: 5m
+        labels: { severity: page }
+        annotations: { summary: "{{ $labels.job }} down" }
+`,
+      'x.yml',
+    );
+    expect(g!.intervalMs).toBe(30_000);
+    const r = g!.rules[0]!;
+    expect(r.kind === 'alert' && [r.forMs, r.keepFiringForMs]).toEqual([5_400_000, 300_000]);
+  });
+
+  it('names file, group, rule and reason in errors', () => {
+    const bad = (yaml: string) => {
+      try {
+        parseRuleFile(yaml, 'bad.yml');
+      } catch (e) {
+        expect(e).toBeInstanceOf(RuleFileError);
+        return (e as Error).message;
+      }
+      throw new Error('expected failure');
+    };
+    expect(bad('groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: rate(x[5m)\n')).toMatch(/^bad\.yml: group "g", rule "A" \(#1\): PromQL parse error at position/);
+    expect(bad('groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: x\n        for: 5 minutes\n')).toMatch(/rule "A".*for: invalid duration/);
+    expect(bad('groups:\n  - name: g\n    rules:\n      - expr: x\n')).toMatch(/exactly one of "alert" or "record"/);
+    expect(bad('groups:\n  - name: g\n    rules:\n      - record: "bad name"\n        expr: x\n')).toMatch(/invalid recorded metric name/);
+    expect(bad('groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: x\n        annotations: { s: "{{ $foo }}" }\n')).toMatch(/annotation "s": unsupported template argument "\$foo"/);
+    expect(bad('groups:\n  - name: g\n    rules: []\n  - name: g\n    rules: []\n')).toMatch(/duplicate group name/);
+    expect(bad('nope: 1')).toMatch(/^bad\.yml: .*groups/);
+  });
+});
+
+describe('templates and durations', () => {
+  it('renders $labels, $value, printf and humanize pipes', () => {
+    const t = compileTemplate('{{ $labels.faculty }} in ~{{ printf "%.0f" $value }} min ({{ $value | humanize }}, {{ .Value | printf "%.1f" }}) {{$value}}');
+    expect(t({ labels: { faculty: 'med' }, value: 7.6 })).toBe('med in ~8 min (7.6, 7.6) 7.6');
+    expect(humanize(1234567)).toBe('1.235M');
+    expect(humanize(0.0123)).toBe('12.3m');
+    expect(humanizeDuration(3725)).toBe('1h 2m 5s');
+    expect(humanizeDuration(2.5)).toBe('2.5s');
+    expect(compileTemplate('{{ $value | humanizePercentage }}')({ labels: {}, value: 0.953 })).toBe('95.3%');
+  });
+  it('parses Prometheus durations', () => {
+    expect(parseDuration('1h30m')).toBe(5_400_000);
+    expect(parseDuration('250ms')).toBe(250);
+    expect(() => parseDuration('30m1h')).toThrow(/invalid duration/);
+  });
+});

@@ -1,0 +1,328 @@
+/**
+ * Kafka implementation of the transport contract, on kafkajs 2.2.4 (checked against
+ * Apache Kafka 4.1.1 in KRaft mode). Producers send keyed messages with acks=all;
+ * consumers join a group, receive one batch per partition at a time, and commit the
+ * batch's offsets only after the handler resolved. A rejected handler leaves the
+ * offsets unresolved, so kafkajs fetches the same batch again after a backoff.
+ */
+import kafkajs from 'kafkajs';
+import type {
+  Admin,
+  Consumer,
+  EachBatchPayload,
+  IHeaders,
+  KafkaMessage,
+  LogEntry,
+  Producer,
+  logCreator as LogCreator,
+} from 'kafkajs';
+import { UnavailableError, describeError } from '../core/errors.ts';
+import { backoffDelay } from '../core/retry.ts';
+import type {
+  IncomingBatch,
+  IncomingMessage,
+  OutgoingMessage,
+  Transport,
+  TransportConsumer,
+  TransportProducer,
+} from './types.ts';
+
+const { Kafka, Partitioners, logLevel: KafkaLogLevel } = kafkajs;
+
+/** How much kafkajs may say on stderr. */
+export type KafkaLogLevelName = 'nothing' | 'error' | 'warn' | 'info' | 'debug';
+
+/** Options for {@link KafkaTransport}. */
+export interface KafkaTransportOptions {
+  /** Bootstrap brokers, `host:port` (the PLAINTEXT listener, not the controller's). */
+  readonly brokers: readonly string[];
+  readonly clientId?: string;
+  /** Default `warn`: kafkajs logs every reconnect at info level. */
+  readonly logLevel?: KafkaLogLevelName;
+  /** TCP connect timeout in ms (default 3000). */
+  readonly connectionTimeoutMs?: number;
+  /** First delay before a failed batch is redelivered, in ms (default 200, doubling up to 10 s). */
+  readonly redeliveryBackoffMs?: number;
+  /**
+   * Longest time a fetch waits on the broker for new data (default 1000 ms, kafkajs's is
+   * 5000). New data is returned at once either way; this bounds how long disconnect()
+   * waits for an idle long-poll to come back.
+   */
+  readonly maxWaitTimeMs?: number;
+  /** Called when a handler rejects (the batch will be redelivered); default logs one line on stderr. */
+  readonly onHandlerError?: (err: unknown, batch: { topic: string; partition: number; firstOffset: string; attempt: number }) => void;
+}
+
+const LEVELS: Record<KafkaLogLevelName, number> = {
+  nothing: KafkaLogLevel.NOTHING,
+  error: KafkaLogLevel.ERROR,
+  warn: KafkaLogLevel.WARN,
+  info: KafkaLogLevel.INFO,
+  debug: KafkaLogLevel.DEBUG,
+};
+
+/**
+ * Transient answers that kafkajs logs at ERROR level while it retries on its own
+ * (e.g. the first group join on a fresh broker, before `__consumer_offsets` exists).
+ */
+const BENIGN = [
+  'The group coordinator is not available',
+  'This is not the correct coordinator for this group',
+  'There is no leader for this topic-partition',
+  'The coordinator is loading and hence can\'t process requests',
+];
+
+/** kafkajs log lines as one line on stderr: `kafkajs WARN [Namespace] message {extra}`. */
+export function oneLineLogCreator(write: (line: string) => void = (l) => process.stderr.write(l)): LogCreator {
+  return () => (entry: LogEntry) => {
+    const { message, timestamp: _ts, logger: _logger, ...extra } = entry.log as unknown as Record<string, unknown> & { message: string };
+    const errText = typeof extra['error'] === 'string' ? extra['error'] : '';
+    if (BENIGN.some((b) => errText.includes(b) || message.includes(b))) return;
+    delete extra['stack'];
+    const rest = Object.keys(extra).length > 0 ? ` ${JSON.stringify(extra)}` : '';
+    write(`kafkajs ${entry.label} [${entry.namespace}] ${message}${rest}\n`);
+  };
+}
+
+/** Kafka header values arrive as Buffer, string or arrays of them; the last value wins. */
+function decodeHeaders(headers: IHeaders | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!headers) return out;
+  for (const [k, v] of Object.entries(headers)) {
+    const last = Array.isArray(v) ? v[v.length - 1] : v;
+    if (last === undefined) continue;
+    out[k] = typeof last === 'string' ? last : last.toString('utf8');
+  }
+  return out;
+}
+
+/** A kafkajs message as the transport contract's message (key and header values as UTF-8 strings). */
+export function toIncomingMessage(m: KafkaMessage): IncomingMessage {
+  return {
+    key: m.key ? m.key.toString('utf8') : null,
+    value: m.value ? new Uint8Array(m.value.buffer, m.value.byteOffset, m.value.byteLength) : new Uint8Array(0),
+    headers: decodeHeaders(m.headers),
+    offset: m.offset,
+    timestampMs: Number(m.timestamp),
+  };
+}
+
+function sleepUnless(ms: number, stopped: () => boolean): Promise<void> {
+  return new Promise((resolve) => {
+    const started = Date.now();
+    const tick = () => {
+      if (stopped() || Date.now() - started >= ms) resolve();
+      else setTimeout(tick, Math.min(50, ms));
+    };
+    tick();
+  });
+}
+
+/** A transport on a Kafka cluster. */
+export class KafkaTransport implements Transport {
+  readonly kind = 'kafka' as const;
+  readonly brokers: readonly string[];
+  private readonly kafka: InstanceType<typeof Kafka>;
+  private readonly opts: KafkaTransportOptions;
+
+  constructor(opts: KafkaTransportOptions) {
+    if (opts.brokers.length === 0) throw new UnavailableError('KafkaTransport needs at least one broker (host:port)', { retriable: false });
+    this.opts = opts;
+    this.brokers = opts.brokers;
+    this.kafka = new Kafka({
+      clientId: opts.clientId ?? 'vigie',
+      brokers: [...opts.brokers],
+      connectionTimeout: opts.connectionTimeoutMs ?? 3_000,
+      logLevel: LEVELS[opts.logLevel ?? 'warn'],
+      logCreator: oneLineLogCreator(),
+    });
+  }
+
+  /** A producer; call `connect()` before `send()`. */
+  producer(): TransportProducer {
+    return new KafkaProducer(this.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: true }), this.brokers);
+  }
+
+  /** A consumer in group `groupId`; a new group starts from the beginning of the topic. */
+  consumer(groupId: string): KafkaConsumer {
+    return new KafkaConsumer(this.kafka, groupId, this.opts);
+  }
+
+  /** Creates the topics that do not exist yet; existing topics are left as they are. */
+  async ensureTopics(topics: readonly { name: string; partitions: number }[]): Promise<void> {
+    await withAdmin(this.kafka, this.brokers, async (admin) => {
+      const existing = new Set(await admin.listTopics());
+      const missing = topics.filter((t) => !existing.has(t.name));
+      if (missing.length === 0) return;
+      try {
+        await admin.createTopics({
+          topics: missing.map((t) => ({ topic: t.name, numPartitions: t.partitions })),
+          waitForLeaders: true,
+        });
+      } catch (err) {
+        // Another process may have created them in between.
+        if (!describeError(err).includes('already exists')) throw err;
+      }
+    });
+  }
+
+  /** Connects an admin client and lists topics: a readiness probe. */
+  async ping(): Promise<void> {
+    await withAdmin(this.kafka, this.brokers, async (admin) => {
+      await admin.listTopics();
+    });
+  }
+}
+
+async function withAdmin<T>(kafka: InstanceType<typeof Kafka>, brokers: readonly string[], fn: (admin: Admin) => Promise<T>): Promise<T> {
+  const admin = kafka.admin();
+  try {
+    await admin.connect();
+  } catch (err) {
+    throw new UnavailableError(`cannot connect to Kafka at ${brokers.join(',')}: is the broker running?`, { cause: err });
+  }
+  try {
+    return await fn(admin);
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
+/** Producer with acks=all; resolves once every message of the call is acknowledged. */
+class KafkaProducer implements TransportProducer {
+  constructor(
+    private readonly producer: Producer,
+    private readonly brokers: readonly string[],
+  ) {}
+
+  async connect(): Promise<void> {
+    try {
+      await this.producer.connect();
+    } catch (err) {
+      throw new UnavailableError(`Kafka producer cannot connect to ${this.brokers.join(',')}`, { cause: err });
+    }
+  }
+
+  async send(topic: string, messages: readonly OutgoingMessage[]): Promise<void> {
+    if (messages.length === 0) return;
+    try {
+      await this.producer.send({
+        topic,
+        acks: -1,
+        messages: messages.map((m) => ({
+          key: m.key,
+          value: Buffer.from(m.value.buffer, m.value.byteOffset, m.value.byteLength),
+          ...(m.headers ? { headers: { ...m.headers } } : {}),
+        })),
+      });
+    } catch (err) {
+      throw new UnavailableError(`Kafka send to topic ${topic} failed (${messages.length} messages)`, { cause: err });
+    }
+  }
+
+  async disconnect(): Promise<void> {
+    await this.producer.disconnect();
+  }
+}
+
+/** A consumer group member; see the module comment for the commit/redelivery rules. */
+export class KafkaConsumer implements TransportConsumer {
+  private readonly consumer: Consumer;
+  private readonly admin: Admin;
+  private stopping = false;
+  /** Redelivery attempts per `topic/partition/firstOffset`, for the backoff. */
+  private readonly attempts = new Map<string, number>();
+
+  constructor(
+    kafka: InstanceType<typeof Kafka>,
+    readonly groupId: string,
+    private readonly opts: KafkaTransportOptions,
+  ) {
+    // Heartbeats must go on while a long handler runs, so they are sent from a timer too.
+    this.consumer = kafka.consumer({ groupId, allowAutoTopicCreation: true, sessionTimeout: 30_000,
+      heartbeatInterval: 3_000,
+      maxWaitTimeInMs: opts.maxWaitTimeMs ?? 1_000,
+    });
+    this.admin = kafka.admin();
+  }
+
+  async connect(): Promise<void> {
+    try {
+      await this.consumer.connect();
+      await this.admin.connect();
+    } catch (err) {
+      throw new UnavailableError(`Kafka consumer (group ${this.groupId}) cannot connect to ${this.opts.brokers.join(',')}`, { cause: err });
+    }
+  }
+
+  /** Subscribes and starts the consumer loop; resolves once the loop is started. */
+  async run(topic: string, handler: (batch: IncomingBatch) => Promise<void>): Promise<void> {
+    await this.consumer.subscribe({ topic, fromBeginning: true });
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      eachBatch: (payload) => this.onBatch(payload, handler),
+    });
+  }
+
+  private async onBatch(payload: EachBatchPayload, handler: (batch: IncomingBatch) => Promise<void>): Promise<void> {
+    const { batch } = payload;
+    if (batch.isEmpty() || this.stopping) return;
+    const first = batch.firstOffset() ?? batch.messages[0]?.offset ?? '0';
+    const key = `${batch.topic}/${batch.partition}/${first}`;
+    const incoming: IncomingBatch = { topic: batch.topic, partition: batch.partition, messages: batch.messages.map(toIncomingMessage) };
+    const beat = setInterval(() => {
+      payload.heartbeat().catch(() => undefined);
+    }, 3_000);
+    try {
+      await handler(incoming);
+    } catch (err) {
+      // Not resolved, not committed: kafkajs fetches from the same offset next time.
+      const attempt = (this.attempts.get(key) ?? 0) + 1;
+      this.attempts.set(key, attempt);
+      const report = this.opts.onHandlerError ?? defaultHandlerError;
+      report(err, { topic: batch.topic, partition: batch.partition, firstOffset: first, attempt });
+      await sleepUnless(backoffDelay(attempt - 1, this.opts.redeliveryBackoffMs ?? 200, 10_000), () => this.stopping || !payload.isRunning());
+      return;
+    } finally {
+      clearInterval(beat);
+    }
+    this.attempts.delete(key);
+    const next = (BigInt(batch.lastOffset()) + 1n).toString();
+    // A commit failure (e.g. a rebalance) is a kafkajs error: rethrow so kafkajs rejoins;
+    // the offsets stay unresolved and the batch is redelivered to whoever owns it next.
+    await payload.commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: next }] }] });
+    payload.resolveOffset(batch.lastOffset());
+  }
+
+  /** Produced minus committed messages for this group, summed over the topic's partitions. */
+  async lag(topic: string): Promise<number> {
+    const [ends, committed] = await Promise.all([
+      this.admin.fetchTopicOffsets(topic),
+      this.admin.fetchOffsets({ groupId: this.groupId, topics: [topic] }),
+    ]);
+    const byPartition = new Map<number, string>();
+    for (const t of committed) for (const p of t.partitions) byPartition.set(p.partition, p.offset);
+    let lag = 0n;
+    for (const p of ends) {
+      const c = byPartition.get(p.partition);
+      const from = c === undefined || c === '-1' ? BigInt(p.low) : BigInt(c);
+      const d = BigInt(p.high) - from;
+      if (d > 0n) lag += d;
+    }
+    return Number(lag);
+  }
+
+  /** Leaves the group after the in-flight batch (a pending redelivery backoff is cut short). */
+  async disconnect(): Promise<void> {
+    this.stopping = true;
+    await this.consumer.disconnect();
+    await this.admin.disconnect().catch(() => undefined);
+  }
+}
+
+function defaultHandlerError(err: unknown, b: { topic: string; partition: number; firstOffset: string; attempt: number }): void {
+  process.stderr.write(
+    `vigie transport.kafka.redeliver topic=${b.topic} partition=${b.partition} offset=${b.firstOffset} attempt=${b.attempt}: ${describeError(err).replace(/\n/g, ' ')}\n`,
+  );
+}
