@@ -236,6 +236,11 @@ export async function runMorning(options: Partial<MorningOptions>, deps: Morning
         if (Number.isFinite(o.compression)) {
           const due = (step.atMs - o.start) / o.compression - (performance.now() - wallStart);
           if (due > 0) await sleep(due);
+        } else {
+          // Unpaced: still yield to the event loop once per collection, so consumers in
+          // the same process (the in-process transport, the pipeline) keep up instead of
+          // the whole morning piling up in memory first.
+          await new Promise<void>((r) => setImmediate(r));
         }
       }
     }

@@ -1,0 +1,206 @@
+/**
+ * The whole chain of one simulated exam morning, composed in one process:
+ * simulator → collectors → transport (Kafka or in-process) → pipeline → ClickHouse,
+ * pipeline tap → rules engine → alerts_log + notifiers. Used by `vigie demo` and by the
+ * end-to-end tests, so both exercise exactly the same wiring.
+ */
+import { createAlertmanagerNotifier, createAlertsLogWriter, createRuleEngine, createSeriesStore, createWatermarkScheduler, createWebhookNotifier, loadRuleFile, requiredRetentionMs } from '../alerts/index.ts';
+import type { AlertTransition, NotifyFn } from '../alerts/index.ts';
+import type { Clock } from '../core/clock.ts';
+import { describeError } from '../core/errors.ts';
+import type { Sample } from '../core/samples.ts';
+import { countStoredSamples, createPipeline, migrate } from '../pipeline/index.ts';
+import type { PipelineStats, Storage } from '../pipeline/index.ts';
+import { runMorning, type MorningOptions, type MorningResult } from '../simulator/index.ts';
+import { createTransport, TOPICS } from '../transport/index.ts';
+
+/** Options of {@link runMorningChain}. */
+export interface MorningChainOptions {
+  /** Kafka brokers; none → in-process transport. */
+  readonly kafkaBrokers?: readonly string[];
+  readonly topic?: string;
+  readonly groupId?: string;
+  /** Open storage (chDB or server); the caller owns it (and may query it afterwards). */
+  readonly storage: Storage;
+  readonly rulesFile: string;
+  readonly alertmanagerUrl?: string;
+  readonly webhookUrls?: readonly string[];
+  readonly evaluationIntervalMs?: number;
+  readonly sim: Partial<MorningOptions>;
+  /** Called for every alert transition to firing or resolved, as it happens. */
+  readonly onAlert?: (t: AlertTransition) => void;
+  /** Called after each simulated collection. */
+  readonly onProgress?: (p: ChainProgress) => void;
+  /** How long to wait for the pipeline to store everything after the morning ends. */
+  readonly drainTimeoutMs?: number;
+  readonly log?: (line: string) => void;
+}
+
+/** Progress of a running chain. */
+export interface ChainProgress {
+  readonly simNowMs: number;
+  readonly startMs: number;
+  readonly endMs: number;
+  readonly exportedSamples: number;
+  readonly storedSamples: number;
+  readonly firing: number;
+}
+
+/** What a morning produced. */
+export interface MorningChainResult {
+  readonly truth: MorningResult;
+  readonly transitions: readonly AlertTransition[];
+  /** First transition to firing of a rule labelled `severity=page`. */
+  readonly firstPage: AlertTransition | null;
+  /** Collapse time − first page time (positive = paged before the collapse). */
+  readonly leadTimeMs: number | null;
+  readonly exportedSamples: number;
+  /** Rows in the samples table, counted in ClickHouse after the pipeline drained. */
+  readonly storedSamples: number;
+  readonly pipeline: PipelineStats;
+  readonly wallMs: number;
+}
+
+/** Runs one simulated morning through the full chain and returns what happened. */
+export async function runMorningChain(opts: MorningChainOptions): Promise<MorningChainResult> {
+  const t0 = performance.now();
+  const log = opts.log ?? ((line: string) => process.stderr.write(line + '\n'));
+  const topic = opts.topic ?? TOPICS.metrics;
+  const dlqTopic = `${topic}.dlq`;
+  const storage = opts.storage;
+  await migrate(storage.client, { database: storage.database });
+
+  const transport = createTransport({ kafkaBrokers: opts.kafkaBrokers ?? [], clientId: 'vigie-demo' });
+  await transport.ensureTopics([
+    { name: topic, partitions: 4 },
+    { name: dlqTopic, partitions: 1 },
+  ]);
+
+  // Simulated time: the pipeline validates timestamps against it, and the rules engine
+  // is driven by the data's watermark, so a compressed morning behaves like a live one.
+  let simNow = 0;
+  const simClock: Clock = () => simNow;
+
+  const groups = await loadRuleFile(opts.rulesFile);
+  const intervalMs = opts.evaluationIntervalMs ?? 15_000;
+  const store = createSeriesStore({ retentionMs: requiredRetentionMs(groups) + 2 * intervalMs });
+  const notifiers: NotifyFn[] = [];
+  if (opts.alertmanagerUrl) notifiers.push(createAlertmanagerNotifier({ url: opts.alertmanagerUrl, clock: simClock }));
+  for (const url of opts.webhookUrls ?? []) notifiers.push(createWebhookNotifier({ url }));
+  const notify: NotifyFn | undefined = notifiers.length
+    ? async (alerts) => {
+        await Promise.all(notifiers.map((n) => n(alerts)));
+      }
+    : undefined;
+  const writeAlertsLog = createAlertsLogWriter(storage.client, storage.database);
+  const transitions: AlertTransition[] = [];
+  const engine = createRuleEngine({
+    groups,
+    store,
+    evaluationIntervalMs: intervalMs,
+    ...(notify ? { notify } : {}),
+    onTransitions: async (ts) => {
+      for (const t of ts) {
+        transitions.push(t);
+        if (t.state === 'firing' || t.state === 'resolved') opts.onAlert?.(t);
+      }
+      await writeAlertsLog(ts);
+    },
+  });
+  const deliveries: Promise<void>[] = [];
+  const scheduler = createWatermarkScheduler({
+    intervalMs,
+    evaluate: (now) => {
+      const r = engine.evaluate(now);
+      deliveries.push(r.delivered);
+      return r;
+    },
+  });
+
+  // Watermark = the oldest of the per-resource latest timestamps: a boundary is
+  // evaluated only once every collector has reported past it, whatever the partition
+  // interleaving.
+  const latestByInstance = new Map<string, number>();
+  const onSamples = (samples: readonly Sample[]) => {
+    store.add(samples);
+    for (const s of samples) {
+      const inst = s.labels['instance'] ?? '';
+      const prev = latestByInstance.get(inst);
+      if (prev === undefined || s.timestampMs > prev) latestByInstance.set(inst, s.timestampMs);
+    }
+    let watermark = Infinity;
+    for (const ts of latestByInstance.values()) watermark = Math.min(watermark, ts);
+    if (Number.isFinite(watermark)) scheduler.observe(watermark);
+  };
+
+  const pipeline = createPipeline({ transport, storage, clock: simClock, topic, dlqTopic, groupId: opts.groupId ?? 'vigie-pipeline', log });
+  pipeline.onSamples(onSamples);
+  await pipeline.start();
+
+  const producer = transport.producer();
+  await producer.connect();
+  let truth: MorningResult;
+  try {
+    truth = await runMorning(opts.sim, {
+      producer,
+      topic,
+      onProgress: (at, info) => {
+        simNow = at;
+        opts.onProgress?.({
+          simNowMs: at,
+          startMs: 0,
+          endMs: 0,
+          exportedSamples: info.exportedSamples,
+          storedSamples: pipeline.stats().samplesStored,
+          firing: engine.activeAlerts().filter((a) => a.state === 'firing').length,
+        });
+      },
+    });
+  } finally {
+    await producer.disconnect();
+  }
+  simNow = truth.endMs;
+
+  // Wait for the pipeline to store everything the collectors exported.
+  const deadline = Date.now() + (opts.drainTimeoutMs ?? 120_000);
+  while (pipeline.stats().samplesStored + sumValues(pipeline.stats().rejected) < truth.exportedSamples || !(await pipeline.drained())) {
+    if (Date.now() > deadline) {
+      log(`vigie: pipeline did not drain within ${(opts.drainTimeoutMs ?? 120_000) / 1000}s: stored ${pipeline.stats().samplesStored} of ${truth.exportedSamples} (lag ${await pipeline.lag().catch(() => '?')})`);
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await pipeline.stop();
+  // Last evaluations up to the end of the morning, then let notifications finish.
+  scheduler.observe(truth.endMs);
+  await Promise.all(deliveries);
+  const health = engine.health();
+  if (health.lastNotifyError) log(`vigie: last notification error: ${health.lastNotifyError}`);
+  if (health.lastTransitionsError) log(`vigie: last alerts_log error: ${health.lastTransitionsError}`);
+  for (const r of health.rules) if (r.health === 'err') log(`vigie: rule ${r.group}/${r.rule} failed: ${r.lastError}`);
+
+  let storedSamples = -1;
+  try {
+    storedSamples = await countStoredSamples(storage.client, { database: storage.database });
+  } catch (err) {
+    log(`vigie: cannot count stored samples: ${describeError(err)}`);
+  }
+  const firstPage = transitions.find((t) => t.state === 'firing' && t.labels['severity'] === 'page') ?? null;
+  const leadTimeMs = firstPage && truth.collapseAtMs !== null ? truth.collapseAtMs - firstPage.at : null;
+  return {
+    truth,
+    transitions,
+    firstPage,
+    leadTimeMs,
+    exportedSamples: truth.exportedSamples,
+    storedSamples,
+    pipeline: pipeline.stats(),
+    wallMs: performance.now() - t0,
+  };
+}
+
+function sumValues(r: Readonly<Record<string, number>>): number {
+  let n = 0;
+  for (const v of Object.values(r)) n += v;
+  return n;
+}

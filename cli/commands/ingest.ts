@@ -1,0 +1,96 @@
+/**
+ * `vigie ingest`: the long-running pipeline process. Consumes `otlp_metrics` as a
+ * member of a Kafka consumer group, stores into ClickHouse, and (with `--rules`)
+ * evaluates the rule pack on the pipeline's tap and sends alerts. Exposes its own
+ * metrics on a Prometheus endpoint; SIGINT/SIGTERM finish and commit the in-flight
+ * batch before exiting.
+ */
+import type { Command } from 'commander';
+import { createAlertmanagerNotifier, createAlertsLogWriter, createRuleEngine, createSeriesStore, createWatermarkScheduler, createWebhookNotifier, loadRuleFile, requiredRetentionMs } from '../../alerts/index.ts';
+import type { NotifyFn } from '../../alerts/index.ts';
+import { systemClock } from '../../core/clock.ts';
+import { loadConfig } from '../../core/config.ts';
+import { startSelfTelemetry } from '../../core/selfTelemetry.ts';
+import { createPipeline, createStorage, migrate } from '../../pipeline/index.ts';
+import { createTransport } from '../../transport/index.ts';
+import { floatOption, kafkaOption } from '../options.ts';
+
+interface IngestFlags {
+  kafka?: string;
+  clickhouseUrl?: string;
+  chdbPath?: string;
+  database?: string;
+  rules?: string;
+  alertmanager?: string;
+  webhook?: string[];
+  metricsPort?: number;
+}
+
+/** Registers `vigie ingest`. */
+export function registerIngestCommand(program: Command): void {
+  program
+    .command('ingest')
+    .description('Run the pipeline: Kafka consumer group → ClickHouse (exactly once), optionally with the rules engine on its tap.')
+    .option('--kafka <host:port>', 'Kafka bootstrap broker (default from --config)', kafkaOption)
+    .option('--clickhouse-url <url>', 'ClickHouse server (default: embedded chDB)')
+    .option('--chdb-path <dir>', 'embedded chDB data directory')
+    .option('--database <name>', 'ClickHouse database')
+    .option('--rules <file>', 'evaluate this rule file on the ingested samples')
+    .option('--alertmanager <url>', 'send alerts to this Alertmanager (API v2)')
+    .option('--webhook <url...>', 'send alerts to these webhooks (Alertmanager webhook format v4)')
+    .option('--metrics-port <port>', 'port of the self-monitoring Prometheus endpoint', floatOption('--metrics-port'), 9464)
+    .action(async (flags: IngestFlags) => {
+      const config = loadConfig(program.opts()['config'] as string | undefined, {
+        kafka: flags.kafka ? { brokers: [flags.kafka] } : {},
+        clickhouse: { url: flags.clickhouseUrl, chdbPath: flags.chdbPath, database: flags.database },
+        alerts: { alertmanagerUrl: flags.alertmanager, ...(flags.webhook ? { webhookUrls: flags.webhook } : {}), ...(flags.rules ? { rulesFile: flags.rules } : {}) },
+        selfTelemetry: { port: flags.metricsPort },
+      });
+      if (!config.kafka.brokers) throw new Error('vigie ingest needs Kafka: pass --kafka HOST:PORT or set kafka.brokers in --config (the embedded mode runs in `vigie demo`)');
+      const self = config.selfTelemetry.port > 0 ? await startSelfTelemetry({ port: config.selfTelemetry.port, serviceName: 'vigie-ingest' }) : null;
+      if (self) process.stderr.write(`vigie ingest: self-metrics at ${self.url}\n`);
+      const storage = createStorage({ url: config.clickhouse.url, chdbPath: config.clickhouse.chdbPath, database: config.clickhouse.database });
+      await migrate(storage.client, { database: storage.database });
+      const transport = createTransport({ kafkaBrokers: config.kafka.brokers, clientId: 'vigie-ingest' });
+      await transport.ensureTopics([
+        { name: config.kafka.topic, partitions: config.kafka.partitions },
+        { name: `${config.kafka.topic}.dlq`, partitions: 1 },
+      ]);
+      const pipeline = createPipeline({ transport, storage, clock: systemClock, topic: config.kafka.topic, groupId: config.kafka.groupId });
+
+      if (flags.rules || program.opts()['config']) {
+        const groups = await loadRuleFile(config.alerts.rulesFile);
+        const store = createSeriesStore({ retentionMs: requiredRetentionMs(groups) + 2 * config.alerts.evaluationIntervalMs });
+        const notifiers: NotifyFn[] = [];
+        if (config.alerts.alertmanagerUrl) notifiers.push(createAlertmanagerNotifier({ url: config.alerts.alertmanagerUrl, clock: systemClock }));
+        for (const url of config.alerts.webhookUrls) notifiers.push(createWebhookNotifier({ url }));
+        const engine = createRuleEngine({
+          groups,
+          store,
+          evaluationIntervalMs: config.alerts.evaluationIntervalMs,
+          onTransitions: createAlertsLogWriter(storage.client, storage.database),
+          notify: async (alerts) => {
+            await Promise.all(notifiers.map((n) => n(alerts)));
+          },
+        });
+        const scheduler = createWatermarkScheduler({ evaluate: (t) => engine.evaluate(t), intervalMs: config.alerts.evaluationIntervalMs });
+        pipeline.onSamples((samples) => store.add(samples));
+        // Live: evaluate on wall-clock boundaries, a scrape interval behind so late series are in.
+        const timer = setInterval(() => scheduler.observe(systemClock() - config.alerts.evaluationIntervalMs), 1000);
+        timer.unref();
+      }
+
+      await pipeline.start();
+      process.stderr.write(`vigie ingest: consuming ${config.kafka.topic} as group ${config.kafka.groupId} into ${storage.kind} database ${storage.database}\n`);
+      await new Promise<void>((resolve) => {
+        const stop = () => resolve();
+        process.once('SIGINT', stop).once('SIGTERM', stop);
+      });
+      process.stderr.write('vigie ingest: stopping (finishing the in-flight batch)…\n');
+      await pipeline.stop();
+      await storage.close();
+      await self?.shutdown();
+      const s = pipeline.stats();
+      process.stderr.write(`vigie ingest: stopped; ${s.messages} messages, ${s.samplesStored} samples stored, ${s.dlq} to DLQ\n`);
+    });
+}
