@@ -6,8 +6,8 @@
  * failing, re-attempted at the next evaluation because nothing is marked as sent.
  */
 import type { Clock } from '../../core/clock.ts';
-import { coalescing, postJson } from './http.ts';
-import type { HttpNotifierOptions, Notification, NotifyFn } from './types.ts';
+import { coalescing, postJson, postOnce } from './http.ts';
+import type { HttpNotifierOptions, Notification, NotifyFn, OutboxMessage, Receiver, SendContext } from './types.ts';
 
 /** Options of {@link createAlertmanagerNotifier}. */
 export interface AlertmanagerNotifierOptions extends HttpNotifierOptions {
@@ -66,4 +66,37 @@ export function createAlertmanagerNotifier(opts: AlertmanagerNotifierOptions): N
   }
 
   return coalescing(run);
+}
+
+/** Options of {@link createAlertmanagerReceiver}. */
+export interface AlertmanagerReceiverOptions {
+  readonly name: string;
+  readonly url: string;
+  readonly resendIntervalMs?: number;
+  readonly fetch?: typeof fetch;
+  readonly timeoutMs?: number;
+}
+
+/**
+ * Alertmanager as an outbox receiver: raw alerts (Alertmanager groups, inhibits and
+ * silences them itself), re-sent while firing, resolved with endsAt. Alertmanager
+ * merges alerts by their labels, so a re-send after a crash is harmless: exactly once.
+ */
+export function createAlertmanagerReceiver(opts: AlertmanagerReceiverOptions): Receiver {
+  const endpoint = opts.url.replace(/\/$/, '') + '/api/v2/alerts';
+  return {
+    name: opts.name,
+    type: 'alertmanager',
+    traits: { raw: true, granularity: 'alert', dedupes: true, resendIntervalMs: opts.resendIntervalMs ?? 60_000 },
+    send(m: OutboxMessage, ctx: SendContext) {
+      return postOnce({
+        url: endpoint,
+        body: m.alerts.map(toAlertmanagerAlert),
+        headers: { 'idempotency-key': ctx.idempotencyKey },
+        now: ctx.now,
+        ...(opts.fetch ? { fetch: opts.fetch } : {}),
+        ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+      });
+    },
+  };
 }

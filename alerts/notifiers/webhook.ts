@@ -5,8 +5,8 @@
  */
 import type { Clock } from '../../core/clock.ts';
 import type { Labels } from '../../core/samples.ts';
-import { coalescing, postJson } from './http.ts';
-import type { HttpNotifierOptions, Notification, NotifyFn } from './types.ts';
+import { coalescing, postJson, postOnce } from './http.ts';
+import type { HttpNotifierOptions, Notification, NotifyFn, OutboxMessage, Receiver, SendContext } from './types.ts';
 
 /** One alert in a version-4 webhook body. */
 export interface WebhookAlert {
@@ -110,4 +110,37 @@ export function createWebhookNotifier(opts: WebhookNotifierOptions): NotifyFn {
   }
 
   return coalescing(run);
+}
+
+/** Options of {@link createWebhookReceiver}. */
+export interface WebhookReceiverOptions {
+  readonly name: string;
+  readonly url: string;
+  readonly externalURL?: string;
+  readonly fetch?: typeof fetch;
+  readonly timeoutMs?: number;
+}
+
+/**
+ * Generic webhook as an outbox receiver: one Alertmanager v4 body per group flush,
+ * with an `Idempotency-Key` header (stable across retries and restarts) so a receiver
+ * that honours it sees each notification once; otherwise at least once.
+ */
+export function createWebhookReceiver(opts: WebhookReceiverOptions): Receiver {
+  return {
+    name: opts.name,
+    type: 'webhook',
+    traits: { raw: false, granularity: 'group', dedupes: false },
+    send(m: OutboxMessage, ctx: SendContext) {
+      const body = { ...buildWebhookBody(m.alerts, { ...m.groupLabels }, { receiver: opts.name, externalURL: opts.externalURL ?? '' }), status: m.status };
+      return postOnce({
+        url: opts.url,
+        body,
+        headers: { 'idempotency-key': ctx.idempotencyKey },
+        now: ctx.now,
+        ...(opts.fetch ? { fetch: opts.fetch } : {}),
+        ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+      });
+    },
+  };
 }

@@ -42,18 +42,17 @@ const durationOption = (v: string): number => {
   return ms;
 };
 
-const matcherArg = (v: string, prev: string[] = []): string[] => {
+const checkMatcher = (v: string): void => {
   try {
     parseMatcher(v);
   } catch (e) {
-    throw new InvalidArgumentError((e as Error).message);
+    throw new ConfigError((e as Error).message);
   }
-  return [...prev, v];
 };
 
 function describeSilence(s: Silence, now: number): string {
   const state = silenceState(s, now);
-  return [s.id.slice(0, 8), state.padEnd(7), s.startsAt, '→', s.endsAt, s.matchers.join(','), `by ${s.createdBy}:`, s.comment].join('  ');
+  return [s.id.slice(0, 8), state.padEnd(7), s.startsAt, '→', s.endsAt, s.matchers.join(','), `by ${s.createdBy}: ${s.comment}`].join('  ');
 }
 
 /** Registers `vigie silence` and its sub-commands. */
@@ -74,10 +73,10 @@ export function registerSilenceCommand(program: Command, deps: SilenceCommandDep
     .requiredOption('--comment <text>', 'why (shown to whoever wonders where the pages went)')
     .option('--author <name>', 'who (default: the current user)')
     .option('--file <path>', `silences file (default ${DEFAULT_FILE} or VIGIE_SILENCES_FILE)`)
-    .addHelpText('after', '\nExamples:\n  vigie silence add faculty=law --for 2h --comment "law exam moved to paper"\n  vigie silence add faculty=~"med|sci" --start 2026-06-15T07:30:00+02:00 --for 1h --comment "planned upgrade"')
+    .addHelpText('after', '\nExamples:\n  vigie silence add faculty=law --for 2h --comment "law exam moved to paper"\n  vigie silence add \'faculty=~"med|sci"\' --start 2026-06-15T07:30:00+02:00 --for 1h --comment "planned upgrade"\n')
     .action((matchers: string[], o: { for?: number; end?: string; start?: string; comment: string; author?: string; file?: string }) => {
       const now = clock();
-      for (const m of matchers) matcherArg(m);
+      for (const m of matchers) checkMatcher(m);
       if ((o.for === undefined) === (o.end === undefined)) throw new ConfigError('give exactly one of --for DURATION or --end TIME');
       const startsAt = o.start ? parseTime(o.start, now, '--start') : now;
       const endsAt = o.end ? parseTime(o.end, now, '--end') : startsAt + o.for!;
