@@ -4,8 +4,10 @@
  * pipeline tap → rules engine → alerts_log + notifiers. Used by `vigie demo` and by the
  * end-to-end tests, so both exercise exactly the same wiring.
  */
-import { createAlertmanagerNotifier, createAlertsLogWriter, createRuleEngine, createSeriesStore, createWatermarkScheduler, createWebhookNotifier, loadRuleFile, requiredRetentionMs } from '../alerts/index.ts';
-import type { AlertTransition, NotifyFn } from '../alerts/index.ts';
+import { createAlertsLogWriter, createRuleEngine, createSeriesStore, createWatermarkScheduler, loadRuleFile, requiredRetentionMs } from '../alerts/index.ts';
+import type { AlertTransition } from '../alerts/index.ts';
+import type { PagerStats, PagingConfigInput } from '../alerts/routing/index.ts';
+import { buildPager } from './paging.ts';
 import type { Clock } from '../core/clock.ts';
 import { describeError } from '../core/errors.ts';
 import type { Sample } from '../core/samples.ts';
@@ -23,8 +25,14 @@ export interface MorningChainOptions {
   /** Open storage (chDB or server); the caller owns it (and may query it afterwards). */
   readonly storage: Storage;
   readonly rulesFile: string;
+  /** Shorthand for a `paging` config with an Alertmanager receiver. */
   readonly alertmanagerUrl?: string;
+  /** Shorthand for generic webhook receivers (Alertmanager webhook format v4). */
   readonly webhookUrls?: readonly string[];
+  /** A full `paging:` section (receivers, routes, inhibition…); merged with the shorthands. */
+  readonly paging?: PagingConfigInput;
+  /** Outbox journal directory (required when there is any receiver). */
+  readonly journalDir?: string;
   readonly evaluationIntervalMs?: number;
   readonly sim: Partial<MorningOptions>;
   /** Called for every alert transition to firing or resolved, as it happens. */
@@ -58,6 +66,8 @@ export interface MorningChainResult {
   /** Rows in the samples table, counted in ClickHouse after the pipeline drained. */
   readonly storedSamples: number;
   readonly pipeline: PipelineStats;
+  /** Outbox and routing counters; null without receivers. */
+  readonly paging: PagerStats | null;
   readonly wallMs: number;
 }
 
@@ -84,21 +94,15 @@ export async function runMorningChain(opts: MorningChainOptions): Promise<Mornin
   const groups = await loadRuleFile(opts.rulesFile);
   const intervalMs = opts.evaluationIntervalMs ?? 15_000;
   const store = createSeriesStore({ retentionMs: requiredRetentionMs(groups) + 2 * intervalMs });
-  const notifiers: NotifyFn[] = [];
-  if (opts.alertmanagerUrl) notifiers.push(createAlertmanagerNotifier({ url: opts.alertmanagerUrl, clock: simClock }));
-  for (const url of opts.webhookUrls ?? []) notifiers.push(createWebhookNotifier({ url }));
-  const notify: NotifyFn | undefined = notifiers.length
-    ? async (alerts) => {
-        await Promise.all(notifiers.map((n) => n(alerts)));
-      }
-    : undefined;
+  const pager = buildPager({ paging: opts.paging, alertmanagerUrl: opts.alertmanagerUrl, webhookUrls: opts.webhookUrls, journalDir: opts.journalDir, clock: simClock, log });
+  pager?.start();
   const writeAlertsLog = createAlertsLogWriter(storage.client, storage.database);
   const transitions: AlertTransition[] = [];
   const engine = createRuleEngine({
     groups,
     store,
     evaluationIntervalMs: intervalMs,
-    ...(notify ? { notify } : {}),
+    ...(pager ? { notify: pager.notify } : {}),
     onTransitions: async (ts) => {
       for (const t of ts) {
         transitions.push(t);
@@ -174,6 +178,7 @@ export async function runMorningChain(opts: MorningChainOptions): Promise<Mornin
   // Last evaluations up to the end of the morning, then let notifications finish.
   scheduler.observe(truth.endMs);
   await Promise.all(deliveries);
+  await pager?.stop();
   const health = engine.health();
   if (health.lastNotifyError) log(`vigie: last notification error: ${health.lastNotifyError}`);
   if (health.lastTransitionsError) log(`vigie: last alerts_log error: ${health.lastTransitionsError}`);
@@ -195,6 +200,7 @@ export async function runMorningChain(opts: MorningChainOptions): Promise<Mornin
     exportedSamples: truth.exportedSamples,
     storedSamples,
     pipeline: pipeline.stats(),
+    paging: pager?.stats() ?? null,
     wallMs: performance.now() - t0,
   };
 }

@@ -7,6 +7,7 @@ import { Command } from 'commander';
 import { registerCollectCommand } from './commands/collect.ts';
 import { registerDemoCommand } from './commands/demo.ts';
 import { registerIngestCommand } from './commands/ingest.ts';
+import { registerSilenceCommand } from './commands/silence.ts';
 import { registerSimulateCommand } from './commands/simulate.ts';
 import { ConfigError, describeError } from '../core/errors.ts';
 
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerSimulateCommand(program);
   registerCollectCommand(program);
   registerIngestCommand(program);
+  registerSilenceCommand(program);
 
   return program;
 }

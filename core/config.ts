@@ -46,6 +46,12 @@ export const configSchema = z
       })
       .strict()
       .default({}),
+    /**
+     * Receivers, routes, inhibition, silences and the outbox. Validated by the alerts
+     * stage's own schema (`alerts/routing/config.ts`) when the CLI builds the pager, so
+     * core does not depend on a stage.
+     */
+    paging: z.record(z.unknown()).optional(),
     selfTelemetry: z
       .object({
         /** Port of the process's own Prometheus endpoint; 0 = disabled. */

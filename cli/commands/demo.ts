@@ -83,6 +83,7 @@ export async function runDemo(opts: DemoOptions): Promise<MorningChainResult> {
       rulesFile: opts.rules ?? DEFAULT_RULES_FILE,
       ...(opts.alertmanager ? { alertmanagerUrl: opts.alertmanager } : {}),
       webhookUrls: opts.webhook ?? [],
+      journalDir: join(out, 'outbox'),
       sim: { seed: opts.seed, capacity: opts.capacity, compression: opts.compression > 0 ? opts.compression : Infinity },
       onAlert,
       onProgress: progress,

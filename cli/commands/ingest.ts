@@ -6,8 +6,9 @@
  * batch before exiting.
  */
 import type { Command } from 'commander';
-import { createAlertmanagerNotifier, createAlertsLogWriter, createRuleEngine, createSeriesStore, createWatermarkScheduler, createWebhookNotifier, loadRuleFile, requiredRetentionMs } from '../../alerts/index.ts';
-import type { NotifyFn } from '../../alerts/index.ts';
+import { createAlertsLogWriter, createRuleEngine, createSeriesStore, createWatermarkScheduler, loadRuleFile, requiredRetentionMs } from '../../alerts/index.ts';
+import type { Pager, PagingConfigInput } from '../../alerts/routing/index.ts';
+import { buildPager } from '../paging.ts';
 import { systemClock } from '../../core/clock.ts';
 import { loadConfig } from '../../core/config.ts';
 import { startSelfTelemetry } from '../../core/selfTelemetry.ts';
@@ -24,6 +25,7 @@ interface IngestFlags {
   alertmanager?: string;
   webhook?: string[];
   metricsPort?: number;
+  outbox?: string;
 }
 
 /** Registers `vigie ingest`. */
@@ -38,6 +40,7 @@ export function registerIngestCommand(program: Command): void {
     .option('--rules <file>', 'evaluate this rule file on the ingested samples')
     .option('--alertmanager <url>', 'send alerts to this Alertmanager (API v2)')
     .option('--webhook <url...>', 'send alerts to these webhooks (Alertmanager webhook format v4)')
+    .option('--outbox <dir>', 'durable outbox journal directory', '.vigie/outbox')
     .option('--metrics-port <port>', 'port of the self-monitoring Prometheus endpoint', floatOption('--metrics-port'), 9464)
     .action(async (flags: IngestFlags) => {
       const config = loadConfig(program.opts()['config'] as string | undefined, {
@@ -58,20 +61,18 @@ export function registerIngestCommand(program: Command): void {
       ]);
       const pipeline = createPipeline({ transport, storage, clock: systemClock, topic: config.kafka.topic, groupId: config.kafka.groupId });
 
+      let pager: Pager | null = null;
       if (flags.rules || program.opts()['config']) {
         const groups = await loadRuleFile(config.alerts.rulesFile);
         const store = createSeriesStore({ retentionMs: requiredRetentionMs(groups) + 2 * config.alerts.evaluationIntervalMs });
-        const notifiers: NotifyFn[] = [];
-        if (config.alerts.alertmanagerUrl) notifiers.push(createAlertmanagerNotifier({ url: config.alerts.alertmanagerUrl, clock: systemClock }));
-        for (const url of config.alerts.webhookUrls) notifiers.push(createWebhookNotifier({ url }));
+        pager = buildPager({ paging: config.paging as PagingConfigInput | undefined, alertmanagerUrl: config.alerts.alertmanagerUrl, webhookUrls: config.alerts.webhookUrls, journalDir: flags.outbox ?? '.vigie/outbox', clock: systemClock });
+        pager?.start();
         const engine = createRuleEngine({
           groups,
           store,
           evaluationIntervalMs: config.alerts.evaluationIntervalMs,
           onTransitions: createAlertsLogWriter(storage.client, storage.database),
-          notify: async (alerts) => {
-            await Promise.all(notifiers.map((n) => n(alerts)));
-          },
+          ...(pager ? { notify: pager.notify } : {}),
         });
         const scheduler = createWatermarkScheduler({ evaluate: (t) => engine.evaluate(t), intervalMs: config.alerts.evaluationIntervalMs });
         pipeline.onSamples((samples) => store.add(samples));
@@ -88,6 +89,7 @@ export function registerIngestCommand(program: Command): void {
       });
       process.stderr.write('vigie ingest: stopping (finishing the in-flight batch)…\n');
       await pipeline.stop();
+      await pager?.stop();
       await storage.close();
       await self?.shutdown();
       const s = pipeline.stats();

@@ -51,7 +51,7 @@ describe('a simulated exam morning, end to end', () => {
       ...(extra.kafka ? { kafkaBrokers: kafkaBrokers(), topic, groupId: `${topic}-group` } : {}),
       storage,
       rulesFile: DEFAULT_RULES_FILE,
-      ...(extra.alertmanager ? { alertmanagerUrl: am.url } : {}),
+      ...(extra.alertmanager ? { alertmanagerUrl: am.url, journalDir: join(dir, `outbox-${name}`) } : {}),
       sim: { seed: 42, capacity: extra.capacity, compression: Infinity },
       log: (line) => console.log(`[${name}] ${line}`),
     });

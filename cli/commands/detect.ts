@@ -1,0 +1,179 @@
+/**
+ * `vigie detect`: the streaming anomaly detector of `vigie_anomaly_score` on a CSV.
+ * Reads `timestamp,value` rows (header optional; `-` = stdin), writes
+ * `timestamp,value,anomaly_score` to stdout — one row per input row, same order, the
+ * timestamp and value fields echoed byte for byte, the score in [0, 1] computed from
+ * that row and the rows before it only (appending rows never changes earlier scores).
+ *
+ * Bad rows (not two fields, empty timestamp, value not a finite number) stop the run
+ * with an error naming the line number and its content (exit 2), or, with
+ * `--skip-invalid`, are left out of the output and counted in a warning on stderr.
+ * Blank lines are not rows. A first line whose value field is not a number is a header.
+ */
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import type { Readable, Writable } from 'node:stream';
+import type { Command } from 'commander';
+import { anomalyKernel, type AnomalyParams } from '../../alerts/forecast/anomaly.ts';
+import { ConfigError } from '../../core/errors.ts';
+
+/** A row that cannot be scored; the message names the line and its content. */
+export class DetectInputError extends ConfigError {}
+
+/** Options of {@link detect}. */
+export interface DetectOptions {
+  /** Skip bad rows (counted) instead of failing. */
+  readonly skipInvalid?: boolean;
+  /** Write the `timestamp,value,anomaly_score` header line. Default true. */
+  readonly header?: boolean;
+  /** Kernel knobs (defaults: alerts/forecast/anomaly.ts). */
+  readonly params?: AnomalyParams;
+}
+
+/** What a run did. */
+export interface DetectSummary {
+  readonly rows: number;
+  readonly skipped: number;
+  /** First skipped lines (number and content), at most 5. */
+  readonly skippedExamples: readonly string[];
+}
+
+/** Splits a CSV line into fields, honouring double quotes; returns the raw field texts. */
+function splitCsv(line: string): string[] {
+  const out: string[] = [];
+  let start = 0;
+  let inQuotes = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (c === '"') inQuotes = !inQuotes;
+    else if (c === ',' && !inQuotes) {
+      out.push(line.slice(start, i));
+      start = i + 1;
+    }
+  }
+  out.push(line.slice(start));
+  return out;
+}
+
+function unquote(field: string): string {
+  const t = field.trim();
+  return t.length >= 2 && t.startsWith('"') && t.endsWith('"') ? t.slice(1, -1).replace(/""/g, '"') : t;
+}
+
+/** Formats a score with 6 decimals (fixed width, deterministic). */
+export function formatScore(s: number): string {
+  return (Number.isFinite(s) ? Math.min(1, Math.max(0, s)) : 0).toFixed(6);
+}
+
+/** Scores `lines` (without line terminators) and writes output lines through `write`. Pure apart from the callbacks. */
+export async function detect(lines: AsyncIterable<string> | Iterable<string>, write: (chunk: string) => void | Promise<void>, opts: DetectOptions = {}): Promise<DetectSummary> {
+  const state = anomalyKernel.create(opts.params ?? {});
+  let lineNo = 0;
+  let rows = 0;
+  let skipped = 0;
+  const examples: string[] = [];
+  let seenContent = false;
+  let buf = opts.header === false ? '' : 'timestamp,value,anomaly_score\n';
+  for await (const rawLine of lines) {
+    lineNo++;
+    const line = rawLine.endsWith('\r') ? rawLine.slice(0, -1) : rawLine;
+    if (line.trim() === '') continue;
+    const fields = splitCsv(line);
+    const first = !seenContent;
+    seenContent = true;
+    let problem: string | undefined;
+    let value = NaN;
+    if (fields.length !== 2) problem = `expected 2 fields (timestamp,value), got ${fields.length}`;
+    else if (unquote(fields[0]!) === '') problem = 'empty timestamp';
+    else {
+      const v = unquote(fields[1]!);
+      value = v === '' ? NaN : Number(v);
+      if (!Number.isFinite(value)) {
+        if (first) continue; // a header line
+        problem = `value "${v}" is not a finite number`;
+      }
+    }
+    if (problem !== undefined) {
+      const where = `line ${lineNo}: ${JSON.stringify(line.length > 200 ? line.slice(0, 200) + '…' : line)}`;
+      if (!opts.skipInvalid) {
+        if (buf) await write(buf);
+        throw new DetectInputError(`invalid row at ${where}: ${problem} (fix the row, or pass --skip-invalid to skip such rows)`);
+      }
+      skipped++;
+      if (examples.length < 5) examples.push(`${where}: ${problem}`);
+      continue;
+    }
+    anomalyKernel.add(state, rows, value);
+    rows++;
+    buf += `${fields[0]},${fields[1]},${formatScore(state.score)}\n`;
+    if (buf.length > 65_536) {
+      await write(buf);
+      buf = '';
+    }
+  }
+  if (buf) await write(buf);
+  return { rows, skipped, skippedExamples: examples };
+}
+
+/** Writes to a stream, waiting for drain when its buffer is full. */
+function streamWriter(out: Writable): (chunk: string) => Promise<void> {
+  return (chunk) =>
+    new Promise<void>((resolve, reject) => {
+      const ok = out.write(chunk, (err) => (err ? reject(err) : undefined));
+      if (ok) resolve();
+      else out.once('drain', resolve);
+    });
+}
+
+/** Runs `vigie detect` on a file or stdin (`-`). */
+export async function runDetect(
+  opts: { readonly input: string; readonly skipInvalid?: boolean; readonly header?: boolean },
+  io: { readonly stdin?: Readable; readonly stdout?: Writable; readonly stderr?: Writable } = {},
+): Promise<DetectSummary> {
+  const stdout = io.stdout ?? process.stdout;
+  const stderr = io.stderr ?? process.stderr;
+  let input: Readable;
+  if (opts.input === '-') input = io.stdin ?? process.stdin;
+  else {
+    input = createReadStream(opts.input, { encoding: 'utf8' });
+    await new Promise<void>((resolve, reject) => {
+      input.once('open', () => resolve());
+      input.once('error', (e) => reject(new ConfigError(`--input: cannot read ${opts.input}: ${e.message}`, { cause: e })));
+    });
+  }
+  const rl = createInterface({ input, crlfDelay: Infinity });
+  try {
+    const summary = await detect(rl, streamWriter(stdout), {
+      ...(opts.skipInvalid !== undefined ? { skipInvalid: opts.skipInvalid } : {}),
+      ...(opts.header !== undefined ? { header: opts.header } : {}),
+    });
+    if (summary.skipped > 0) {
+      stderr.write(`vigie detect: skipped ${summary.skipped} invalid row(s), e.g. ${summary.skippedExamples.join('; ')}\n`);
+    }
+    return summary;
+  } finally {
+    rl.close();
+    if (opts.input !== '-') input.destroy();
+  }
+}
+
+/** Registers `vigie detect`. */
+export function registerDetectCommand(program: Command): void {
+  program
+    .command('detect')
+    .description(
+      'Score a time series for anomalies with the robust streaming detector behind vigie_anomaly_score(): reads timestamp,value CSV rows ' +
+        '(header optional), writes timestamp,value,anomaly_score (score in [0,1], from that row and earlier rows only).',
+    )
+    .requiredOption('-i, --input <file>', 'CSV file to read, or - for stdin')
+    .option('--skip-invalid', 'skip rows that cannot be parsed (counted in a warning on stderr) instead of failing on the first one')
+    .option('--no-header', 'do not write the timestamp,value,anomaly_score header line')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  vigie detect --input sessions.csv > scored.csv\n  cat sessions.csv | vigie detect --input - --skip-invalid\n\n' +
+        'Exit status: 0 on success, 2 on an invalid row (the message names the line and its content) or unreadable input.',
+    )
+    .action(async (opts: { input: string; skipInvalid?: boolean; header: boolean }) => {
+      await runDetect({ input: opts.input, skipInvalid: opts.skipInvalid === true, header: opts.header });
+    });
+}

@@ -1,0 +1,140 @@
+/**
+ * `vigie rules check FILE` (parse and validate a rule file, list its groups and rules)
+ * and `vigie rules backtest` (replay stored history through the rules engine and report
+ * the alerts that would have fired, with lead times against the stored collapses).
+ */
+import type { Command } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
+import { backtest, type BacktestResult } from '../../alerts/backtest/index.ts';
+import { formatDuration, loadRuleFile, parseDuration, requiredRetentionMs, type RuleGroup } from '../../alerts/index.ts';
+import { ConfigError } from '../../core/errors.ts';
+import { createStorage } from '../../pipeline/index.ts';
+import { formatLead } from '../../postmortem/index.ts';
+import { DEFAULT_RULES_FILE, timeOption } from '../options.ts';
+
+/** Options of `vigie rules backtest`. */
+export interface RulesBacktestOptions {
+  readonly rules: string;
+  readonly from: number;
+  readonly to: number;
+  readonly step?: number;
+  readonly chdbPath?: string;
+  readonly clickhouseUrl?: string;
+  readonly database: string;
+  readonly format: 'table' | 'json';
+}
+
+function durationOption(flag: string): (v: string) => number {
+  return (v) => {
+    try {
+      return parseDuration(v);
+    } catch {
+      throw new InvalidArgumentError(`${flag} expects a duration such as 15s or 1m, got "${v}"`);
+    }
+  };
+}
+
+const iso = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
+const hhmmss = (ms: number) => new Date(ms).toISOString().slice(11, 19);
+
+/** Human-readable listing of a checked rule file. */
+export function formatRuleCheck(file: string, groups: readonly RuleGroup[]): string {
+  const lines = [`${file}: OK — ${groups.length} group(s), ${groups.reduce((n, g) => n + g.rules.length, 0)} rule(s); needs ${formatDuration(requiredRetentionMs(groups))} of history per evaluation`];
+  for (const g of groups) {
+    lines.push(`  group ${g.name}${g.intervalMs !== undefined ? ` (every ${formatDuration(g.intervalMs)})` : ''}`);
+    for (const r of g.rules) {
+      if (r.kind === 'record') lines.push(`    record ${r.name}`);
+      else {
+        const timing = [r.forMs ? `for ${formatDuration(r.forMs)}` : '', r.keepFiringForMs ? `keep_firing_for ${formatDuration(r.keepFiringForMs)}` : ''].filter(Boolean).join(', ');
+        const sev = r.labels['severity'] ? ` [${r.labels['severity']}]` : '';
+        lines.push(`    alert  ${r.name}${sev}${timing ? ` (${timing})` : ''}`);
+      }
+    }
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** The backtest result as a table (ends with a newline). */
+export function formatBacktestTable(r: BacktestResult): string {
+  const lines = [
+    `Backtest ${iso(r.fromMs)} → ${iso(r.toMs)}, every ${formatDuration(r.stepMs)}: ${r.evaluations.length} evaluations over ${r.samplesRead.toLocaleString('en')} samples of ${r.seriesRead.toLocaleString('en')} series`,
+    r.collapses.length
+      ? `Collapses (first minute with 5xx ratio > 0.5): ${r.collapses.map((c) => `${c.faculty} ${hhmmss(c.minuteMs)} (${(c.errorRatio * 100).toFixed(0)}%)`).join(', ')}`
+      : 'Collapses: none',
+    '',
+  ];
+  if (!r.alerts.length) lines.push('No alert would have fired.');
+  else {
+    const rows = r.alerts.map((a) => {
+      const labels = Object.entries(a.labels)
+        .filter(([k]) => k !== 'alertname' && k !== 'severity')
+        .map(([k, v]) => `${k}=${v}`)
+        .join(',');
+      return [
+        hhmmss(a.firedAt),
+        a.resolvedAt !== undefined ? hhmmss(a.resolvedAt) : '-',
+        a.labels['severity'] ?? '-',
+        a.rule,
+        labels ? `{${labels}}` : '',
+        a.leadTimeMs !== undefined ? `${formatLead(a.leadTimeMs)} vs ${a.leadTimeAgainst}` : '-',
+      ];
+    });
+    const head = ['FIRED', 'RESOLVED', 'SEVERITY', 'RULE', 'LABELS', 'LEAD'];
+    const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+    const fmt = (row: readonly string[]) => row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+    lines.push(fmt(head), ...rows.map(fmt));
+  }
+  for (const e of r.ruleErrors) lines.push(`rule error ×${e.count}: ${e.group}/${e.rule}: ${e.error}`);
+  return lines.join('\n') + '\n';
+}
+
+/** Runs `vigie rules backtest`; prints the result and returns it. */
+export async function runRulesBacktest(opts: RulesBacktestOptions): Promise<BacktestResult> {
+  if (opts.chdbPath !== undefined && opts.clickhouseUrl !== undefined) {
+    throw new ConfigError('rules backtest: give either --chdb-path or --clickhouse-url, not both');
+  }
+  if (opts.from > opts.to) throw new ConfigError(`rules backtest: --from (${iso(opts.from)}) is after --to (${iso(opts.to)})`);
+  const groups = await loadRuleFile(opts.rules);
+  const storage = createStorage({
+    database: opts.database,
+    ...(opts.clickhouseUrl !== undefined ? { url: opts.clickhouseUrl } : {}),
+    ...(opts.chdbPath !== undefined ? { chdbPath: opts.chdbPath } : {}),
+  });
+  try {
+    const result = await backtest(storage.client, storage.database, { groups, fromMs: opts.from, toMs: opts.to, stepMs: opts.step ?? 15_000 });
+    process.stdout.write(opts.format === 'json' ? JSON.stringify({ ...result, transitions: undefined, evaluations: result.evaluations.length }, null, 2) + '\n' : formatBacktestTable(result));
+    return result;
+  } finally {
+    await storage.close();
+  }
+}
+
+/** Registers `vigie rules check` and `vigie rules backtest`. */
+export function registerRulesCommand(program: Command): void {
+  const rules = program.command('rules').description('Check rule files and backtest them over stored history.');
+
+  rules
+    .command('check')
+    .description('Parse and validate a Prometheus-style rule file (YAML, PromQL, templates); list its groups and rules.')
+    .argument('<file>', 'rule file')
+    .action(async (file: string) => {
+      // A bad file throws a RuleFileError (a ConfigError): main() prints it and exits 2.
+      const groups = await loadRuleFile(file);
+      process.stdout.write(formatRuleCheck(file, groups));
+    });
+
+  rules
+    .command('backtest')
+    .description('Replay stored samples through the rules engine: which alerts would have fired, when, and how long before the collapse.')
+    .option('--rules <file>', 'rule file', DEFAULT_RULES_FILE)
+    .requiredOption('--from <time>', 'first evaluation (ISO-8601, e.g. 2026-01-12T07:30:00Z, or epoch ms)', timeOption('--from'))
+    .requiredOption('--to <time>', 'last evaluation (ISO-8601 or epoch ms)', timeOption('--to'))
+    .option('--step <duration>', 'evaluation interval, as the live engine (default 15s)', durationOption('--step'))
+    .option('--chdb-path <dir>', 'embedded chDB data directory (default .vigie/chdb)')
+    .option('--clickhouse-url <url>', 'ClickHouse server URL instead of embedded chDB')
+    .option('--database <name>', 'ClickHouse database', 'vigie')
+    .addOption(new Option('--format <format>', 'output format').choices(['table', 'json']).default('table'))
+    .action(async (opts: RulesBacktestOptions) => {
+      await runRulesBacktest(opts);
+    });
+}
