@@ -3,6 +3,9 @@
  * with JSONCompactEachRow. Idempotent per batch: the caller's dedup token goes into the
  * INSERT statement itself, never into `clickhouse_settings` — on the chDB connection
  * those become a sticky `SET` and silently drop the next, different insert (PITFALLS).
+ * The pipeline's path is `insertIngest` (rows tagged with their Kafka position, into
+ * `samples_ingest`, which records each partition's high-water mark in the same insert)
+ * and `readWatermark`; `insertSamples` writes `samples` directly, without a position.
  */
 import { Readable } from 'node:stream';
 import type { ClickHouseClient } from '@clickhouse/client';
@@ -10,7 +13,7 @@ import type { Clock } from '../core/clock.ts';
 import { UnavailableError, VigieError } from '../core/errors.ts';
 import type { Labels, Sample } from '../core/samples.ts';
 import { seriesKeyFast } from '../otlp/decode.ts';
-import { SAMPLES, SERIES, TABLES } from './schema/tables.ts';
+import { INGEST_OFFSETS, SAMPLES, SAMPLES_INGEST, SERIES, TABLES } from './schema/tables.ts';
 
 /** Options of one insert. */
 export interface InsertOptions {
@@ -25,9 +28,37 @@ export interface InsertSummary {
   readonly durationMs: number;
 }
 
+/** The samples decoded from one transport message, with its offset. */
+export interface IngestMessage {
+  /** Kafka offset, a decimal string. */
+  readonly offset: string;
+  readonly samples: readonly Sample[];
+}
+
+/** Whole messages of one partition, in increasing offset order: one exactly-once insert. */
+export interface IngestChunk {
+  readonly topic: string;
+  readonly partition: number;
+  readonly messages: readonly IngestMessage[];
+}
+
+/** What `samples_ingest` holds for a partition: its highest stored offset and the first offset of that insert. */
+export interface IngestWatermark {
+  readonly offset: bigint;
+  readonly firstOffset: bigint;
+}
+
 /** Writes samples and series into one database. */
 export interface ClickHouseSink {
+  /** Straight into `samples` (no Kafka position): backfills, tests, the simulator. */
   insertSamples(samples: readonly Sample[], opts: InsertOptions): Promise<InsertSummary>;
+  /**
+   * Into `samples_ingest`, each row tagged with its message's position: ClickHouse records
+   * the partition's high-water mark in the same insert that stores the rows.
+   */
+  insertIngest(chunk: IngestChunk, opts: InsertOptions): Promise<InsertSummary>;
+  /** The partition's high-water mark, or null when nothing of it is stored. */
+  readWatermark(topic: string, partition: number): Promise<IngestWatermark | null>;
   /** Series registered by this process (cached fingerprints). */
   knownSeries(): number;
 }
@@ -91,6 +122,8 @@ export function classifyInsertError(err: unknown, what: string): VigieError {
   return new UnavailableError(`ClickHouse insert of ${what} failed (${code || 'no code'}): ${message}; will retry`, { cause: err });
 }
 
+const OFFSET = /^\d{1,19}$/;
+
 function sqlString(s: string): string {
   return "'" + s.replace(/\\/g, '\\\\').replace(/'/g, "\\'") + "'";
 }
@@ -111,60 +144,136 @@ export function createClickHouseSink(opts: ClickHouseSinkOptions): ClickHouseSin
   /** seriesKey → fingerprint for series already written to `series` by this process. */
   const known = new Map<string, string>();
   const samplesColumns = [SAMPLES.metric, SAMPLES.fingerprint, SAMPLES.faculty, SAMPLES.timestamp, SAMPLES.value].join(', ');
+  const ingestColumns = [
+    samplesColumns,
+    SAMPLES_INGEST.sourceTopic,
+    SAMPLES_INGEST.sourcePartition,
+    SAMPLES_INGEST.sourceOffset,
+    SAMPLES_INGEST.sourceFirstOffset,
+  ].join(', ');
   const seriesColumns = [SERIES.fingerprint, SERIES.metric, SERIES.faculty, SERIES.labels, SERIES.firstSeen].join(', ');
+
+  /** Per-insert state: new series and the JSON of metric/faculty strings. */
+  interface Encoder {
+    readonly fresh: Map<string, { fp: string; sample: Sample }>;
+    readonly local: Map<string, string>;
+    readonly quoted: Map<string, string>;
+  }
+  const encoder = (): Encoder => ({ fresh: new Map(), local: new Map(), quoted: new Map() });
+
+  /** One JSONCompactEachRow line of the samples columns, without the closing bracket. */
+  const encodeRow = (e: Encoder, s: Sample): string => {
+    // Cache keyed by series key: one key build per sample, hashing only for new series.
+    const key = seriesKeyFast(s.metric, s.labels);
+    let fp = known.get(key) ?? e.local.get(key);
+    if (fp === undefined) {
+      fp = fastFingerprint(key);
+      e.local.set(key, fp);
+      e.fresh.set(key, { fp, sample: s });
+    }
+    let metricJson = e.quoted.get(s.metric);
+    if (metricJson === undefined) e.quoted.set(s.metric, (metricJson = JSON.stringify(s.metric)));
+    const faculty = s.labels['faculty'] ?? '';
+    let facultyJson = e.quoted.get(faculty);
+    if (facultyJson === undefined) e.quoted.set(faculty, (facultyJson = JSON.stringify(faculty)));
+    return '[' + metricJson + ',' + fp + ',' + facultyJson + ',' + Math.trunc(s.timestampMs) + ',' + s.value;
+  };
+
+  /** Registers the series first seen in this insert (before the samples that use them). */
+  const writeSeries = async (e: Encoder): Promise<void> => {
+    if (e.fresh.size === 0) return;
+    const now = clock();
+    const rows: string[] = [];
+    for (const { fp, sample } of e.fresh.values()) {
+      rows.push(JSON.stringify([fp, sample.metric, sample.labels['faculty'] ?? '', sample.labels as Labels, now]).replace(/^\["(\d+)"/, '[$1'));
+    }
+    // Series rows are idempotent by nature (ReplacingMergeTree): no token needed.
+    const stmt = `INSERT INTO ${database}.${TABLES.series} (${seriesColumns}) FORMAT JSONCompactEachRow`;
+    try {
+      await execInsert(client, stmt, rows.join('\n') + '\n');
+    } catch (err) {
+      throw classifyInsertError(err, `${e.fresh.size} series rows`);
+    }
+  };
+
+  const remember = (e: Encoder): void => {
+    if (known.size + e.fresh.size > maxCached) known.clear();
+    for (const [key, { fp }] of e.fresh) known.set(key, fp);
+  };
+
+  // distributed_foreground_insert: in cluster mode the ack must mean "stored on the shard"
+  // (a Distributed table queues in the background otherwise); no effect on other tables.
+  const tokenSettings = (dedupToken: string) =>
+    `SETTINGS insert_deduplication_token=${sqlString(dedupToken)}, deduplicate_blocks_in_dependent_materialized_views=1, distributed_foreground_insert=1 `;
 
   return {
     knownSeries: () => known.size,
     async insertSamples(samples, { dedupToken }) {
       const started = performance.now();
       if (samples.length === 0) return { rows: 0, newSeries: 0, durationMs: 0 };
-      const fresh = new Map<string, { fp: string; sample: Sample }>();
+      const e = encoder();
       const lines: string[] = new Array(samples.length);
-      // Cache keyed by series key: one key build per sample, hashing only for new series.
-      const local = new Map<string, string>();
-      const quoted = new Map<string, string>();
-      for (let i = 0; i < samples.length; i++) {
-        const s = samples[i]!;
-        const key = seriesKeyFast(s.metric, s.labels);
-        let fp = known.get(key) ?? local.get(key);
-        if (fp === undefined) {
-          fp = fastFingerprint(key);
-          local.set(key, fp);
-          fresh.set(key, { fp, sample: s });
-        }
-        let metricJson = quoted.get(s.metric);
-        if (metricJson === undefined) quoted.set(s.metric, (metricJson = JSON.stringify(s.metric)));
-        const faculty = s.labels['faculty'] ?? '';
-        let facultyJson = quoted.get(faculty);
-        if (facultyJson === undefined) quoted.set(faculty, (facultyJson = JSON.stringify(faculty)));
-        lines[i] = '[' + metricJson + ',' + fp + ',' + facultyJson + ',' + Math.trunc(s.timestampMs) + ',' + s.value + ']';
-      }
-      const now = clock();
-      if (fresh.size > 0) {
-        const rows: string[] = [];
-        for (const { fp, sample } of fresh.values()) {
-          rows.push(JSON.stringify([fp, sample.metric, sample.labels['faculty'] ?? '', sample.labels as Labels, now]).replace(/^\["(\d+)"/, '[$1'));
-        }
-        // Series rows are idempotent by nature (ReplacingMergeTree): no token needed.
-        const stmt = `INSERT INTO ${database}.${TABLES.series} (${seriesColumns}) FORMAT JSONCompactEachRow`;
-        try {
-          await execInsert(client, stmt, rows.join('\n') + '\n');
-        } catch (err) {
-          throw classifyInsertError(err, `${fresh.size} series rows`);
-        }
-      }
-      const stmt =
-        `INSERT INTO ${database}.${TABLES.samples} (${samplesColumns}) ` +
-        `SETTINGS insert_deduplication_token=${sqlString(dedupToken)}, deduplicate_blocks_in_dependent_materialized_views=1 ` +
-        `FORMAT JSONCompactEachRow`;
+      for (let i = 0; i < samples.length; i++) lines[i] = encodeRow(e, samples[i]!) + ']';
+      await writeSeries(e);
+      const stmt = `INSERT INTO ${database}.${TABLES.samples} (${samplesColumns}) ${tokenSettings(dedupToken)}FORMAT JSONCompactEachRow`;
       try {
         await execInsert(client, stmt, lines.join('\n') + '\n');
       } catch (err) {
         throw classifyInsertError(err, `${samples.length} samples (token ${dedupToken})`);
       }
-      if (known.size + fresh.size > maxCached) known.clear();
-      for (const [key, { fp }] of fresh) known.set(key, fp);
-      return { rows: samples.length, newSeries: fresh.size, durationMs: performance.now() - started };
+      remember(e);
+      return { rows: samples.length, newSeries: e.fresh.size, durationMs: performance.now() - started };
+    },
+
+    async insertIngest(chunk, { dedupToken }) {
+      const started = performance.now();
+      const { messages } = chunk;
+      if (messages.length === 0) return { rows: 0, newSeries: 0, durationMs: 0 };
+      for (const m of [messages[0]!, messages[messages.length - 1]!]) {
+        if (!OFFSET.test(m.offset)) throw new VigieError(`insertIngest: offset ${JSON.stringify(m.offset)} is not a non-negative integer`);
+      }
+      const first = messages[0]!.offset;
+      const e = encoder();
+      const lines: string[] = [];
+      const source = ',' + JSON.stringify(chunk.topic) + ',' + (chunk.partition >>> 0) + ',';
+      let prev = -1n;
+      for (const m of messages) {
+        // Offsets must increase: the view keeps the highest one as the high-water mark.
+        const off = BigInt(m.offset);
+        if (off <= prev) throw new VigieError(`insertIngest: offsets of ${chunk.topic}/${chunk.partition} not increasing (${prev} then ${off})`);
+        prev = off;
+        const suffix = source + m.offset + ',' + first + ']';
+        for (const s of m.samples) lines.push(encodeRow(e, s) + suffix);
+      }
+      if (lines.length === 0) return { rows: 0, newSeries: 0, durationMs: 0 };
+      await writeSeries(e);
+      const stmt = `INSERT INTO ${database}.${TABLES.samplesIngest} (${ingestColumns}) ${tokenSettings(dedupToken)}FORMAT JSONCompactEachRow`;
+      try {
+        await execInsert(client, stmt, lines.join('\n') + '\n');
+      } catch (err) {
+        throw classifyInsertError(err, `${lines.length} samples of ${chunk.topic}/${chunk.partition} offsets ${first}-${prev} (token ${dedupToken})`);
+      }
+      remember(e);
+      return { rows: lines.length, newSeries: e.fresh.size, durationMs: performance.now() - started };
+    },
+
+    async readWatermark(topic, partition) {
+      let rows: { offset: string | number; first_offset: string | number }[];
+      try {
+        const rs = await client.query({
+          query:
+            `SELECT toString(${INGEST_OFFSETS.offset}) AS offset, toString(${INGEST_OFFSETS.firstOffset}) AS first_offset ` +
+            `FROM ${database}.${TABLES.ingestOffsets} ` +
+            `WHERE ${INGEST_OFFSETS.topic} = {topic:String} AND ${INGEST_OFFSETS.partition} = {partition:UInt32}`,
+          query_params: { topic, partition },
+          format: 'JSONEachRow',
+        });
+        rows = await rs.json();
+      } catch (err) {
+        throw new UnavailableError(`cannot read the stored offsets of ${topic}/${partition} from ${database}.${TABLES.ingestOffsets}; will retry`, { cause: err });
+      }
+      const row = rows[0];
+      return row ? { offset: BigInt(row.offset), firstOffset: BigInt(row.first_offset) } : null;
     },
   };
 }

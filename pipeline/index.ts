@@ -3,18 +3,19 @@
  *
  * In: OTLP `ExportMetricsServiceRequest` messages (protobuf) from the transport topic
  * `otlp_metrics`, consumed as the group `vigie-pipeline`.
- * Out: ClickHouse rows (`series`, `samples`, and the `samples_1m` rollup through its
- * materialized view), one idempotent insert per transport batch, offsets committed only
- * after ClickHouse acknowledged it; poison messages to `otlp_metrics.dlq`; and a tap of
+ * Out: ClickHouse rows (`series`, and `samples` through the exactly-once staging table
+ * `samples_ingest`, which records each partition's stored offset in the same insert;
+ * `samples_1m` follows through its materialized view), offsets committed only after
+ * ClickHouse acknowledged the inserts; poison messages to `otlp_metrics.dlq`; and a tap of
  * the decoded samples (`onSamples`) that the composition root (CLI) wires to the rules
  * engine. The pipeline owns the ClickHouse schema (`schema/`).
  */
 export { createPipeline, DLQ_REASONS } from './pipeline.ts';
-export type { Pipeline, PipelineOptions, PipelineStats, PipelineValidationOptions, SamplesListener } from './pipeline.ts';
+export type { InsertAck, Pipeline, PipelineOptions, PipelineStats, PipelineValidationOptions, SamplesListener } from './pipeline.ts';
 export { createStorage, DEFAULT_CHDB_PATH } from './storage.ts';
 export type { Storage, StorageOptions } from './storage.ts';
 export { createClickHouseSink, insertSamples, countStoredSamples, classifyInsertError, fastFingerprint } from './clickhouseSink.ts';
-export type { ClickHouseSink, ClickHouseSinkOptions, InsertOptions, InsertSummary } from './clickhouseSink.ts';
+export type { ClickHouseSink, ClickHouseSinkOptions, IngestChunk, IngestMessage, IngestWatermark, InsertOptions, InsertSummary } from './clickhouseSink.ts';
 export { migrate, loadMigrations, renderMigration } from './schema/migrate.ts';
 export type { Migration, MigrateOptions, MigrateResult } from './schema/migrate.ts';
-export { TABLES, SAMPLES, SERIES, SAMPLES_1M, ALERTS_LOG } from './schema/tables.ts';
+export { TABLES, SAMPLES, SERIES, SAMPLES_1M, ALERTS_LOG, SAMPLES_INGEST, INGEST_OFFSETS } from './schema/tables.ts';

@@ -1,9 +1,19 @@
 /**
  * The pipeline stage: consume OTLP messages from the transport as a consumer group,
- * decode and validate them, insert one idempotent ClickHouse batch per transport batch,
- * and only then let the transport commit. Poison messages go to the DLQ with a reason;
- * rejected points are counted by reason; nothing is dropped silently. After each
- * acknowledged insert the decoded samples are handed to tap listeners (the rules engine).
+ * decode and validate them, insert them into ClickHouse exactly once, and only then let
+ * the transport commit. Poison messages go to the DLQ with a reason; rejected points are
+ * counted by reason; nothing is dropped silently. After each acknowledged insert the
+ * decoded samples are handed to tap listeners (the rules engine).
+ *
+ * Exactly once, keyed by Kafka position: every insert covers whole messages of one
+ * partition in offset order and tags each row with its message's offset; ClickHouse
+ * records the partition's high-water mark in the same insert (`samples_ingest`, see
+ * migration 006). Before handling a batch the pipeline reads that mark and skips the
+ * messages at or below it (`skippedRedelivered`), whatever the batch boundaries of the
+ * redelivery; the dedup token `topic:partition:first-last` stays as a second guard (a
+ * retried insert whose ack was lost). Messages inside the last stored insert's range are
+ * re-inserted under that insert's own token: a no-op when its rows are stored, the
+ * repair when a crash interrupted the insert between its bookkeeping and its rows.
  */
 import { metrics, type Counter, type Histogram } from '@opentelemetry/api';
 import type { Clock } from '../core/clock.ts';
@@ -45,6 +55,21 @@ export interface PipelineOptions {
   readonly stopTimeoutMs?: number;
   /** One line per notable event (retries, DLQ, listener errors); default stderr. */
   readonly log?: (line: string) => void;
+  /**
+   * Called after each acknowledged insert, before the next one and before the batch is
+   * committed (crash tests kill the process here; default none).
+   */
+  readonly afterInsert?: (info: InsertAck) => void | Promise<void>;
+}
+
+/** What {@link PipelineOptions.afterInsert} is told about an acknowledged insert. */
+export interface InsertAck {
+  readonly topic: string;
+  readonly partition: number;
+  readonly firstOffset: string;
+  readonly lastOffset: string;
+  /** True for the re-insert of the last stored insert's range after a redelivery. */
+  readonly repair: boolean;
 }
 
 /** Counters since the pipeline was created (of committed batches only). */
@@ -57,6 +82,8 @@ export interface PipelineStats {
   readonly insertErrors: number;
   readonly batches: number;
   readonly lastError: string | null;
+  /** Redelivered messages skipped because ClickHouse already held their offsets (not stored again, not tapped). */
+  readonly skippedRedelivered: number;
 }
 
 /** Receives the samples of each stored batch, after ClickHouse acknowledged them. */
@@ -85,9 +112,25 @@ export const DLQ_REASONS = {
 
 class AbandonedError extends VigieError {}
 
+/** The dedup token of an insert: its partition and first/last offsets. */
+function dedupTokenOf(topic: string, partition: number, first: string | bigint, last: string | bigint): string {
+  return `${topic}:${partition}:${first}-${last}`;
+}
+
+function addTo(chunk: Chunk, m: IncomingMessage, samples: Sample[]): void {
+  chunk.messages.push(m);
+  chunk.perMessage.push(samples);
+  chunk.samples += samples.length;
+}
+
 interface Chunk {
+  /** Messages with at least one sample, in offset order. */
   readonly messages: IncomingMessage[];
-  readonly samples: Sample[];
+  /** Their samples, message by message (parallel to `messages`). */
+  readonly perMessage: Sample[][];
+  samples: number;
+  /** Set on the re-insert of the last stored insert's range: that insert's own dedup token. */
+  readonly repairToken?: string;
 }
 
 interface Instruments {
@@ -96,6 +139,7 @@ interface Instruments {
   readonly dlq: Counter;
   readonly rejected: Counter;
   readonly insertErrors: Counter;
+  readonly skipped: Counter;
   readonly insertDuration: Histogram;
   readonly batchSamples: Histogram;
 }
@@ -109,6 +153,7 @@ function instruments(): Instruments {
     dlq: meter.createCounter('pipeline.dlq', { description: 'Messages sent to the dead-letter topic, by reason' }),
     rejected: meter.createCounter('pipeline.samples.rejected', { description: 'Samples rejected by validation, by reason' }),
     insertErrors: meter.createCounter('pipeline.clickhouse.insert.errors', { description: 'Failed ClickHouse insert attempts (retried)' }),
+    skipped: meter.createCounter('pipeline.messages.skipped_redelivered', { description: 'Redelivered messages skipped because their offsets were already stored' }),
     insertDuration: meter.createHistogram('pipeline.clickhouse.insert.duration', { unit: 's', description: 'Duration of one acknowledged ClickHouse insert' }),
     batchSamples: meter.createHistogram('pipeline.batch.samples', { unit: '{sample}', description: 'Samples per ClickHouse insert' }),
   };
@@ -129,7 +174,7 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
   const listeners = new Set<SamplesListener>();
   const inFlight = new Set<Promise<void>>();
 
-  const s = { messages: 0, samplesStored: 0, dlq: 0, insertErrors: 0, batches: 0, lastError: null as string | null };
+  const s = { messages: 0, samplesStored: 0, dlq: 0, insertErrors: 0, batches: 0, lastError: null as string | null, skippedRedelivered: 0 };
   const rejected: Record<string, number> = {};
   let consumer: TransportConsumer | undefined;
   let producer: TransportProducer | undefined;
@@ -193,13 +238,32 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
       ...(v.resourceLabels !== undefined ? { resourceLabels: v.resourceLabels } : {}),
       ...(v.scopeLabels !== undefined ? { scopeLabels: v.scopeLabels } : {}),
     };
+    // Where ClickHouse stands on this partition, read before every batch: the transport
+    // contract has no "partition assigned" signal, and between two batches another
+    // member may have stored (and crashed before committing) what we are handed now.
+    const wm = await persist(`read of the stored offsets of ${batch.topic}/${batch.partition}`, () =>
+      sink.readWatermark(batch.topic, batch.partition),
+    );
     const dlq: OutgoingMessage[] = [];
     const dlqReasons: string[] = [];
     const batchRejected: Record<string, number> = {};
     const chunks: Chunk[] = [];
-    let cur: Chunk = { messages: [], samples: [] };
+    let skipped = 0;
+    let cur: Chunk = { messages: [], perMessage: [], samples: 0 };
+    const repair: Chunk | undefined =
+      wm === null ? undefined : { messages: [], perMessage: [], samples: 0, repairToken: dedupTokenOf(batch.topic, batch.partition, wm.firstOffset, wm.offset) };
+    let prevOffset = -1n;
     for (const m of batch.messages) {
+      const offset = BigInt(m.offset);
+      if (offset <= prevOffset) throw new VigieError(`transport handed ${batch.topic}/${batch.partition} offsets out of order (${prevOffset} then ${offset})`);
+      prevOffset = offset;
+      // At or below the high-water mark: already stored (and its poison messages already
+      // in the DLQ, which is written before the inserts). Not stored again, not tapped.
+      const stored = wm !== null && offset <= wm.offset;
+      if (stored) skipped++;
+      if (stored && offset < wm.firstOffset) continue;
       if (m.value.byteLength > maxMessageBytes) {
+        if (stored) continue;
         dlq.push(toDlq(batch, m, DLQ_REASONS.oversized, `message of ${m.value.byteLength} bytes exceeds maxMessageBytes=${maxMessageBytes}`));
         dlqReasons.push(DLQ_REASONS.oversized);
         continue;
@@ -208,20 +272,27 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
       try {
         decoded = toSamples(decodeMetricsRequest(m.value), toSamplesOpts);
       } catch (err) {
+        if (stored) continue;
         const reason = err instanceof DecodeError ? err.reason : DLQ_REASONS.malformed;
         dlq.push(toDlq(batch, m, reason, err instanceof Error ? err.message : String(err)));
         dlqReasons.push(reason);
         continue;
       }
-      mergeCounts(batchRejected, decoded.rejected);
-      if (cur.samples.length > 0 && cur.samples.length + decoded.samples.length > maxBatchSamples) {
-        chunks.push(cur);
-        cur = { messages: [], samples: [] };
+      if (stored) {
+        // Inside the last stored insert's range: re-insert it under that insert's token.
+        if (decoded.samples.length > 0) addTo(repair!, m, decoded.samples);
+        continue;
       }
-      cur.messages.push(m);
-      for (const x of decoded.samples) cur.samples.push(x);
+      mergeCounts(batchRejected, decoded.rejected);
+      if (decoded.samples.length === 0) continue;
+      if (cur.samples > 0 && cur.samples + decoded.samples.length > maxBatchSamples) {
+        chunks.push(cur);
+        cur = { messages: [], perMessage: [], samples: 0 };
+      }
+      addTo(cur, m, decoded.samples);
     }
     if (cur.messages.length > 0) chunks.push(cur);
+    if (repair && repair.messages.length > 0) chunks.unshift(repair);
 
     // DLQ before inserts: once the handler resolves the offsets are committed, so every
     // poison message must be safely in the DLQ first.
@@ -230,24 +301,31 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
     let stored = 0;
     const storedSamples: Sample[][] = [];
     for (const chunk of chunks) {
-      if (chunk.samples.length === 0) continue;
       const first = chunk.messages[0]!.offset;
       const last = chunk.messages[chunk.messages.length - 1]!.offset;
-      const dedupToken = `${batch.topic}:${batch.partition}:${first}-${last}`;
+      const dedupToken = chunk.repairToken ?? dedupTokenOf(batch.topic, batch.partition, first, last);
+      const ingest = {
+        topic: batch.topic,
+        partition: batch.partition,
+        messages: chunk.messages.map((m, i) => ({ offset: m.offset, samples: chunk.perMessage[i]! })),
+      };
       try {
+        // Retried with the same token: an insert whose ack was lost is dropped by ClickHouse.
         const summary = await persist(`insert ${dedupToken}`, async () => {
           try {
-            return await sink.insertSamples(chunk.samples, { dedupToken });
+            return await sink.insertIngest(ingest, { dedupToken });
           } catch (err) {
             s.insertErrors++;
             ins?.insertErrors.add(1);
             throw err;
           }
         });
+        await opts.afterInsert?.({ topic: batch.topic, partition: batch.partition, firstOffset: first, lastOffset: last, repair: chunk.repairToken !== undefined });
+        if (chunk.repairToken !== undefined) continue;
         ins?.insertDuration.record(summary.durationMs / 1000);
-        ins?.batchSamples.record(chunk.samples.length);
-        stored += chunk.samples.length;
-        storedSamples.push(chunk.samples);
+        ins?.batchSamples.record(chunk.samples);
+        stored += chunk.samples;
+        storedSamples.push(chunk.perMessage.flat());
       } catch (err) {
         if (err instanceof AbandonedError || (err instanceof VigieError && err.retriable)) throw err;
         // ClickHouse refuses the data itself: retrying cannot help, park the messages.
@@ -264,11 +342,13 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
     s.batches++;
     s.messages += batch.messages.length;
     s.samplesStored += stored;
+    s.skippedRedelivered += skipped;
     s.dlq += dlqReasons.length;
     mergeCounts(rejected, batchRejected);
     if (ins) {
       ins.messages.add(batch.messages.length);
       ins.stored.add(stored);
+      if (skipped > 0) ins.skipped.add(skipped);
       for (const r of dlqReasons) ins.dlq.add(1, { reason: r });
       for (const [r, n] of Object.entries(batchRejected)) ins.rejected.add(n, { reason: r });
     }

@@ -19,6 +19,12 @@ export const TABLES = {
   samples1m: 'samples_1m',
   samples1mMv: 'samples_1m_mv',
   alertsLog: 'alerts_log',
+  examSchedule: 'exam_schedule',
+  /** Exactly-once staging table (see SAMPLES_INGEST); the pipeline inserts here, not into `samples`. */
+  samplesIngest: 'samples_ingest',
+  samplesIngestMv: 'samples_ingest_mv',
+  /** View: highest Kafka offset stored per (topic, partition), read by the pipeline on (re)delivery. */
+  ingestOffsets: 'ingest_offsets',
 } as const;
 
 /** Column names of `samples`. */
@@ -66,4 +72,39 @@ export const ALERTS_LOG = {
   annotations: 'annotations',
   value: 'value',
   activeAt: 'active_at',
+} as const;
+
+/** Column names of `exam_schedule`: one row per exam (planned start, enrolment, duration). */
+export const EXAM_SCHEDULE = {
+  examId: 'exam_id',
+  faculty: 'faculty',
+  start: 'start',
+  enrolled: 'enrolled',
+  durationMs: 'duration_ms',
+} as const;
+
+/**
+ * Column names of `samples_ingest`: the `samples` columns plus the Kafka position of each
+ * row's message. ReplacingMergeTree(source_offset) ordered by (topic, partition): each
+ * insert's part keeps one row per partition (the highest offset), so the table is the
+ * per-partition high-water mark, committed before the view copies the rows to `samples`.
+ */
+export const SAMPLES_INGEST = {
+  ...SAMPLES,
+  sourceTopic: 'source_topic',
+  sourcePartition: 'source_partition',
+  /** Offset of the message the row was decoded from. */
+  sourceOffset: 'source_offset',
+  /** First offset of the insert the row belongs to (rebuilds that insert's dedup token). */
+  sourceFirstOffset: 'source_first_offset',
+} as const;
+
+/** Column names of the `ingest_offsets` view (one row per topic and partition). */
+export const INGEST_OFFSETS = {
+  topic: 'source_topic',
+  partition: 'source_partition',
+  /** Highest offset stored. */
+  offset: 'offset',
+  /** First offset of the insert that stored it. */
+  firstOffset: 'first_offset',
 } as const;

@@ -171,7 +171,7 @@ describe('pipeline delivery guarantees', () => {
             throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:8123'), { code: 'ECONNREFUSED' });
           }
           const r = await target.exec(params);
-          if (lostAck && params.query.includes('.samples ')) {
+          if (lostAck && params.query.includes('.samples_ingest ')) {
             lostAck = false;
             throw new UnavailableError('socket hang up after the server stored the rows');
           }
