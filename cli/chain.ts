@@ -34,6 +34,7 @@ export interface MorningChainOptions {
   /** Outbox journal directory (required when there is any receiver). */
   readonly journalDir?: string;
   readonly evaluationIntervalMs?: number;
+  /** Simulator knobs; `start` defaults to 07:30 UTC of the current day (see {@link todaysMorning}). */
   readonly sim: Partial<MorningOptions>;
   /** Called for every alert transition to firing or resolved, as it happens. */
   readonly onAlert?: (t: AlertTransition) => void;
@@ -88,7 +89,8 @@ export async function runMorningChain(opts: MorningChainOptions): Promise<Mornin
 
   // Simulated time: the pipeline validates timestamps against it, and the rules engine
   // is driven by the data's watermark, so a compressed morning behaves like a live one.
-  let simNow = 0;
+  const sim: Partial<MorningOptions> = { start: todaysMorning(), ...opts.sim };
+  let simNow = sim.start!;
   const simClock: Clock = () => simNow;
 
   const groups = await loadRuleFile(opts.rulesFile);
@@ -145,7 +147,7 @@ export async function runMorningChain(opts: MorningChainOptions): Promise<Mornin
   await producer.connect();
   let truth: MorningResult;
   try {
-    truth = await runMorning(opts.sim, {
+    truth = await runMorning(sim, {
       producer,
       topic,
       onProgress: (at, info) => {
@@ -203,6 +205,16 @@ export async function runMorningChain(opts: MorningChainOptions): Promise<Mornin
     paging: pager?.stats() ?? null,
     wallMs: performance.now() - t0,
   };
+}
+
+/**
+ * 07:30 UTC of the current day. A simulated morning is dated today by default: raw
+ * samples carry a 30-day TTL, so a morning dated months ago would be dropped by
+ * ClickHouse on insert, exactly as real old data would.
+ */
+export function todaysMorning(nowMs: number = Date.now()): number {
+  const d = new Date(nowMs);
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate(), 7, 30);
 }
 
 function sumValues(r: Readonly<Record<string, number>>): number {

@@ -29,6 +29,11 @@ export interface DemoOptions {
 const hhmmss = (ms: number) => new Date(ms).toISOString().slice(11, 19);
 const fmtMin = (ms: number) => `${ms < 0 ? '-' : ''}${Math.floor(Math.abs(ms) / 60_000)} min ${Math.round((Math.abs(ms) % 60_000) / 1000)} s`;
 
+function rejectedText(rejected: Readonly<Record<string, number>>): string {
+  const parts = Object.entries(rejected).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`);
+  return parts.length ? `, rejected: ${parts.join(', ')}` : '';
+}
+
 /** Registers `vigie demo`. */
 export function registerDemoCommand(program: Command): void {
   program
@@ -104,7 +109,7 @@ export async function runDemo(opts: DemoOptions): Promise<MorningChainResult> {
       `first page             ${result.firstPage ? `${hhmmss(result.firstPage.at)} ${result.firstPage.rule}{faculty="${result.firstPage.labels['faculty'] ?? '*'}"}` : 'none'}`,
       `lead time              ${result.leadTimeMs === null ? 'n/a' : `${fmtMin(result.leadTimeMs)} ${result.leadTimeMs > 0 ? 'before' : 'AFTER'} the collapse`}`,
       `alert transitions      ${result.transitions.filter((x) => x.state === 'firing').length} fired, ${result.transitions.filter((x) => x.state === 'resolved').length} resolved`,
-      `samples                ${result.exportedSamples.toLocaleString('en')} exported, ${result.storedSamples.toLocaleString('en')} stored, ${result.pipeline.dlq} to DLQ`,
+      `samples                ${result.exportedSamples.toLocaleString('en')} exported, ${result.storedSamples.toLocaleString('en')} stored, ${result.pipeline.dlq} messages to DLQ${rejectedText(result.pipeline.rejected)}`,
       `files written          ${grafana.files.length} Grafana files under ${join(out, 'grafana')}`,
       `                       post-mortem: ${reportFile}`,
     ];
