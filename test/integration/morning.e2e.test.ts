@@ -23,7 +23,8 @@ interface AmWebhookBody {
 
 const fmt = (ms: number) => `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
 
-describe('a simulated exam morning, end to end', () => {
+// A whole morning takes 30-60 s of CPU; leave room for a loaded 2-core machine.
+describe('a simulated exam morning, end to end', { timeout: 600_000 }, () => {
   let dir: string;
   let receiver: WebhookReceiver;
   let am: RunningAlertmanager;
