@@ -2,7 +2,8 @@
  * The alert state machine, as a discriminated union and one pure transition function,
  * following Prometheus `rules/alerting.go`: inactive → pending (active, waiting `for`)
  * → firing → resolved; `keep_firing_for` holds a firing alert after its condition
- * clears. Time is always a parameter.
+ * clears, and Vigie's `keep_firing_while` hysteresis holds it while a looser condition
+ * still holds. Time is always a parameter.
  */
 import type { Labels } from '../core/samples.ts';
 
@@ -32,6 +33,12 @@ export type AlertState =
 /** What one evaluation saw for this alert instance. */
 export interface AlertObservation {
   readonly active: boolean;
+  /**
+   * Hysteresis: the rule's looser `keep_firing_while` condition still holds for this
+   * instance. Only matters when `active` is false: a firing alert then stays firing
+   * (and its keep_firing_for clock does not start); pending alerts are not held.
+   */
+  readonly held?: boolean;
   readonly value: number;
   readonly labels: Labels;
 }
@@ -72,6 +79,11 @@ export function transition(prev: AlertState, obs: AlertObservation, now: number,
     case 'pending':
       return INACTIVE;
     case 'firing': {
+      if (obs.held === true) {
+        if (prev.keepFiringSince === undefined) return prev;
+        const { keepFiringSince: _cleared, ...rest } = prev;
+        return rest;
+      }
       if (rule.keepFiringForMs > 0) {
         const since = prev.keepFiringSince ?? now;
         if (now - since < rule.keepFiringForMs) return { ...prev, keepFiringSince: since };

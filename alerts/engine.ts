@@ -3,7 +3,9 @@
  * given by the caller (never the wall clock), runs the alert state machine per alert
  * instance, writes recording-rule results back into the store, and hands transitions
  * to `onTransitions` (alerts_log) and the current alert set to `notify`.
- * Modelled on Prometheus `rules/group.go` and `rules/alerting.go`.
+ * Modelled on Prometheus `rules/group.go` and `rules/alerting.go`. Vigie additions:
+ * `keep_firing_while` hysteresis per alerting rule, and `snapshot()` / `initialState`
+ * so a restarted evaluator resumes its alert state (alerts/statePersistence.ts).
  */
 import { describeError } from '../core/errors.ts';
 import { fingerprint, type Labels, type Sample } from '../core/samples.ts';
@@ -11,6 +13,7 @@ import { INACTIVE, transition, type AlertState } from './alertState.ts';
 import type { Notification, NotifyFn } from './notifiers/types.ts';
 import { dropName, EvalError, evaluateVector, type VectorSample } from './promql/eval.ts';
 import type { AlertingRule, RecordingRule, Rule, RuleGroup } from './rules.ts';
+import type { EngineStateSnapshot, PersistedAlert } from './statePersistence.ts';
 import type { SeriesStore } from './windows.ts';
 
 /** One alert state change, as written to alerts_log and shown to people. */
@@ -70,6 +73,11 @@ export interface EvaluationResult {
   readonly errors: readonly { readonly group: string; readonly rule: string; readonly error: string }[];
   /** Samples written back by recording rules. */
   readonly recordedSamples: number;
+  /**
+   * True when some alert instance changed in a way a restart must not lose: a state
+   * change (pending/firing/resolved/inactive) or keep_firing progress. Persist then.
+   */
+  readonly stateChanged: boolean;
   /** Resolves when onTransitions and notify have finished (never rejects; failures go to health()). */
   readonly delivered: Promise<void>;
 }
@@ -90,6 +98,12 @@ export interface RuleEngineOptions {
   readonly externalURL?: string;
   readonly onTransitions?: (transitions: readonly AlertTransition[]) => void | Promise<void>;
   readonly notify?: NotifyFn;
+  /**
+   * Alert state to resume from (see `alerts/statePersistence.ts`): firing alerts stay
+   * firing without a new transition, pending ones keep their activeAt. Alerts of rules
+   * no longer in `groups` are dropped.
+   */
+  readonly initialState?: EngineStateSnapshot;
 }
 
 /** The runtime engine. */
@@ -99,6 +113,23 @@ export interface RuleEngine {
   /** Pending and firing alerts. */
   activeAlerts(): ActiveAlert[];
   health(): EngineHealth;
+  /** The alert state, for persistence. */
+  snapshot(): EngineStateSnapshot;
+}
+
+/** Key of a rule that survives a reload: group, name, and occurrence of that name in the group. */
+function ruleKeys(groups: readonly RuleGroup[]): Map<Rule, { key: string; occurrence: number }> {
+  const out = new Map<Rule, { key: string; occurrence: number }>();
+  for (const g of groups) {
+    const seen = new Map<string, number>();
+    for (const r of g.rules) {
+      if (r.kind !== 'alert') continue;
+      const occurrence = seen.get(r.name) ?? 0;
+      seen.set(r.name, occurrence + 1);
+      out.set(r, { key: `${g.name}\u0000${r.name}\u0000${occurrence}`, occurrence });
+    }
+  }
+  return out;
 }
 
 interface AlertInstance {
@@ -127,11 +158,23 @@ export function createRuleEngine(opts: RuleEngineOptions): RuleEngine {
   let lastNotifyError: string | undefined;
   let lastTransitionsError: string | undefined;
   let evaluations = 0;
+  let lastEvalAt = -Infinity;
+  let stateChanged = false;
   for (const g of opts.groups) {
     for (const r of g.rules) {
       health.set(r, { health: 'unknown', lastSamples: 0 });
       if (r.kind === 'alert') instances.set(r, new Map());
     }
+  }
+  const keys = ruleKeys(opts.groups);
+  if (opts.initialState) {
+    const byKey = new Map<string, Map<string, AlertInstance>>();
+    for (const [r, k] of keys) byKey.set(k.key, instances.get(r)!);
+    for (const a of opts.initialState.alerts) {
+      const insts = byKey.get(`${a.group}\u0000${a.rule}\u0000${a.occurrence}`);
+      if (insts) insts.set(a.fingerprint, { state: a.state, labels: a.labels, annotations: a.annotations });
+    }
+    lastEvalAt = opts.initialState.savedAt;
   }
 
   const generatorURL = (r: Rule) => `${externalURL}/graph?g0.expr=${encodeURIComponent(r.exprText)}&g0.tab=1`;
@@ -176,6 +219,20 @@ export function createRuleEngine(opts: RuleEngineOptions): RuleEngine {
       seen.set(fp, { labels, value: s.value, annotations });
     }
     const timing = { forMs: r.forMs, keepFiringForMs: r.keepFiringForMs };
+    // Hysteresis: evaluated only when a firing instance lost its condition.
+    let held: Set<string> | undefined;
+    const isHeld = (fp: string): boolean => {
+      if (!r.keepFiringWhile) return false;
+      if (!held) {
+        held = new Set();
+        for (const s of evaluateVector(r.keepFiringWhile.expr, opts.store, now, evalOpts)) {
+          const labels = ruleLabels(r, s.labels, s.value);
+          labels['alertname'] = r.name;
+          held.add(fingerprint(r.name, labels));
+        }
+      }
+      return held.has(fp);
+    };
     const emit = (fp: string, inst: AlertInstance, st: AlertTransition['state'], value: number, activeAt: number) =>
       out.push({ rule: r.name, group: r.group, fingerprint: fp, state: st, labels: inst.labels, annotations: inst.annotations, value, activeAt, at: now });
     for (const [fp, obs] of seen) {
@@ -186,6 +243,7 @@ export function createRuleEngine(opts: RuleEngineOptions): RuleEngine {
       }
       const prev = inst.state;
       const next = transition(prev, { active: true, value: obs.value, labels: obs.labels }, now, timing);
+      if (next.kind !== prev.kind || (prev.kind === 'firing' && prev.keepFiringSince !== undefined)) stateChanged = true;
       inst.state = next;
       inst.labels = obs.labels;
       inst.annotations = obs.annotations;
@@ -198,13 +256,19 @@ export function createRuleEngine(opts: RuleEngineOptions): RuleEngine {
       const prev = inst.state;
       if (prev.kind === 'inactive') {
         insts.delete(fp);
+        stateChanged = true;
         continue;
       }
       if (prev.kind === 'resolved') {
-        if (now - prev.resolvedAt >= resolvedRetention) insts.delete(fp);
+        if (now - prev.resolvedAt >= resolvedRetention) {
+          insts.delete(fp);
+          stateChanged = true;
+        }
         continue;
       }
-      const next = transition(prev, { active: false, value: NaN, labels: inst.labels }, now, timing);
+      const hold = prev.kind === 'firing' && isHeld(fp);
+      const next = transition(prev, { active: false, held: hold, value: NaN, labels: inst.labels }, now, timing);
+      if (next.kind !== prev.kind || (next.kind === 'firing' && prev.kind === 'firing' && next.keepFiringSince !== prev.keepFiringSince)) stateChanged = true;
       inst.state = next;
       if (next.kind !== prev.kind) {
         emit(fp, inst, next.kind === 'resolved' ? 'resolved' : 'inactive', prev.value, prev.activeAt);
@@ -238,6 +302,10 @@ export function createRuleEngine(opts: RuleEngineOptions): RuleEngine {
   return {
     evaluate(nowMs) {
       evaluations++;
+      stateChanged = false;
+      lastEvalAt = nowMs;
+      // Evaluation time is the store's trim horizon (see SeriesStore.trim).
+      opts.store.trim(nowMs);
       const transitions: AlertTransition[] = [];
       const errors: { group: string; rule: string; error: string }[] = [];
       const evaluatedGroups: string[] = [];
@@ -299,6 +367,7 @@ export function createRuleEngine(opts: RuleEngineOptions): RuleEngine {
         transitions,
         errors,
         recordedSamples,
+        stateChanged,
         delivered: Promise.all(pending).then(() => undefined),
       };
     },
@@ -322,6 +391,17 @@ export function createRuleEngine(opts: RuleEngineOptions): RuleEngine {
         }
       }
       return out;
+    },
+    snapshot() {
+      const alerts: PersistedAlert[] = [];
+      for (const [r, insts] of instances) {
+        const k = keys.get(r)!;
+        for (const [fp, inst] of insts) {
+          if (inst.state.kind === 'inactive') continue;
+          alerts.push({ group: r.group, rule: r.name, occurrence: k.occurrence, fingerprint: fp, labels: inst.labels, annotations: inst.annotations, state: inst.state });
+        }
+      }
+      return { version: 1, savedAt: Number.isFinite(lastEvalAt) ? lastEvalAt : 0, alerts };
     },
     health() {
       const rules: RuleHealth[] = [];

@@ -31,3 +31,8 @@ export type { WebhookBody, WebhookAlert, WebhookNotifierOptions } from './notifi
 export type { Notification, NotifyFn } from './notifiers/types.ts';
 export { createAlertsLogWriter, toAlertsLogRow } from './alertsLog.ts';
 export type { AlertsLogClient } from './alertsLog.ts';
+export { requiredRetentionByMetric } from './rules.ts';
+export { createStatePersister, readStateFile, writeStateFile, StateFileError } from './statePersistence.ts';
+export type { EngineStateSnapshot, StatePersister } from './statePersistence.ts';
+export { scheduleSeries, expectedSessionsAt } from './forecast/index.ts';
+export type { ScheduledExam } from './forecast/index.ts';

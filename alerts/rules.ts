@@ -28,6 +28,8 @@ const ruleSchema = z
     expr: z.union([z.string().min(1), z.number().transform(String)]),
     for: durationString.optional(),
     keep_firing_for: durationString.optional(),
+    // Vigie extension (hysteresis): a firing alert keeps firing while this looser expression returns its labels.
+    keep_firing_while: z.union([z.string().min(1), z.number().transform(String)]).optional(),
     labels: labelMap.optional(),
     annotations: labelMap.optional(),
   })
@@ -36,8 +38,8 @@ const ruleSchema = z
     if ((r.alert === undefined) === (r.record === undefined)) {
       ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'exactly one of "alert" or "record" is required' });
     }
-    if (r.record !== undefined && (r.for !== undefined || r.keep_firing_for !== undefined || r.annotations !== undefined)) {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'recording rules take no "for", "keep_firing_for" or "annotations"' });
+    if (r.record !== undefined && (r.for !== undefined || r.keep_firing_for !== undefined || r.annotations !== undefined || r.keep_firing_while !== undefined)) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'recording rules take no "for", "keep_firing_for", "keep_firing_while" or "annotations"' });
     }
   });
 
@@ -70,6 +72,12 @@ export interface AlertingRule extends RuleBase {
   readonly keepFiringForMs: number;
   readonly annotations: Readonly<Record<string, string>>;
   readonly annotationTemplates: Readonly<Record<string, CompiledTemplate>>;
+  /**
+   * Vigie hysteresis (`keep_firing_while`): while firing, the alert stays firing as long
+   * as this expression returns a sample whose labels (after rule labels) are the alert's.
+   * Typically the alert condition with a looser threshold (fire > 0.9, hold > 0.8).
+   */
+  readonly keepFiringWhile?: { readonly text: string; readonly expr: Expr };
 }
 
 /** A recording rule, compiled. */
@@ -150,6 +158,14 @@ export function parseRuleFile(text: string, file = '<inline>'): RuleGroup[] {
         rules.push({ kind: 'record', name: d.record, group: gp.data.name, exprText: d.expr, expr, labels, labelTemplates });
       } else {
         const annotations = d.annotations ?? {};
+        let keepFiringWhile: AlertingRule['keepFiringWhile'];
+        if (d.keep_firing_while !== undefined) {
+          try {
+            keepFiringWhile = { text: d.keep_firing_while, expr: parsePromQL(d.keep_firing_while) };
+          } catch (e) {
+            fail(`keep_firing_while: ${e instanceof PromQLError ? e.message : (e as Error).message}`);
+          }
+        }
         rules.push({
           kind: 'alert',
           name: d.alert!,
@@ -162,6 +178,7 @@ export function parseRuleFile(text: string, file = '<inline>'): RuleGroup[] {
           keepFiringForMs: d.keep_firing_for ? parseDuration(d.keep_firing_for) : 0,
           annotations,
           annotationTemplates: compileTemplates(annotations, fail, 'annotation'),
+          ...(keepFiringWhile ? { keepFiringWhile } : {}),
         });
       }
     });
@@ -183,14 +200,30 @@ export async function loadRuleFile(path: string): Promise<RuleGroup[]> {
 
 /** Longest range + offset any rule needs, plus lookback: the store retention that suffices. */
 export function requiredRetentionMs(groups: readonly RuleGroup[], lookbackMs = 5 * 60_000): number {
-  let max = 0;
+  let max = lookbackMs;
+  for (const v of requiredRetentionByMetric(groups, lookbackMs).values()) max = Math.max(max, v);
+  return max;
+}
+
+/**
+ * Retention each metric needs (longest range + offset over the selectors naming it, at
+ * least the lookback), for `createSeriesStore({ retentionByMetricMs })`: a 6 h SLO window
+ * over a recorded series then keeps 6 h of that series only. A selector without a metric
+ * name applies to all metrics: its need is stored under the key `*`.
+ */
+export function requiredRetentionByMetric(groups: readonly RuleGroup[], lookbackMs = 5 * 60_000): Map<string, number> {
+  const out = new Map<string, number>();
+  const need = (name: string | undefined, ms: number) => {
+    const k = name ?? '*';
+    out.set(k, Math.max(out.get(k) ?? lookbackMs, ms));
+  };
   const walk = (e: Expr): void => {
     switch (e.kind) {
       case 'matrixSelector':
-        max = Math.max(max, e.rangeMs + Math.max(0, e.selector.offsetMs));
+        need(e.selector.name, e.rangeMs + Math.max(0, e.selector.offsetMs));
         break;
       case 'vectorSelector':
-        max = Math.max(max, lookbackMs + Math.max(0, e.offsetMs));
+        need(e.name, lookbackMs + Math.max(0, e.offsetMs));
         break;
       case 'call':
         e.args.forEach(walk);
@@ -211,6 +244,13 @@ export function requiredRetentionMs(groups: readonly RuleGroup[], lookbackMs = 5
         break;
     }
   };
-  for (const g of groups) for (const r of g.rules) walk(r.expr);
-  return Math.max(max, lookbackMs);
+  for (const g of groups) {
+    for (const r of g.rules) {
+      walk(r.expr);
+      if (r.kind === 'alert' && r.keepFiringWhile) walk(r.keepFiringWhile.expr);
+    }
+  }
+  const any = out.get('*');
+  if (any !== undefined) for (const [k, v] of out) out.set(k, Math.max(v, any));
+  return out;
 }

@@ -24,6 +24,12 @@ export interface StoredSeries {
 export interface SeriesStoreOptions {
   /** Keep samples newer than (latest timestamp seen − retentionMs). Default 15 min. */
   readonly retentionMs?: number;
+  /**
+   * Per-metric retention overriding `retentionMs` (e.g. 6 h for the few recorded series
+   * an SLO window reads, while raw histograms keep minutes): see
+   * `requiredRetentionByMetric` in rules.ts.
+   */
+  readonly retentionByMetricMs?: ReadonlyMap<string, number>;
 }
 
 /** The store the engine evaluates over. */
@@ -40,7 +46,11 @@ export interface SeriesStore {
   select(metric: string | undefined, matchers: readonly LabelMatcher[]): StoredSeries[];
   /** Latest sample timestamp seen across all series. */
   watermark(): number;
-  /** Drops samples and series older than the retention relative to `nowMs` (default: watermark). */
+  /**
+   * Drops samples and series older than the retention relative to `nowMs`. An explicit
+   * `nowMs` (the engine passes each evaluation time) also becomes the horizon of later
+   * automatic trims; without one, the newest sample seen.
+   */
   trim(nowMs?: number): void;
   /** Number of live series and samples. */
   stats(): { series: number; samples: number; dropped: number };
@@ -65,6 +75,10 @@ export function createSeriesStore(opts: SeriesStoreOptions = {}): SeriesStore {
   const retentionMs = opts.retentionMs ?? 15 * 60_000;
   const byMetric = new Map<string, Map<string, StoredSeries>>();
   let latest = -Infinity;
+  // Trim relative to the last evaluation time once the engine has set one: samples can
+  // arrive far ahead of the slowest series (one partition ahead of another), and trimming
+  // relative to the newest sample would cut windows the next evaluation still needs.
+  let horizon: number | undefined;
   let dropped = 0;
   let addsSinceTrim = 0;
 
@@ -155,8 +169,10 @@ export function createSeriesStore(opts: SeriesStoreOptions = {}): SeriesStore {
     },
     watermark: () => latest,
     trim(nowMs) {
-      const minTs = (nowMs ?? latest) - retentionMs;
+      if (nowMs !== undefined) horizon = horizon === undefined ? nowMs : Math.max(horizon, nowMs);
+      const now = nowMs ?? Math.min(latest, horizon ?? latest);
       for (const [metric, m] of byMetric) {
+        const minTs = now - (opts.retentionByMetricMs?.get(metric) ?? retentionMs);
         for (const [key, s] of m) {
           trimSeries(s, minTs);
           const lastIsStale = s.stale !== undefined && s.stale.has(s.ts[s.ts.length - 1]!);

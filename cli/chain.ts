@@ -4,7 +4,7 @@
  * pipeline tap → rules engine → alerts_log + notifiers. Used by `vigie demo` and by the
  * end-to-end tests, so both exercise exactly the same wiring.
  */
-import { createAlertsLogWriter, createRuleEngine, createSeriesStore, createWatermarkScheduler, loadRuleFile, requiredRetentionMs } from '../alerts/index.ts';
+import { createAlertsLogWriter, createRuleEngine, createSeriesStore, createStatePersister, createWatermarkScheduler, loadRuleFile, readStateFile, requiredRetentionByMetric, scheduleSeries } from '../alerts/index.ts';
 import type { AlertTransition } from '../alerts/index.ts';
 import type { PagerStats, PagingConfigInput } from '../alerts/routing/index.ts';
 import { buildPager } from './paging.ts';
@@ -13,8 +13,9 @@ import { describeError } from '../core/errors.ts';
 import type { Sample } from '../core/samples.ts';
 import { countStoredSamples, createPipeline, migrate } from '../pipeline/index.ts';
 import type { PipelineStats, Storage } from '../pipeline/index.ts';
-import { runMorning, type MorningOptions, type MorningResult } from '../simulator/index.ts';
+import { dayOf, runMorning, schedule, type MorningOptions, type MorningResult } from '../simulator/index.ts';
 import { createTransport, TOPICS } from '../transport/index.ts';
+import { writeSchedule } from '../postmortem/index.ts';
 
 /** Options of {@link runMorningChain}. */
 export interface MorningChainOptions {
@@ -33,6 +34,10 @@ export interface MorningChainOptions {
   readonly paging?: PagingConfigInput;
   /** Outbox journal directory (required when there is any receiver). */
   readonly journalDir?: string;
+  /** Alert state file: restored at start, saved after each evaluation that changed it. */
+  readonly statePath?: string;
+  /** Feed the exam schedule's expected sessions to the rules (default true). */
+  readonly useSchedule?: boolean;
   readonly evaluationIntervalMs?: number;
   /** Simulator knobs; `start` defaults to 07:30 UTC of the current day (see {@link todaysMorning}). */
   readonly sim: Partial<MorningOptions>;
@@ -95,13 +100,16 @@ export async function runMorningChain(opts: MorningChainOptions): Promise<Mornin
 
   const groups = await loadRuleFile(opts.rulesFile);
   const intervalMs = opts.evaluationIntervalMs ?? 15_000;
-  const store = createSeriesStore({ retentionMs: requiredRetentionMs(groups) + 2 * intervalMs });
+  // Per-metric retention: a 6 h SLO window keeps 6 h of its inputs only, not of every series.
+  const store = createSeriesStore({ retentionMs: 10 * 60_000 + 2 * intervalMs, retentionByMetricMs: requiredRetentionByMetric(groups) });
   const pager = buildPager({ paging: opts.paging, alertmanagerUrl: opts.alertmanagerUrl, webhookUrls: opts.webhookUrls, journalDir: opts.journalDir, clock: simClock, log });
   pager?.start();
   const writeAlertsLog = createAlertsLogWriter(storage.client, storage.database);
   const transitions: AlertTransition[] = [];
+  const initialState = opts.statePath ? readStateFile(opts.statePath, { nowMs: sim.start! }) : undefined;
   const engine = createRuleEngine({
     groups,
+    ...(initialState ? { initialState } : {}),
     store,
     evaluationIntervalMs: intervalMs,
     ...(pager ? { notify: pager.notify } : {}),
@@ -113,11 +121,13 @@ export async function runMorningChain(opts: MorningChainOptions): Promise<Mornin
       await writeAlertsLog(ts);
     },
   });
+  const persister = opts.statePath ? createStatePersister({ path: opts.statePath, engine }) : null;
   const deliveries: Promise<void>[] = [];
   const scheduler = createWatermarkScheduler({
     intervalMs,
     evaluate: (now) => {
       const r = engine.evaluate(now);
+      persister?.afterEvaluation(r);
       deliveries.push(r.delivered);
       return r;
     },
@@ -127,6 +137,19 @@ export async function runMorningChain(opts: MorningChainOptions): Promise<Mornin
   // evaluated only once every collector has reported past it, whatever the partition
   // interleaving.
   const latestByInstance = new Map<string, number>();
+  // The exam schedule is known in advance: its expected sessions enter the store as
+  // series, step by step as data time advances, so rules can tell an explained ramp from
+  // an overload.
+  const exams = opts.useSchedule === false ? [] : schedule(dayOf(sim.start!));
+  // Stored too, for the exam-morning dashboard's annotations and the post-mortem.
+  await writeSchedule(storage.client, storage.database, exams);
+  let scheduleFedTo = sim.start! - intervalMs;
+  const feedSchedule = (toMs: number) => {
+    if (exams.length === 0 || toMs <= scheduleFedTo) return;
+    const from = Math.floor(scheduleFedTo / intervalMs) * intervalMs + intervalMs;
+    if (from <= toMs) store.add(scheduleSeries(exams, from, toMs, intervalMs));
+    scheduleFedTo = toMs;
+  };
   const onSamples = (samples: readonly Sample[]) => {
     store.add(samples);
     for (const s of samples) {
@@ -136,7 +159,10 @@ export async function runMorningChain(opts: MorningChainOptions): Promise<Mornin
     }
     let watermark = Infinity;
     for (const ts of latestByInstance.values()) watermark = Math.min(watermark, ts);
-    if (Number.isFinite(watermark)) scheduler.observe(watermark);
+    if (Number.isFinite(watermark)) {
+      feedSchedule(watermark);
+      scheduler.observe(watermark);
+    }
   };
 
   const pipeline = createPipeline({ transport, storage, clock: simClock, topic, dlqTopic, groupId: opts.groupId ?? 'vigie-pipeline', log });
@@ -178,6 +204,7 @@ export async function runMorningChain(opts: MorningChainOptions): Promise<Mornin
   }
   await pipeline.stop();
   // Last evaluations up to the end of the morning, then let notifications finish.
+  feedSchedule(truth.endMs);
   scheduler.observe(truth.endMs);
   await Promise.all(deliveries);
   await pager?.stop();

@@ -5,8 +5,12 @@
  */
 import { Command } from 'commander';
 import { registerCollectCommand } from './commands/collect.ts';
+import { registerDashboardsCommand } from './commands/dashboards.ts';
 import { registerDemoCommand } from './commands/demo.ts';
+import { registerDetectCommand } from './commands/detect.ts';
 import { registerIngestCommand } from './commands/ingest.ts';
+import { registerPostmortemCommand } from './commands/postmortem.ts';
+import { registerQueryCommand } from './commands/query.ts';
 import { registerSilenceCommand } from './commands/silence.ts';
 import { registerSimulateCommand } from './commands/simulate.ts';
 import { ConfigError, describeError } from '../core/errors.ts';
@@ -25,6 +29,10 @@ export function buildProgram(): Command {
   registerCollectCommand(program);
   registerIngestCommand(program);
   registerSilenceCommand(program);
+  registerDetectCommand(program);
+  registerDashboardsCommand(program);
+  registerPostmortemCommand(program);
+  registerQueryCommand(program);
 
   return program;
 }

@@ -1,11 +1,14 @@
 /**
  * Writes the generated dashboards and Grafana provisioning under one directory:
- * `dashboards/*.json`, `provisioning/datasources/vigie.yaml`,
+ * `dashboards/vigie-{overview,faculty,exam-morning,pipeline-health}.json`, `provisioning/datasources/vigie.yaml`,
  * `provisioning/dashboards/vigie.yaml`. Output is byte-stable for the same options.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { buildExamMorningDashboard } from './examMorning.ts';
 import { buildFacultyDashboard } from './faculty.ts';
+import { buildOverviewDashboard } from './overview.ts';
+import { buildPipelineHealthDashboard } from './pipelineHealth.ts';
 import {
   dashboardProviderYaml,
   datasourceYaml,
@@ -32,11 +35,13 @@ export function buildDashboards(opts: BuildDashboardsOptions): { files: string[]
   const { outDir: _ignored, ...rest } = opts;
   const o = parseProvisioningOptions({ ...rest, dashboardsPath: opts.dashboardsPath ?? join(outDir, 'dashboards') });
 
+  const d = { database: o.database, datasourceUid: o.datasourceUid };
+  const dash = (name: string, model: unknown): [string, string] => [join(outDir, 'dashboards', `${name}.json`), dashboardJson(model)];
   const outputs: Array<[string, string]> = [
-    [
-      join(outDir, 'dashboards', 'vigie-faculty.json'),
-      dashboardJson(buildFacultyDashboard({ database: o.database, datasourceUid: o.datasourceUid }).build()),
-    ],
+    dash('vigie-overview', buildOverviewDashboard(d).build()),
+    dash('vigie-faculty', buildFacultyDashboard(d).build()),
+    dash('vigie-exam-morning', buildExamMorningDashboard(d).build()),
+    dash('vigie-pipeline-health', buildPipelineHealthDashboard({ ...d, prometheusUid: o.prometheusUid }).build()),
     [join(outDir, 'provisioning', 'datasources', 'vigie.yaml'), datasourceYaml(o)],
     [join(outDir, 'provisioning', 'dashboards', 'vigie.yaml'), dashboardProviderYaml(o)],
   ];

@@ -1,22 +1,28 @@
 /**
  * The per-faculty dashboard: sessions against capacity, request latency, error ratio
- * and the alerts firing now, for the faculty picked in the `faculty` variable. Built
+ * and the alerts firing now, for the faculty picked in the `faculty` variable, broken
+ * down per exam (sessions, requests, errors, p95) and per server (utilization). Built
  * with the Grafana foundation SDK; uids and panel ids are fixed so a regenerated file
  * diffs cleanly and links to panels survive.
  */
 import * as common from '@grafana/grafana-foundation-sdk/common';
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
-import * as table from '@grafana/grafana-foundation-sdk/table';
-import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
-import { CLICKHOUSE_PLUGIN_TYPE, clickhouseQuery } from './clickhouseQuery.ts';
+import { clickhouseQuery } from './clickhouseQuery.ts';
+import { clickhouseDs, clickhouseTablePanel, clickhouseTimeseriesPanel, panelById, type PanelSql } from './panels.ts';
 import {
   alertAnnotationsSql,
   errorRatioSql,
+  examsTableSql,
   facultyVariableSql,
   firingAlertsSql,
   latencyQuantilesSql,
+  serversTableSql,
+  serverUtilizationSql,
+  sessionsByExamSql,
   sessionsVsCapacitySql,
 } from './sql.ts';
+
+export type { PanelKind, PanelSql } from './panels.ts';
 
 /** Options of {@link buildFacultyDashboard}. */
 export interface FacultyDashboardOptions {
@@ -35,27 +41,42 @@ export const FACULTY_PANEL_IDS = {
   latency: 2,
   errorRatio: 3,
   firingAlerts: 4,
+  sessionsByExam: 5,
+  serverUtilization: 6,
+  exams: 7,
+  servers: 8,
 } as const;
-
-/** How a panel's query is meant to be read; tests use it to check column order. */
-export type PanelKind = 'timeseries' | 'table';
-
-/** One panel's SQL as generated, before Grafana expands macros and variables. */
-export interface PanelSql {
-  readonly id: number;
-  readonly title: string;
-  readonly kind: PanelKind;
-  readonly rawSql: string;
-}
 
 /** The SQL of every panel of the faculty dashboard, in panel-id order. */
 export function facultyPanelSql(opts: FacultyDashboardOptions): PanelSql[] {
   const t = { database: opts.database };
   return [
     { id: FACULTY_PANEL_IDS.sessionsVsCapacity, title: 'Sessions vs capacity', kind: 'timeseries', rawSql: sessionsVsCapacitySql(t) },
-    { id: FACULTY_PANEL_IDS.latency, title: 'Request latency (p50, p95)', kind: 'timeseries', rawSql: latencyQuantilesSql(t) },
+    { id: FACULTY_PANEL_IDS.latency, title: 'Request latency (p50, p95, p99)', kind: 'timeseries', rawSql: latencyQuantilesSql(t) },
     { id: FACULTY_PANEL_IDS.errorRatio, title: 'Error ratio (5xx / requests)', kind: 'timeseries', rawSql: errorRatioSql(t) },
-    { id: FACULTY_PANEL_IDS.firingAlerts, title: 'Firing alerts', kind: 'table', rawSql: firingAlertsSql(t) },
+    {
+      id: FACULTY_PANEL_IDS.firingAlerts,
+      title: 'Firing alerts',
+      kind: 'table',
+      rawSql: firingAlertsSql(t),
+      columns: ['firing_since', 'rule', 'severity', 'faculty', 'exam_id', 'server', 'summary', 'value'],
+    },
+    { id: FACULTY_PANEL_IDS.sessionsByExam, title: 'Sessions by exam', kind: 'timeseriesLong', rawSql: sessionsByExamSql(t, 'faculty') },
+    { id: FACULTY_PANEL_IDS.serverUtilization, title: 'Utilization by server (sessions / capacity)', kind: 'timeseriesLong', rawSql: serverUtilizationSql(t) },
+    {
+      id: FACULTY_PANEL_IDS.exams,
+      title: 'Exams: load, errors, latency',
+      kind: 'table',
+      rawSql: examsTableSql(t),
+      columns: ['exam', 'peak_sessions', 'requests', 'error_ratio', 'p95_seconds'],
+    },
+    {
+      id: FACULTY_PANEL_IDS.servers,
+      title: 'Servers: sessions against capacity',
+      kind: 'table',
+      rawSql: serversTableSql(t),
+      columns: ['server', 'peak_sessions', 'capacity', 'peak_utilization', 'utilization_now'],
+    },
   ];
 }
 
@@ -64,39 +85,12 @@ export function facultyAnnotationSql(opts: FacultyDashboardOptions): string {
   return alertAnnotationsSql({ database: opts.database });
 }
 
-function legend(): common.VizLegendOptionsBuilder {
-  return new common.VizLegendOptionsBuilder()
-    .showLegend(true)
-    .displayMode(common.LegendDisplayMode.List)
-    .placement(common.LegendPlacement.Bottom)
-    .calcs(['lastNotNull', 'max']);
-}
-
-function timeseriesPanel(p: PanelSql, opts: FacultyDashboardOptions, gridPos: dashboard.GridPos): timeseries.PanelBuilder {
-  return new timeseries.PanelBuilder()
-    .id(p.id)
-    .title(p.title)
-    .datasource({ type: CLICKHOUSE_PLUGIN_TYPE, uid: opts.datasourceUid })
-    .withTarget(clickhouseQuery({ refId: 'A', datasourceUid: opts.datasourceUid, rawSql: p.rawSql, kind: 'timeSeries' }))
-    // Rollups are per minute; a finer interval would only repeat points.
-    .interval('1m')
-    .gridPos(gridPos)
-    .legend(legend())
-    .tooltip(new common.VizTooltipOptionsBuilder().mode(common.TooltipDisplayMode.Multi).sort(common.SortOrder.None))
-    .lineWidth(2)
-    .fillOpacity(10)
-    .spanNulls(false);
-}
-
 /** Builds the faculty dashboard. */
 export function buildFacultyDashboard(opts: FacultyDashboardOptions): dashboard.DashboardBuilder {
   const panels = facultyPanelSql(opts);
-  const byId = (id: number): PanelSql => {
-    const p = panels.find((x) => x.id === id);
-    if (!p) throw new Error(`faculty dashboard: no SQL for panel ${id}`);
-    return p;
-  };
-  const ds = { type: CLICKHOUSE_PLUGIN_TYPE, uid: opts.datasourceUid };
+  const byId = (id: number): PanelSql => panelById(panels, id, 'faculty');
+  const ds = clickhouseDs(opts.datasourceUid);
+  const timeseriesPanel = (p: PanelSql, gridPos: dashboard.GridPos) => clickhouseTimeseriesPanel(p, opts.datasourceUid, gridPos);
 
   const facultyVar = new dashboard.QueryVariableBuilder('faculty')
     .label('Faculty')
@@ -108,7 +102,7 @@ export function buildFacultyDashboard(opts: FacultyDashboardOptions): dashboard.
     .multi(false)
     .includeAll(false);
 
-  const sessions = timeseriesPanel(byId(FACULTY_PANEL_IDS.sessionsVsCapacity), opts, { x: 0, y: 0, w: 12, h: 9 })
+  const sessions = timeseriesPanel(byId(FACULTY_PANEL_IDS.sessionsVsCapacity), { x: 0, y: 0, w: 12, h: 9 })
     .description('Active exam sessions summed over servers, against the tested capacity.')
     .unit('short')
     .min(0)
@@ -118,12 +112,12 @@ export function buildFacultyDashboard(opts: FacultyDashboardOptions): dashboard.
       { id: 'color', value: { mode: 'fixed', fixedColor: 'red' } },
     ]);
 
-  const latency = timeseriesPanel(byId(FACULTY_PANEL_IDS.latency), opts, { x: 12, y: 0, w: 12, h: 9 })
+  const latency = timeseriesPanel(byId(FACULTY_PANEL_IDS.latency), { x: 12, y: 0, w: 12, h: 9 })
     .description('Server request duration quantiles, interpolated from histogram buckets like histogram_quantile.')
     .unit('s')
     .min(0);
 
-  const errors = timeseriesPanel(byId(FACULTY_PANEL_IDS.errorRatio), opts, { x: 0, y: 9, w: 12, h: 9 })
+  const errors = timeseriesPanel(byId(FACULTY_PANEL_IDS.errorRatio), { x: 0, y: 9, w: 12, h: 9 })
     .description('Share of requests answered with a 5xx status.')
     .unit('percentunit')
     .min(0)
@@ -138,14 +132,36 @@ export function buildFacultyDashboard(opts: FacultyDashboardOptions): dashboard.
     .thresholdsStyle(new common.GraphThresholdsStyleConfigBuilder().mode(common.GraphThresholdsStyleMode.Line));
 
   const alertsPanel = byId(FACULTY_PANEL_IDS.firingAlerts);
-  const alerts = new table.PanelBuilder()
-    .id(alertsPanel.id)
-    .title(alertsPanel.title)
+  const alerts = clickhouseTablePanel(alertsPanel, opts.datasourceUid, { x: 12, y: 9, w: 12, h: 9 })
     .description('Alerts whose latest state at the end of the range is firing.')
-    .datasource(ds)
-    .withTarget(clickhouseQuery({ refId: 'A', datasourceUid: opts.datasourceUid, rawSql: alertsPanel.rawSql, kind: 'table' }))
-    .gridPos({ x: 12, y: 9, w: 12, h: 9 })
     .noValue('No alert firing');
+
+  const byExam = timeseriesPanel(byId(FACULTY_PANEL_IDS.sessionsByExam), { x: 0, y: 18, w: 12, h: 9 })
+    .description('Active sessions per exam (label exam_id), summed over servers: which exam brings the load.')
+    .unit('short')
+    .min(0)
+    .stacking(new common.StackingConfigBuilder().mode(common.StackingMode.Normal));
+
+  const byServer = timeseriesPanel(byId(FACULTY_PANEL_IDS.serverUtilization), { x: 12, y: 18, w: 12, h: 9 })
+    .description('Sessions over tested capacity per server: 1 means the server is full.')
+    .unit('percentunit')
+    .min(0)
+    .thresholds(
+      new dashboard.ThresholdsConfigBuilder().mode(dashboard.ThresholdsMode.Absolute).steps([
+        { value: null, color: 'green' },
+        { value: 0.8, color: 'orange' },
+        { value: 1, color: 'red' },
+      ]),
+    )
+    .thresholdsStyle(new common.GraphThresholdsStyleConfigBuilder().mode(common.GraphThresholdsStyleMode.Dashed));
+
+  const exams = clickhouseTablePanel(byId(FACULTY_PANEL_IDS.exams), opts.datasourceUid, { x: 0, y: 27, w: 12, h: 8 })
+    .description('Per exam over the range: peak sessions, requests, 5xx share and p95 latency (s).')
+    .noValue('No request in range');
+
+  const servers = clickhouseTablePanel(byId(FACULTY_PANEL_IDS.servers), opts.datasourceUid, { x: 12, y: 27, w: 12, h: 8 })
+    .description('Per server over the range: peak sessions against capacity, peak and latest utilization.')
+    .noValue('No server in range');
 
   return new dashboard.DashboardBuilder('Vigie — faculty')
     .uid(FACULTY_DASHBOARD_UID)
@@ -168,5 +184,9 @@ export function buildFacultyDashboard(opts: FacultyDashboardOptions): dashboard.
     .withPanel(sessions)
     .withPanel(latency)
     .withPanel(errors)
-    .withPanel(alerts);
+    .withPanel(alerts)
+    .withPanel(byExam)
+    .withPanel(byServer)
+    .withPanel(exams)
+    .withPanel(servers);
 }

@@ -1,13 +1,16 @@
 /**
  * Stage: dashboards (Grafana generation).
  *
- * In: the ClickHouse schema's table and column names (`pipeline/schema/tables.ts`), the
- * database name and the Grafana data source uid. Out: Grafana dashboard JSON built with
- * the foundation SDK, plus provisioning YAML (ClickHouse data source, dashboard file
- * provider) that a stock Grafana with the `grafana-clickhouse-datasource` plugin (v4.x)
- * loads at start-up. Feeds: people, through Grafana; nothing downstream in Vigie.
+ * In: the ClickHouse schema's table and column names (`pipeline/schema/tables.ts`) and
+ * shared reader SQL (`pipeline/schema/queries.ts`), the database name and the Grafana
+ * data source uids. Out: four Grafana dashboards built with the foundation SDK (session
+ * overview, faculty, exam morning, pipeline health), plus provisioning YAML (ClickHouse
+ * and Prometheus data sources, dashboard file provider) that a stock Grafana with the
+ * `grafana-clickhouse-datasource` plugin (v4.x) loads at start-up. Feeds: people,
+ * through Grafana; nothing downstream in Vigie.
  */
 export { buildDashboards, dashboardJson, type BuildDashboardsOptions } from './build.ts';
+export { dashboardCatalog, type DashboardQueries } from './catalog.ts';
 export {
   buildFacultyDashboard,
   facultyAnnotationSql,
@@ -15,9 +18,33 @@ export {
   FACULTY_DASHBOARD_UID,
   FACULTY_PANEL_IDS,
   type FacultyDashboardOptions,
-  type PanelKind,
-  type PanelSql,
 } from './faculty.ts';
+export {
+  buildOverviewDashboard,
+  overviewAnnotationSql,
+  overviewPanelSql,
+  OVERVIEW_DASHBOARD_UID,
+  OVERVIEW_PANEL_IDS,
+  type OverviewDashboardOptions,
+} from './overview.ts';
+export {
+  buildExamMorningDashboard,
+  examMorningAnnotationSql,
+  examMorningPanelSql,
+  EXAM_MORNING_DASHBOARD_UID,
+  EXAM_MORNING_PANEL_IDS,
+  type ExamMorningDashboardOptions,
+} from './examMorning.ts';
+export {
+  buildPipelineHealthDashboard,
+  pipelineHealthPanelSql,
+  pipelineHealthPromPanels,
+  PIPELINE_HEALTH_DASHBOARD_UID,
+  PIPELINE_HEALTH_PANEL_IDS,
+  SELF_METRICS,
+  type PipelineHealthDashboardOptions,
+} from './pipelineHealth.ts';
+export { PROMETHEUS_TYPE, type PanelKind, type PanelSql, type PromPanel } from './panels.ts';
 export {
   ClickHouseFormat,
   ClickHouseQueryBuilder,
@@ -34,4 +61,4 @@ export {
   type ProvisioningOptions,
   type ProvisioningOptionsInput,
 } from './provisioning.ts';
-export { counterIncreaseSql, facultyVariableSql, histogramQuantileSql, PANEL_METRICS } from './sql.ts';
+export { counterIncreaseSql, facultyVariableSql, histogramQuantileSql, PANEL_METRICS, saturationForecastSql, type FacultyScope } from './sql.ts';

@@ -1,5 +1,5 @@
 /**
- * Grafana provisioning files for Vigie: the ClickHouse data source and the file provider
+ * Grafana provisioning files for Vigie: the ClickHouse and Prometheus data sources and the file provider
  * that loads the generated dashboards. No secret is ever written: the password is a
  * `$__env{…}` placeholder that Grafana resolves from its own environment at start-up.
  */
@@ -27,6 +27,11 @@ export const provisioningOptionsSchema = z
     /** Directory Grafana loads dashboard JSON from (as Grafana sees it). */
     dashboardsPath: z.string().min(1),
     folder: z.string().default('Vigie'),
+    /** Uid of the provisioned Prometheus data source (Vigie's self-metrics). */
+    prometheusUid: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, 'letters, digits, - and _, at most 40').default('vigie-prometheus'),
+    prometheusName: z.string().min(1).default('Vigie Prometheus'),
+    /** URL Grafana reaches Prometheus at (the one scraping Vigie's self-metrics). */
+    prometheusUrl: z.string().url('an http(s) URL').default('http://localhost:9090'),
   })
   .strict();
 
@@ -67,6 +72,15 @@ export function datasourceYaml(o: ProvisioningOptions): string {
         secureJsonData: {
           password: `$__env{${o.passwordEnv}}`,
         },
+      },
+      {
+        name: o.prometheusName,
+        uid: o.prometheusUid,
+        type: 'prometheus',
+        access: 'proxy',
+        url: o.prometheusUrl,
+        editable: false,
+        jsonData: { httpMethod: 'POST', timeInterval: '15s' },
       },
     ],
   });

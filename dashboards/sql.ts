@@ -9,115 +9,76 @@
  * Time series panels return a *wide* frame: `time` first, then one numeric column per
  * line, ordered by time, so the plugin (format 0) needs no long-to-wide pivot.
  */
-import { ConfigError } from '../core/errors.ts';
-import { ALERTS_LOG, SAMPLES_1M, SERIES, TABLES } from '../pipeline/schema/tables.ts';
+import { ALERTS_LOG, EXAM_SCHEDULE, SAMPLES_1M, SERIES, TABLES } from '../pipeline/schema/tables.ts';
+import {
+  counterIncreaseSql,
+  histogramQuantileSql,
+  qualifiedTable,
+  quantilesFromBucketsSql,
+  READER_METRICS,
+  sqlLiteral,
+  type SqlTarget,
+} from '../pipeline/schema/queries.ts';
 
-/** Prometheus-normalized metric names the panels read. */
-export const PANEL_METRICS = {
-  sessions: 'ecampus_sessions_active',
-  capacity: 'ecampus_capacity_sessions',
-  requestBuckets: 'http_server_request_duration_seconds_bucket',
-  requestCount: 'http_server_request_duration_seconds_count',
-} as const;
+export { counterIncreaseSql, histogramQuantileSql, type SqlTarget };
 
-/** Where the panel SQL finds its tables. */
-export interface SqlTarget {
-  /** ClickHouse database holding Vigie's tables. */
-  readonly database: string;
-}
+/** Prometheus-normalized metric names the panels read (no unit suffix: exporter 0.223). */
+export const PANEL_METRICS = READER_METRICS;
 
 /** The Grafana variable that selects the faculty, formatted as a quoted SQL string. */
 export const FACULTY_VAR = '${faculty:singlequote}';
 
+/** The multi-value faculty variable of the exam-morning dashboard, as a quoted SQL list. */
+export const FACULTIES_VAR = '${faculties:singlequote}';
+
 const M = SAMPLES_1M;
+const table = qualifiedTable;
+const lit = sqlLiteral;
 
-const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/**
+ * Which faculties a panel reads: the single-value `faculty` variable (faculty
+ * dashboard), the multi-value `faculties` variable (exam morning) or every faculty
+ * (session overview).
+ */
+export type FacultyScope = 'faculty' | 'faculties' | 'all';
 
-/** `db.table`, back-quoted; the database name is checked because it is spliced into SQL. */
-function table(t: SqlTarget, name: string): string {
-  if (!IDENT.test(t.database)) {
-    throw new ConfigError(`database "${t.database}" is not a ClickHouse identifier (letters, digits, _)`);
+/** SQL predicate restricting `col` to the scope's faculties. */
+export function scopeCond(col: string, scope: FacultyScope): string {
+  switch (scope) {
+    case 'faculty':
+      return `${col} = ${FACULTY_VAR}`;
+    case 'faculties':
+      return `${col} IN (${FACULTIES_VAR})`;
+    case 'all':
+      return '1';
   }
-  return `\`${t.database}\`.\`${name}\``;
 }
 
-/** A SQL string literal for a fixed, code-owned value (metric names, label names). */
-function lit(s: string): string {
-  return `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
-}
-
-/**
- * Per-minute increase of one cumulative counter, per series, with chosen labels.
- *
- * The increase of a minute is `last - previous minute's last` (or `last` after a reset,
- * like Prometheus' `increase`); when the previous minute is missing (start of the
- * window, gap, new series) it falls back to `max - min` within the minute, which
- * undercounts by at most one scrape interval. Rows for the minute before the window are
- * read so the first minute in the window has its predecessor.
- */
-export function counterIncreaseSql(
+/** Per-minute last value per series of gauges, summed per `label` value: `minute, <alias>, metric, v`. */
+function gaugeByLabelSql(
   t: SqlTarget,
-  opts: {
-    metric: string;
-    /** Extra predicate on `samples_1m` (e.g. the faculty filter). */
-    where: string;
-    /** SQL expressions for the window bounds (DateTime). */
-    from: string;
-    to: string;
-    /** Output column alias → label name, read from `series.labels`. */
-    labels: Readonly<Record<string, string>>;
-  },
+  opts: { metrics: readonly string[]; cond: string; label: string; alias: string; from?: string; to?: string },
 ): string {
-  const labelCols = Object.entries(opts.labels);
-  const seriesSelect = labelCols
-    .map(([alias, label]) => `any(${SERIES.labels}[${lit(label)}]) AS ${alias}`)
-    .join(', ');
-  const outerLabels = labelCols.map(([alias]) => `, s.${alias} AS ${alias}`).join('');
-  return `SELECT c.${M.minute} AS ${M.minute}, c.${M.faculty} AS ${M.faculty}, c.${M.fingerprint} AS ${M.fingerprint}${outerLabels},
-    if(c.prev_minute = c.${M.minute} - INTERVAL 1 MINUTE,
-       if(c.lst >= c.prev_last, c.lst - c.prev_last, c.lst),
-       c.mx - c.mn) AS inc
+  const metrics = opts.metrics.map(lit).join(', ');
+  const range = opts.from && opts.to ? `${M.minute} >= ${opts.from} AND ${M.minute} <= ${opts.to}` : `$__timeFilter(${M.minute})`;
+  return `SELECT r.${M.minute} AS ${M.minute}, s.${opts.alias} AS ${opts.alias}, r.${M.metric} AS ${M.metric}, sum(r.v) AS v
   FROM (
-    SELECT ${M.minute}, ${M.faculty}, ${M.fingerprint}, mn, mx, lst,
-      lagInFrame(lst) OVER w AS prev_last,
-      lagInFrame(${M.minute}) OVER w AS prev_minute
-    FROM (
-      SELECT ${M.minute}, ${M.faculty}, ${M.fingerprint},
-        min(${M.min}) AS mn, max(${M.max}) AS mx, argMaxMerge(${M.last}) AS lst
-      FROM ${table(t, TABLES.samples1m)}
-      WHERE ${M.metric} = ${lit(opts.metric)} AND (${opts.where})
-        AND ${M.minute} >= ${opts.from} - INTERVAL 1 MINUTE AND ${M.minute} <= ${opts.to}
-      GROUP BY ${M.minute}, ${M.faculty}, ${M.fingerprint}
-    )
-    WINDOW w AS (PARTITION BY ${M.fingerprint} ORDER BY ${M.minute} ROWS BETWEEN 1 PRECEDING AND CURRENT ROW)
-  ) AS c
+    SELECT ${M.minute}, ${M.metric}, ${M.fingerprint}, argMaxMerge(${M.last}) AS v
+    FROM ${table(t, TABLES.samples1m)}
+    WHERE ${M.metric} IN (${metrics}) AND ${opts.cond} AND ${range}
+    GROUP BY ${M.minute}, ${M.metric}, ${M.fingerprint}
+  ) AS r
   INNER JOIN (
-    SELECT ${SERIES.fingerprint}${seriesSelect ? ', ' + seriesSelect : ''}
+    SELECT ${SERIES.fingerprint}, any(${SERIES.labels}[${lit(opts.label)}]) AS ${opts.alias}
     FROM ${table(t, TABLES.series)}
-    WHERE ${SERIES.metric} = ${lit(opts.metric)}
+    WHERE ${SERIES.metric} IN (${metrics})
     GROUP BY ${SERIES.fingerprint}
-  ) AS s ON s.${SERIES.fingerprint} = c.${M.fingerprint}
-  WHERE c.${M.minute} >= ${opts.from}`;
+  ) AS s ON s.${SERIES.fingerprint} = r.${M.fingerprint}
+  GROUP BY ${M.minute}, ${opts.alias}, ${M.metric}`;
 }
 
-/**
- * Prometheus `histogram_quantile` over two aligned arrays: `les` (bucket upper bounds,
- * ascending, last one +Inf) and `cums` (cumulative counts). Linear interpolation inside
- * the bucket that holds the rank; the +Inf bucket answers the previous upper bound;
- * NULL when there were no observations or no +Inf bucket.
- */
-export function histogramQuantileSql(q: number, les: string, cums: string): string {
-  const rank = `(${q} * ${cums}[-1])`;
-  const idx = `arrayFirstIndex(x -> x >= ${rank}, ${cums})`;
-  return `multiIf(
-      length(${cums}) = 0 OR ${cums}[-1] <= 0 OR NOT isInfinite(${les}[-1]), NULL,
-      ${idx} = length(${les}), ${les}[${idx} - 1],
-      ${les}[${idx} - 1] + (${les}[${idx}] - ${les}[${idx} - 1])
-        * (${rank} - ${cums}[${idx} - 1]) / (${cums}[${idx}] - ${cums}[${idx} - 1]))`;
-}
-
-/** Panel "Sessions vs capacity": `time, sessions, capacity` (sum over servers) for the faculty. */
-export function sessionsVsCapacitySql(t: SqlTarget): string {
+/** Panel "Sessions vs capacity": `time, sessions, capacity` (sum over servers) for the scope. */
+export function sessionsVsCapacitySql(t: SqlTarget, scope: FacultyScope = 'faculty'): string {
   return `SELECT $__timeInterval(${M.minute}) AS time,
   max(sessions) AS sessions,
   max(capacity) AS capacity
@@ -129,7 +90,7 @@ FROM (
     SELECT ${M.minute}, ${M.metric}, ${M.fingerprint}, argMaxMerge(${M.last}) AS v
     FROM ${table(t, TABLES.samples1m)}
     WHERE ${M.metric} IN (${lit(PANEL_METRICS.sessions)}, ${lit(PANEL_METRICS.capacity)})
-      AND ${M.faculty} = ${FACULTY_VAR}
+      AND ${scopeCond(M.faculty, scope)}
       AND $__timeFilter(${M.minute})
     GROUP BY ${M.minute}, ${M.metric}, ${M.fingerprint}
   )
@@ -139,48 +100,46 @@ GROUP BY time
 ORDER BY time`;
 }
 
-/**
- * Panel "Request latency": `time, p50, p95` in seconds for the faculty, from bucket
- * increases summed per `le` over every route and status, then interpolated.
- */
-export function latencyQuantilesSql(t: SqlTarget): string {
+/** Bucket increases per minute bucket and group, as `time, <groups…>, le_bound, n`, for {@link quantilesFromBucketsSql}. */
+function bucketIncreasesSql(t: SqlTarget, scope: FacultyScope, groups: Readonly<Record<string, string>>, outGroups: readonly string[]): string {
   const inc = counterIncreaseSql(t, {
     metric: PANEL_METRICS.requestBuckets,
-    where: `${M.faculty} = ${FACULTY_VAR}`,
+    where: scopeCond(M.faculty, scope),
     from: '$__fromTime',
     to: '$__toTime',
-    labels: { le: 'le' },
+    labels: { le: 'le', ...groups },
   });
-  return `SELECT time,
-  ${histogramQuantileSql(0.5, 'les', 'cums')} AS p50,
-  ${histogramQuantileSql(0.95, 'les', 'cums')} AS p95
-FROM (
-  SELECT time, les, raw,
-    arrayMap(i -> arrayMax(arraySlice(raw, 1, i)), arrayEnumerate(raw)) AS cums
-  FROM (
-    SELECT time,
-      arraySort(x -> x.1, groupArray((le_bound, n))) AS sorted,
-      arrayMap(x -> x.1, sorted) AS les,
-      arrayMap(x -> x.2, sorted) AS raw
-    FROM (
-      SELECT $__timeInterval(${M.minute}) AS time, toFloat64OrNull(le) AS le_bound, sum(inc) AS n
+  const g = outGroups.length ? outGroups.join(', ') + ', ' : '';
+  return `      SELECT $__timeInterval(${M.minute}) AS time, ${g}toFloat64OrNull(le) AS le_bound, sum(inc) AS n
       FROM (
 ${inc}
       )
       WHERE le_bound IS NOT NULL AND $__timeFilter(${M.minute})
-      GROUP BY time, le_bound
-    )
-    GROUP BY time
-  )
-)
+      GROUP BY time, ${g}le_bound`;
+}
+
+/**
+ * Panel "Request latency": `time, p50, p95, p99` in seconds for the faculty, from bucket
+ * increases summed per `le` over every route and status, then interpolated.
+ */
+export function latencyQuantilesSql(t: SqlTarget): string {
+  return `${quantilesFromBucketsSql(bucketIncreasesSql(t, 'faculty', {}, []), ['time'], [0.5, 0.95, 0.99])}
 ORDER BY time`;
 }
 
-/** Panel "Error ratio": `time, error_ratio, requests` (5xx share of requests) for the faculty. */
+/** Panel "p95 latency by faculty" (long frame): `time, faculty, p95` in seconds. */
+export function latencyByFacultySql(t: SqlTarget, scope: FacultyScope): string {
+  return `SELECT time, ${M.faculty}, p95 FROM (
+${quantilesFromBucketsSql(bucketIncreasesSql(t, scope, {}, [M.faculty]), ['time', M.faculty], [0.95])}
+)
+ORDER BY time, ${M.faculty}`;
+}
+
+/** Panel "Error ratio": `time, error_ratio` (5xx share of requests) for the faculty. */
 export function errorRatioSql(t: SqlTarget): string {
   const inc = counterIncreaseSql(t, {
     metric: PANEL_METRICS.requestCount,
-    where: `${M.faculty} = ${FACULTY_VAR}`,
+    where: scopeCond(M.faculty, 'faculty'),
     from: '$__fromTime',
     to: '$__toTime',
     labels: { status: 'http_response_status_code' },
@@ -195,18 +154,200 @@ GROUP BY time
 ORDER BY time`;
 }
 
-/**
- * Panel "Firing alerts" (table): alerts whose latest transition up to the end of the
- * range is `firing`, for the faculty. Looks back one day before the range so an alert
- * that fired before the window opened still shows.
- */
-export function firingAlertsSql(t: SqlTarget): string {
-  const A = ALERTS_LOG;
-  return `SELECT firing_since, rule,
-  l['severity'] AS severity, l['exam_id'] AS exam_id, l['server'] AS server,
-  a['summary'] AS summary, last_value AS value
+/** Panel "Error ratio by faculty" (long frame): `time, faculty, error_ratio`. */
+export function errorRatioByFacultySql(t: SqlTarget, scope: FacultyScope): string {
+  const inc = counterIncreaseSql(t, {
+    metric: PANEL_METRICS.requestCount,
+    where: scopeCond(M.faculty, scope),
+    from: '$__fromTime',
+    to: '$__toTime',
+    labels: { status: 'http_response_status_code' },
+  });
+  return `SELECT $__timeInterval(${M.minute}) AS time, ${M.faculty},
+  sumIf(inc, startsWith(status, '5')) / nullIf(sum(inc), 0) AS error_ratio
 FROM (
-  SELECT ${A.rule} AS rule, ${A.fingerprint},
+${inc}
+)
+WHERE $__timeFilter(${M.minute})
+GROUP BY time, ${M.faculty}
+ORDER BY time, ${M.faculty}`;
+}
+
+/** Panel "Requests by faculty" (long frame): `time, faculty, requests` (increase per interval). */
+export function requestsByFacultySql(t: SqlTarget, scope: FacultyScope): string {
+  const inc = counterIncreaseSql(t, {
+    metric: PANEL_METRICS.requestCount,
+    where: scopeCond(M.faculty, scope),
+    from: '$__fromTime',
+    to: '$__toTime',
+    labels: {},
+  });
+  return `SELECT $__timeInterval(${M.minute}) AS time, ${M.faculty}, sum(inc) AS requests
+FROM (
+${inc}
+)
+WHERE $__timeFilter(${M.minute})
+GROUP BY time, ${M.faculty}
+ORDER BY time, ${M.faculty}`;
+}
+
+/** Panel "Sessions by exam" (long frame): `time, exam, sessions`; sessions with no exam show as `(no exam)`. */
+export function sessionsByExamSql(t: SqlTarget, scope: FacultyScope): string {
+  return `SELECT $__timeInterval(${M.minute}) AS time, if(exam_id = '', '(no exam)', exam_id) AS exam, max(v) AS sessions
+FROM (
+  ${gaugeByLabelSql(t, { metrics: [PANEL_METRICS.sessions], cond: scopeCond(M.faculty, scope), label: 'exam_id', alias: 'exam_id' })}
+)
+GROUP BY time, exam
+ORDER BY time, exam`;
+}
+
+/** Sessions and capacity per server and minute for the faculty: `minute, server, srv_sessions, srv_capacity`. */
+function serverLoadSql(t: SqlTarget): string {
+  return `SELECT ${M.minute}, server,
+    sumIf(v, ${M.metric} = ${lit(PANEL_METRICS.sessions)}) AS srv_sessions,
+    sumIf(v, ${M.metric} = ${lit(PANEL_METRICS.capacity)}) AS srv_capacity
+  FROM (
+  ${gaugeByLabelSql(t, { metrics: [PANEL_METRICS.sessions, PANEL_METRICS.capacity], cond: scopeCond(M.faculty, 'faculty'), label: 'server', alias: 'server' })}
+  )
+  GROUP BY ${M.minute}, server`;
+}
+
+/** Panel "Utilization by server" (long frame): `time, server, utilization` (sessions / capacity). */
+export function serverUtilizationSql(t: SqlTarget): string {
+  return `SELECT $__timeInterval(${M.minute}) AS time, server, max(srv_sessions / nullIf(srv_capacity, 0)) AS utilization
+FROM (
+  ${serverLoadSql(t)}
+)
+GROUP BY time, server
+ORDER BY time, server`;
+}
+
+/** Panel "Servers" (table): per server, peak sessions, capacity, peak and latest utilization. */
+export function serversTableSql(t: SqlTarget): string {
+  return `SELECT server,
+  max(srv_sessions) AS peak_sessions,
+  max(srv_capacity) AS capacity,
+  max(srv_sessions / nullIf(srv_capacity, 0)) AS peak_utilization,
+  argMax(tuple(srv_sessions / nullIf(srv_capacity, 0)), ${M.minute}).1 AS utilization_now
+FROM (
+  ${serverLoadSql(t)}
+)
+GROUP BY server
+ORDER BY peak_utilization DESC, server`;
+}
+
+/** Panel "Exams" (table): per exam of the faculty over the range, peak sessions, requests, error ratio, p95. */
+export function examsTableSql(t: SqlTarget): string {
+  const cond = scopeCond(M.faculty, 'faculty');
+  const req = counterIncreaseSql(t, {
+    metric: PANEL_METRICS.requestCount,
+    where: cond,
+    from: '$__fromTime',
+    to: '$__toTime',
+    labels: { exam_id: 'exam_id', status: 'http_response_status_code' },
+  });
+  const buckets = counterIncreaseSql(t, {
+    metric: PANEL_METRICS.requestBuckets,
+    where: cond,
+    from: '$__fromTime',
+    to: '$__toTime',
+    labels: { exam_id: 'exam_id', le: 'le' },
+  });
+  const p95 = quantilesFromBucketsSql(
+    `      SELECT exam_id, toFloat64OrNull(le) AS le_bound, sum(inc) AS n
+      FROM (
+${buckets}
+      )
+      WHERE le_bound IS NOT NULL
+      GROUP BY exam_id, le_bound`,
+    ['exam_id'],
+    [0.95],
+  );
+  return `SELECT if(r.exam_id = '', '(no exam)', r.exam_id) AS exam,
+  p.peak_sessions AS peak_sessions,
+  r.requests AS requests,
+  r.errors / nullIf(r.requests, 0) AS error_ratio,
+  q.p95 AS p95_seconds
+FROM (
+  SELECT exam_id, sum(inc) AS requests, sumIf(inc, startsWith(status, '5')) AS errors
+  FROM (
+${req}
+  )
+  GROUP BY exam_id
+) AS r
+LEFT JOIN (
+${p95}
+) AS q ON q.exam_id = r.exam_id
+LEFT JOIN (
+  SELECT exam_id, max(v) AS peak_sessions FROM (
+  ${gaugeByLabelSql(t, { metrics: [PANEL_METRICS.sessions], cond, label: 'exam_id', alias: 'exam_id' })}
+  ) GROUP BY exam_id
+) AS p ON p.exam_id = r.exam_id
+ORDER BY error_ratio DESC, exam`;
+}
+
+/**
+ * Per faculty and minute: sessions, capacity, the slope of sessions over the last 10
+ * minutes (least squares, sessions per minute, as window aggregates over the rollups)
+ * and the forecast minutes until sessions reach capacity (0 when already there, NULL
+ * when not rising). Reads 10 minutes before the range so the first minute has its slope.
+ * Columns: `faculty, minute, sessions, capacity, slope_per_min, minutes_to_saturation`.
+ */
+export function saturationForecastSql(t: SqlTarget, scope: FacultyScope, range: { from: string; to: string } = { from: '$__fromTime', to: '$__toTime' }): string {
+  return `SELECT ${M.faculty}, ${M.minute}, sessions, capacity, slope_per_min,
+    multiIf(capacity <= 0, NULL,
+            sessions >= capacity, 0.,
+            n >= 3 AND slope_per_min > 0, (capacity - sessions) / slope_per_min,
+            NULL) AS minutes_to_saturation
+  FROM (
+    SELECT ${M.faculty}, ${M.minute}, sessions, capacity,
+      covarPop(x, sessions) OVER w / nullIf(varPop(x) OVER w, 0) AS slope_per_min,
+      count() OVER w AS n
+    FROM (
+      SELECT ${M.faculty}, ${M.minute},
+        (toUnixTimestamp(${M.minute}) - toUnixTimestamp(${range.from})) / 60 AS x,
+        sumIf(v, ${M.metric} = ${lit(PANEL_METRICS.sessions)}) AS sessions,
+        sumIf(v, ${M.metric} = ${lit(PANEL_METRICS.capacity)}) AS capacity
+      FROM (
+        SELECT ${M.faculty}, ${M.minute}, ${M.metric}, ${M.fingerprint}, argMaxMerge(${M.last}) AS v
+        FROM ${table(t, TABLES.samples1m)}
+        WHERE ${M.metric} IN (${lit(PANEL_METRICS.sessions)}, ${lit(PANEL_METRICS.capacity)})
+          AND ${scopeCond(M.faculty, scope)}
+          AND ${M.minute} >= ${range.from} - INTERVAL 10 MINUTE AND ${M.minute} <= ${range.to}
+        GROUP BY ${M.faculty}, ${M.minute}, ${M.metric}, ${M.fingerprint}
+      )
+      GROUP BY ${M.faculty}, ${M.minute}
+    )
+    WINDOW w AS (PARTITION BY ${M.faculty} ORDER BY ${M.minute} ROWS BETWEEN 9 PRECEDING AND CURRENT ROW)
+  )`;
+}
+
+/** Panel "Utilization by faculty" (long frame): `time, faculty, utilization`. */
+export function utilizationByFacultySql(t: SqlTarget, scope: FacultyScope): string {
+  return `SELECT $__timeInterval(${M.minute}) AS time, ${M.faculty}, max(sessions / nullIf(capacity, 0)) AS utilization
+FROM (
+  ${saturationForecastSql(t, scope)}
+)
+WHERE $__timeFilter(${M.minute})
+GROUP BY time, ${M.faculty}
+ORDER BY time, ${M.faculty}`;
+}
+
+/** Panel "Forecast: minutes to saturation" (long frame): `time, faculty, minutes_to_saturation`. */
+export function saturationForecastByFacultySql(t: SqlTarget, scope: FacultyScope): string {
+  return `SELECT $__timeInterval(${M.minute}) AS time, ${M.faculty}, min(minutes_to_saturation) AS minutes_to_saturation
+FROM (
+  ${saturationForecastSql(t, scope)}
+)
+WHERE $__timeFilter(${M.minute})
+GROUP BY time, ${M.faculty}
+ORDER BY time, ${M.faculty}`;
+}
+
+/** Alert fingerprints whose latest transition up to the end of the range is `firing`; one day of look-back. */
+function firingNowSql(t: SqlTarget, scope: FacultyScope): string {
+  const A = ALERTS_LOG;
+  return `SELECT ${A.rule} AS rule, ${A.fingerprint},
     argMax(${A.state}, ${A.timestamp}) AS current_state,
     maxIf(${A.timestamp}, ${A.state} = 'firing') AS firing_since,
     argMax(${A.labels}, ${A.timestamp}) AS l,
@@ -214,9 +355,79 @@ FROM (
     argMax(${A.value}, ${A.timestamp}) AS last_value
   FROM ${table(t, TABLES.alertsLog)}
   WHERE ${A.timestamp} >= $__fromTime - INTERVAL 1 DAY AND ${A.timestamp} <= $__toTime
-    AND ${A.labels}['faculty'] = ${FACULTY_VAR}
+    AND ${scopeCond(`${A.labels}['faculty']`, scope)}
   GROUP BY ${A.rule}, ${A.fingerprint}
-  HAVING current_state = 'firing'
+  HAVING current_state = 'firing'`;
+}
+
+/**
+ * Panel "Faculties now" (table): per faculty at the end of the range, sessions,
+ * capacity, utilization, forecast minutes to saturation, p95 and error ratio over the
+ * last 5 minutes, and the number of alerts firing.
+ */
+export function facultiesNowSql(t: SqlTarget): string {
+  const last5 = { from: '$__toTime - INTERVAL 5 MINUTE', to: '$__toTime' };
+  const buckets = counterIncreaseSql(t, { metric: PANEL_METRICS.requestBuckets, where: '1', ...last5, labels: { le: 'le' } });
+  const p95 = quantilesFromBucketsSql(
+    `      SELECT ${M.faculty}, toFloat64OrNull(le) AS le_bound, sum(inc) AS n
+      FROM (
+${buckets}
+      )
+      WHERE le_bound IS NOT NULL
+      GROUP BY ${M.faculty}, le_bound`,
+    [M.faculty],
+    [0.95],
+  );
+  const req = counterIncreaseSql(t, { metric: PANEL_METRICS.requestCount, where: '1', ...last5, labels: { status: 'http_response_status_code' } });
+  return `SELECT g.${M.faculty} AS faculty,
+  g.sessions AS sessions,
+  g.capacity AS capacity,
+  g.sessions / nullIf(g.capacity, 0) AS utilization,
+  g.minutes_to_saturation AS minutes_to_saturation,
+  q.p95 AS p95_seconds,
+  e.error_ratio AS error_ratio,
+  ifNull(f.firing, 0) AS firing_alerts
+FROM (
+  SELECT ${M.faculty},
+    argMax(sessions, ${M.minute}) AS sessions,
+    argMax(capacity, ${M.minute}) AS capacity,
+    argMax(tuple(minutes_to_saturation), ${M.minute}).1 AS minutes_to_saturation
+  FROM (
+  ${saturationForecastSql(t, 'all', { from: '$__toTime - INTERVAL 10 MINUTE', to: '$__toTime' })}
+  )
+  GROUP BY ${M.faculty}
+) AS g
+LEFT JOIN (
+${p95}
+) AS q ON q.${M.faculty} = g.${M.faculty}
+LEFT JOIN (
+  SELECT ${M.faculty}, sumIf(inc, startsWith(status, '5')) / nullIf(sum(inc), 0) AS error_ratio
+  FROM (
+${req}
+  )
+  GROUP BY ${M.faculty}
+) AS e ON e.${M.faculty} = g.${M.faculty}
+LEFT JOIN (
+  SELECT l['faculty'] AS ${M.faculty}, toNullable(count()) AS firing
+  FROM (
+  ${firingNowSql(t, 'all')}
+  )
+  GROUP BY ${M.faculty}
+) AS f ON f.${M.faculty} = g.${M.faculty}
+ORDER BY utilization DESC, faculty`;
+}
+
+/**
+ * Panel "Firing alerts" (table): alerts whose latest transition up to the end of the
+ * range is `firing`, for the scope. Looks back one day before the range so an alert
+ * that fired before the window opened still shows.
+ */
+export function firingAlertsSql(t: SqlTarget, scope: FacultyScope = 'faculty'): string {
+  return `SELECT firing_since, rule,
+  l['severity'] AS severity, l['faculty'] AS faculty, l['exam_id'] AS exam_id, l['server'] AS server,
+  a['summary'] AS summary, last_value AS value
+FROM (
+  ${firingNowSql(t, scope)}
 )
 ORDER BY firing_since, rule`;
 }
@@ -227,18 +438,70 @@ export function facultyVariableSql(t: SqlTarget): string {
 }
 
 /**
- * Dashboard annotations: every alert that fired or resolved for the faculty in the
+ * Dashboard annotations: every alert that fired or resolved for the scope in the
  * range, as point annotations (`time`, `text`, `tags` as a comma-separated string, the
  * form Grafana splits into tags).
  */
-export function alertAnnotationsSql(t: SqlTarget): string {
+export function alertAnnotationsSql(t: SqlTarget, scope: FacultyScope = 'faculty'): string {
   const A = ALERTS_LOG;
   return `SELECT ${A.timestamp} AS time,
   concat(${A.state}, ': ', ${A.rule}, if(${A.annotations}['summary'] != '', concat(' (', ${A.annotations}['summary'], ')'), '')) AS text,
   arrayStringConcat(arrayFilter(x -> x != '', [${A.state}, ${A.labels}['severity'], ${A.labels}['exam_id'], ${A.labels}['server']]), ',') AS tags
 FROM ${table(t, TABLES.alertsLog)}
 WHERE $__timeFilter(${A.timestamp})
-  AND ${A.labels}['faculty'] = ${FACULTY_VAR}
+  AND ${scopeCond(`${A.labels}['faculty']`, scope)}
   AND ${A.state} IN ('firing', 'resolved')
 ORDER BY time`;
+}
+
+/** Annotation "Exam starts": one point per scheduled exam start (`time, text, tags`). */
+export function examStartAnnotationsSql(t: SqlTarget, scope: FacultyScope): string {
+  const E = EXAM_SCHEDULE;
+  return `SELECT ${E.start} AS time,
+  concat(${E.examId}, ' starts (', ${E.faculty}, ', ', toString(${E.enrolled}), ' enrolled, ', toString(intDiv(${E.durationMs}, 60000)), ' min)') AS text,
+  concat('exam,', ${E.faculty}, ',', ${E.examId}) AS tags
+FROM ${table(t, TABLES.examSchedule)} FINAL
+WHERE $__timeFilter(${E.start})
+  AND ${scopeCond(E.faculty, scope)}
+ORDER BY time, ${E.examId}`;
+}
+
+/** Panel "Exam schedule" (table): exams overlapping the range, with the peak sessions seen for each. */
+export function examScheduleTableSql(t: SqlTarget, scope: FacultyScope): string {
+  const E = EXAM_SCHEDULE;
+  return `SELECT e.${E.start} AS start, e.${E.examId} AS exam_id, e.${E.faculty} AS faculty, e.${E.enrolled} AS enrolled,
+  intDiv(e.${E.durationMs}, 60000) AS duration_min,
+  p.peak_sessions AS peak_sessions,
+  p.peak_sessions / nullIf(e.${E.enrolled}, 0) AS peak_share_of_enrolled
+FROM (
+  SELECT ${E.examId}, ${E.faculty}, ${E.start}, ${E.enrolled}, ${E.durationMs}
+  FROM ${table(t, TABLES.examSchedule)} FINAL
+  WHERE ${scopeCond(E.faculty, scope)}
+    AND ${E.start} <= $__toTime AND ${E.start} + toIntervalMillisecond(${E.durationMs}) >= $__fromTime
+) AS e
+LEFT JOIN (
+  SELECT exam_id, toNullable(max(v)) AS peak_sessions FROM (
+  ${gaugeByLabelSql(t, { metrics: [PANEL_METRICS.sessions], cond: scopeCond(M.faculty, scope), label: 'exam_id', alias: 'exam_id' })}
+  ) GROUP BY exam_id
+) AS p ON p.exam_id = e.${E.examId}
+ORDER BY start, exam_id`;
+}
+
+/** Panel "Samples stored per interval" (time series): ingest volume read from the rollups' counts. */
+export function ingestVolumeSql(t: SqlTarget): string {
+  return `SELECT $__timeInterval(${M.minute}) AS time, toFloat64(sum(${M.count})) AS samples
+FROM ${table(t, TABLES.samples1m)}
+WHERE $__timeFilter(${M.minute})
+GROUP BY time
+ORDER BY time`;
+}
+
+/** Panel "Data freshness" (table): per faculty, the newest rollup minute and its age at the end of the range. */
+export function dataFreshnessSql(t: SqlTarget): string {
+  return `SELECT ${M.faculty} AS faculty, max(${M.minute}) AS newest_minute,
+  dateDiff('second', max(${M.minute}), $__toTime) AS age_seconds
+FROM ${table(t, TABLES.samples1m)}
+WHERE ${M.minute} >= $__toTime - INTERVAL 1 DAY AND ${M.minute} <= $__toTime
+GROUP BY faculty
+ORDER BY faculty`;
 }

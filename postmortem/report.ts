@@ -8,7 +8,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { z } from 'zod';
 import { ConfigError, DecodeError } from '../core/errors.ts';
-import { counterIncreaseSql, PANEL_METRICS } from '../dashboards/index.ts';
+import { counterIncreaseSql, READER_METRICS as PANEL_METRICS } from '../pipeline/schema/queries.ts';
 import { ALERTS_LOG, SAMPLES_1M, TABLES } from '../pipeline/schema/tables.ts';
 import { histogramQuantile, parseLe, type Bucket } from './histogramQuantile.ts';
 
@@ -53,6 +53,8 @@ export interface MinuteStats {
   readonly errors: number;
   readonly errorRatio: number | null;
   readonly p95Seconds: number | null;
+  readonly p50Seconds: number | null;
+  readonly p99Seconds: number | null;
 }
 
 /** A minute and the value that made it notable. */
@@ -169,26 +171,32 @@ async function select<T>(
   });
 }
 
-/** Runs the post-mortem queries over `[fromMs, toMs]` and analyses them. */
-export async function postmortem(client: ClickHouseClient, opts: PostmortemOptions): Promise<PostmortemReport> {
+/**
+ * The SQL the post-mortem runs, by step, with `{name:Type}` parameters (`from`, `to`,
+ * `faculty`, and `sessions`/`capacity` metric names for `gauges`). Exposed so the HTML
+ * report can show, under each chart, the query behind it.
+ */
+export interface PostmortemSql {
+  readonly gauges: string;
+  readonly requests: string;
+  readonly buckets: string;
+  readonly alerts: string;
+}
+
+/** Builds {@link PostmortemSql} for a database (validated: it is spliced as an identifier). */
+export function postmortemSql(opts: Pick<PostmortemOptions, 'database'>): PostmortemSql {
   if (!IDENT.test(opts.database)) {
     throw new ConfigError(`post-mortem: database "${opts.database}" is not a ClickHouse identifier (letters, digits, _)`);
   }
-  if (!(Number.isFinite(opts.fromMs) && Number.isFinite(opts.toMs) && opts.fromMs <= opts.toMs)) {
-    throw new ConfigError(`post-mortem: invalid window fromMs=${opts.fromMs} toMs=${opts.toMs}; need fromMs <= toMs`);
-  }
   const db = `\`${opts.database}\``;
-  const params = { from: opts.fromMs, to: opts.toMs, faculty: opts.faculty ?? '' };
   const M = SAMPLES_1M;
   const facultyCond = `({faculty:String} = '' OR ${M.faculty} = {faculty:String})`;
   const fromExpr = 'toStartOfMinute({from:DateTime64(3)})';
   const toExpr = '{to:DateTime64(3)}';
   const t = { database: opts.database };
-
-  const gauges = await select(
-    client,
-    'sessions',
-    `SELECT ${M.faculty} AS faculty, toUnixTimestamp(${M.minute}) * 1000 AS minute_ms,
+  const A = ALERTS_LOG;
+  return {
+    gauges: `SELECT ${M.faculty} AS faculty, toUnixTimestamp(${M.minute}) * 1000 AS minute_ms,
        sumIf(v, ${M.metric} = {sessions:String}) AS sessions,
        sumIf(v, ${M.metric} = {capacity:String}) AS capacity
      FROM (
@@ -200,42 +208,20 @@ export async function postmortem(client: ClickHouseClient, opts: PostmortemOptio
      )
      GROUP BY ${M.faculty}, ${M.minute}
      ORDER BY faculty, minute_ms`,
-    { ...params, sessions: PANEL_METRICS.sessions, capacity: PANEL_METRICS.capacity },
-    gaugeRow,
-  );
-
-  const requests = await select(
-    client,
-    'requests',
-    `SELECT ${M.faculty} AS faculty, toUnixTimestamp(${M.minute}) * 1000 AS minute_ms,
+    requests: `SELECT ${M.faculty} AS faculty, toUnixTimestamp(${M.minute}) * 1000 AS minute_ms,
        sum(inc) AS requests, sumIf(inc, startsWith(status, '5')) AS errors
      FROM (
 ${counterIncreaseSql(t, { metric: PANEL_METRICS.requestCount, where: facultyCond, from: fromExpr, to: toExpr, labels: { status: 'http_response_status_code' } })}
      )
      GROUP BY ${M.faculty}, ${M.minute}
      ORDER BY faculty, minute_ms`,
-    params,
-    requestRow,
-  );
-
-  const buckets = await select(
-    client,
-    'latency buckets',
-    `SELECT ${M.faculty} AS faculty, toUnixTimestamp(${M.minute}) * 1000 AS minute_ms, le, sum(inc) AS n
+    buckets: `SELECT ${M.faculty} AS faculty, toUnixTimestamp(${M.minute}) * 1000 AS minute_ms, le, sum(inc) AS n
      FROM (
 ${counterIncreaseSql(t, { metric: PANEL_METRICS.requestBuckets, where: facultyCond, from: fromExpr, to: toExpr, labels: { le: 'le' } })}
      )
      GROUP BY ${M.faculty}, ${M.minute}, le
      ORDER BY faculty, minute_ms`,
-    params,
-    bucketRow,
-  );
-
-  const A = ALERTS_LOG;
-  const alertRows = await select(
-    client,
-    'alerts',
-    `SELECT toUnixTimestamp64Milli(${A.timestamp}) AS ts_ms, ${A.rule} AS rule, toString(${A.fingerprint}) AS fingerprint,
+    alerts: `SELECT toUnixTimestamp64Milli(${A.timestamp}) AS ts_ms, ${A.rule} AS rule, toString(${A.fingerprint}) AS fingerprint,
        ${A.state} AS state, CAST(${A.labels}, 'Map(String, String)') AS labels,
        CAST(${A.annotations}, 'Map(String, String)') AS annotations,
        if(isFinite(${A.value}), ${A.value}, NULL) AS value,
@@ -244,10 +230,23 @@ ${counterIncreaseSql(t, { metric: PANEL_METRICS.requestBuckets, where: facultyCo
      WHERE ${A.timestamp} >= {from:DateTime64(3)} AND ${A.timestamp} <= {to:DateTime64(3)}
        AND ({faculty:String} = '' OR ${A.labels}['faculty'] = {faculty:String})
      ORDER BY ${A.timestamp}, ${A.rule}, ${A.fingerprint}`,
-    params,
-    alertRow,
-  );
+  };
+}
 
+/** Runs the post-mortem queries over `[fromMs, toMs]` and analyses them. */
+export async function postmortem(client: ClickHouseClient, opts: PostmortemOptions): Promise<PostmortemReport> {
+  if (!IDENT.test(opts.database)) {
+    throw new ConfigError(`post-mortem: database "${opts.database}" is not a ClickHouse identifier (letters, digits, _)`);
+  }
+  if (!(Number.isFinite(opts.fromMs) && Number.isFinite(opts.toMs) && opts.fromMs <= opts.toMs)) {
+    throw new ConfigError(`post-mortem: invalid window fromMs=${opts.fromMs} toMs=${opts.toMs}; need fromMs <= toMs`);
+  }
+  const sql = postmortemSql(opts);
+  const params = { from: opts.fromMs, to: opts.toMs, faculty: opts.faculty ?? '' };
+  const gauges = await select(client, 'sessions', sql.gauges, { ...params, sessions: PANEL_METRICS.sessions, capacity: PANEL_METRICS.capacity }, gaugeRow);
+  const requests = await select(client, 'requests', sql.requests, params, requestRow);
+  const buckets = await select(client, 'latency buckets', sql.buckets, params, bucketRow);
+  const alertRows = await select(client, 'alerts', sql.alerts, params, alertRow);
   return analyse(opts, gauges, requests, buckets, alertRows.map(toAlertEvent));
 }
 
@@ -315,6 +314,8 @@ export function analyse(
         errors: m.errors,
         errorRatio: m.requests > 0 ? m.errors / m.requests : null,
         p95Seconds: histogramQuantile(0.95, m.buckets),
+        p50Seconds: histogramQuantile(0.5, m.buckets),
+        p99Seconds: histogramQuantile(0.99, m.buckets),
       }));
     faculties.push(summarise(name, minutes, th, minRequests));
   }

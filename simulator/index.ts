@@ -10,6 +10,7 @@ export { runMorning, resolveMorningOptions, DEFAULT_MORNING } from './morning.ts
 export type { MorningOptions, MorningDeps, MorningProgress, MorningResult } from './morning.ts';
 export {
   DEFAULT_DAY_MS,
+  dayOf,
   DEFAULT_PARAMS,
   FACULTIES,
   MODEL,

@@ -17,6 +17,7 @@ import {
   linearRegression,
   type Bucket,
 } from './functions.ts';
+import { anomalyScoreFn, holtFn, queueKneeFn, timeToThresholdFn, vectorThreshold, type Threshold } from './vigie.ts';
 
 /** One element of an instant vector; `labels` may include `__name__`. */
 export interface VectorSample {
@@ -266,6 +267,7 @@ class Evaluator {
         return { kind: 'vector', samples: v.map((s) => ({ labels: dropName(s.labels), value: Math.floor(s.value * inv + 0.5) / inv })) };
       }
     }
+    if (f.startsWith('vigie_')) return this.vigie(e);
     const math = MATH[f];
     if (math) {
       const v = this.vec(this.eval(a0!));
@@ -350,6 +352,48 @@ class Evaluator {
       if (v !== undefined) out.push({ labels: dropName(s.labels), value: v });
     }
     return { kind: 'vector', samples: out };
+  }
+
+  /** Vigie extension functions (alerts/promql/vigie.ts); results drop the metric name. */
+  vigie(e: Call): Value {
+    const f = e.func;
+    const a0 = e.args[0]!;
+    const named = (out: readonly { labels: Labels; value: number }[]): Value => ({
+      kind: 'vector',
+      samples: out.map((s) => ({ labels: dropName(s.labels), value: s.value })),
+    });
+    try {
+      if (f === 'vigie_queue_knee') {
+        return named(queueKneeFn(this.vec(this.eval(a0)), e.args[1] ? this.scalar(e.args[1]) : undefined));
+      }
+      if (a0.kind !== 'matrixSelector') throw new EvalError(`${f}() needs a range selector`);
+      const series = this.range(a0.selector, a0.rangeMs);
+      const end = this.t - a0.selector.offsetMs;
+      switch (f) {
+        case 'vigie_time_to_threshold':
+        case 'vigie_time_to_threshold_lower':
+        case 'vigie_time_to_threshold_upper': {
+          let thr: Threshold = { kind: 'scalar', value: 1 };
+          if (e.args[1]) {
+            const v = this.eval(e.args[1]);
+            if (v.kind === 'scalar') thr = { kind: 'scalar', value: v.value };
+            else thr = vectorThreshold(this.vec(v));
+          }
+          return named(timeToThresholdFn(f, series, thr, end));
+        }
+        case 'vigie_holt_forecast':
+        case 'vigie_holt_forecast_upper':
+        case 'vigie_holt_forecast_lower':
+          return named(holtFn(f, series, this.scalar(e.args[1]!), this.scalar(e.args[2]!), this.scalar(e.args[3]!), end));
+        case 'vigie_anomaly_score':
+          return named(anomalyScoreFn(series, end));
+        default:
+          throw new EvalError(`function ${f}() is not implemented`);
+      }
+    } catch (err) {
+      if (err instanceof RangeError) throw new EvalError(err.message, { cause: err });
+      throw err;
+    }
   }
 
   histogramQuantile(q: number, v: readonly VectorSample[]): VectorSample[] {

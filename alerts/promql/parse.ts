@@ -7,6 +7,7 @@
 import { parser } from '@prometheus-io/lezer-promql';
 import { DecodeError } from '../../core/errors.ts';
 import { tryParseDuration } from '../duration.ts';
+import { VIGIE_FUNCTIONS, type VigieArgType } from './vigie.ts';
 import type {
   AggregateOp,
   BinaryOp,
@@ -36,9 +37,12 @@ export class PromQLError extends DecodeError {
   }
 }
 
-/** Argument and return types of a supported function; `minArgs` for optional trailing args. */
+/**
+ * Argument and return types of a supported function; `minArgs` for optional trailing
+ * args. `scalar|vector` (Vigie extensions only) accepts either.
+ */
 export interface FunctionSignature {
-  readonly args: readonly ValueType[];
+  readonly args: readonly (ValueType | VigieArgType)[];
   readonly minArgs?: number;
   readonly returns: ValueType;
 }
@@ -83,6 +87,8 @@ export const FUNCTIONS: Readonly<Record<string, FunctionSignature>> = {
   vector: { args: ['scalar'], returns: 'vector' },
   scalar: { args: ['vector'], returns: 'scalar' },
   absent: V2V,
+  // Vigie's own extensions (alerts/promql/vigie.ts); not Prometheus functions.
+  ...VIGIE_FUNCTIONS,
 };
 
 const AGGREGATES: ReadonlySet<string> = new Set<AggregateOp>(['sum', 'avg', 'min', 'max', 'count', 'group', 'topk', 'bottomk']);
@@ -106,7 +112,8 @@ export function isSetOp(op: BinaryOp): boolean {
 
 /** Parses a PromQL expression; throws {@link PromQLError}. */
 export function parsePromQL(expr: string): Expr {
-  const tree = parser.parse(expr);
+  const { masked, names } = maskVigieCalls(expr);
+  const tree = parser.parse(masked);
   let firstError: SyntaxNode | undefined;
   tree.iterate({
     enter(n) {
@@ -126,13 +133,46 @@ export function parsePromQL(expr: string): Expr {
   }
   const top = tree.topNode.firstChild;
   if (!top) throw new PromQLError(expr, 0, 0, 'empty expression');
-  const w = new Walker(expr);
+  const w = new Walker(expr, names);
   const out = w.expr(top);
   const t = typeOf(out);
   if (t === 'matrix' || t === 'string') {
     w.fail(top, `expression must evaluate to an instant vector or scalar, got ${t === 'matrix' ? 'a range vector' : 'a string'}`);
   }
   return out;
+}
+
+/**
+ * The official grammar only knows Prometheus' function names, so a call to a Vigie
+ * extension (`vigie_…(`) is parsed as a call to `abs` padded with spaces to the same
+ * length (positions in error messages stay right); `names` maps the call's offset back
+ * to the real name. String literals are left alone.
+ */
+function maskVigieCalls(src: string): { masked: string; names: Map<number, string> } {
+  const names = new Map<number, string>();
+  if (!src.includes('vigie_')) return { masked: src, names };
+  let out = '';
+  let i = 0;
+  while (i < src.length) {
+    const c = src[i]!;
+    if (c === '"' || c === "'" || c === '`') {
+      let j = i + 1;
+      while (j < src.length && src[j] !== c) j += src[j] === '\\' && c !== '`' ? 2 : 1;
+      out += src.slice(i, j + 1);
+      i = j + 1;
+      continue;
+    }
+    const m = /^vigie_[A-Za-z0-9_]*(?=\s*\()/.exec(src.slice(i, i + 80));
+    if (m && (i === 0 || !/[A-Za-z0-9_:]/.test(src[i - 1]!))) {
+      names.set(i, m[0]);
+      out += 'abs' + ' '.repeat(m[0].length - 3);
+      i += m[0].length;
+      continue;
+    }
+    out += c;
+    i++;
+  }
+  return { masked: out, names };
 }
 
 function nextTokenEnd(expr: string, from: number): number {
@@ -203,7 +243,10 @@ function unquote(text: string): string {
 }
 
 class Walker {
-  constructor(private readonly src: string) {}
+  constructor(
+    private readonly src: string,
+    private readonly vigieNames: ReadonlyMap<number, string> = new Map(),
+  ) {}
 
   text(n: SyntaxNode): string {
     return this.src.slice(n.from, n.to);
@@ -345,7 +388,7 @@ class Walker {
   call(n: SyntaxNode): Expr {
     const [ident, body] = children(n);
     if (!ident) return this.fail(n, 'incomplete function call');
-    const func = this.text(ident);
+    const func = this.vigieNames.get(ident.from) ?? this.text(ident);
     const sig = FUNCTIONS[func];
     if (!sig) return this.fail(ident, `function "${func}" is not supported by the Vigie engine (supported: ${Object.keys(FUNCTIONS).join(', ')})`);
     const argNodes = body ? children(body) : [];
@@ -357,7 +400,8 @@ class Walker {
     args.forEach((a, i) => {
       const want = sig.args[i]!;
       const got = typeOf(a);
-      if (got !== want) this.fail(argNodes[i]!, `${func}() argument ${i + 1} must be ${describeType(want)}, got ${describeType(got)}`);
+      const ok = want === 'scalar|vector' ? got === 'scalar' || got === 'vector' : got === want;
+      if (!ok) this.fail(argNodes[i]!, `${func}() argument ${i + 1} must be ${want === 'scalar|vector' ? 'a scalar or an instant vector' : describeType(want)}, got ${describeType(got)}`);
     });
     return { kind: 'call', func, args };
   }

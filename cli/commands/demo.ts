@@ -9,7 +9,7 @@ import type { Command } from 'commander';
 import type { AlertTransition } from '../../alerts/index.ts';
 import { buildDashboards } from '../../dashboards/index.ts';
 import { createStorage } from '../../pipeline/index.ts';
-import { formatPostmortemText, postmortem } from '../../postmortem/index.ts';
+import { writePostmortemReport } from '../../postmortem/index.ts';
 import { runMorningChain, type ChainProgress, type MorningChainResult } from '../chain.ts';
 import { floatOption, kafkaOption, DEFAULT_RULES_FILE } from '../options.ts';
 
@@ -60,6 +60,7 @@ export async function runDemo(opts: DemoOptions): Promise<MorningChainResult> {
   const chdbPath = join(out, 'chdb');
   // A demo is a self-contained scenario: start from an empty embedded database.
   if (!opts.clickhouseUrl) rmSync(chdbPath, { recursive: true, force: true });
+  rmSync(join(out, 'alert-state.json'), { force: true });
   mkdirSync(out, { recursive: true });
   const storage = createStorage(opts.clickhouseUrl ? { url: opts.clickhouseUrl, database: 'vigie' } : { chdbPath, database: 'vigie' });
   const tty = process.stderr.isTTY;
@@ -89,6 +90,7 @@ export async function runDemo(opts: DemoOptions): Promise<MorningChainResult> {
       ...(opts.alertmanager ? { alertmanagerUrl: opts.alertmanager } : {}),
       webhookUrls: opts.webhook ?? [],
       journalDir: join(out, 'outbox'),
+      statePath: join(out, 'alert-state.json'),
       sim: { seed: opts.seed, capacity: opts.capacity, compression: opts.compression > 0 ? opts.compression : Infinity },
       onAlert,
       onProgress: progress,
@@ -96,9 +98,9 @@ export async function runDemo(opts: DemoOptions): Promise<MorningChainResult> {
     if (tty) process.stderr.write('\r\x1b[K');
 
     const grafana = buildDashboards({ outDir: join(out, 'grafana'), database: storage.database, datasourceUid: 'vigie-clickhouse' });
-    const report = await postmortem(storage.client, { database: storage.database, fromMs: result.truth.startMs, toMs: result.truth.endMs });
-    const reportFile = join(out, 'postmortem.txt');
-    writeFileSync(reportFile, formatPostmortemText(report) + '\n');
+    const report = await writePostmortemReport(storage.client, { database: storage.database, fromMs: result.truth.startMs, toMs: result.truth.endMs, outDir: join(out, 'postmortem') });
+    const reportFile = join(out, 'postmortem', 'postmortem.txt');
+    writeFileSync(reportFile, report.text + '\n');
 
     const t = result.truth;
     const lines = [
@@ -111,7 +113,7 @@ export async function runDemo(opts: DemoOptions): Promise<MorningChainResult> {
       `alert transitions      ${result.transitions.filter((x) => x.state === 'firing').length} fired, ${result.transitions.filter((x) => x.state === 'resolved').length} resolved`,
       `samples                ${result.exportedSamples.toLocaleString('en')} exported, ${result.storedSamples.toLocaleString('en')} stored, ${result.pipeline.dlq} messages to DLQ${rejectedText(result.pipeline.rejected)}`,
       `files written          ${grafana.files.length} Grafana files under ${join(out, 'grafana')}`,
-      `                       post-mortem: ${reportFile}`,
+      ...[reportFile, ...report.files].map((f) => `                       post-mortem: ${f}`),
     ];
     process.stdout.write(lines.join('\n') + '\n');
     return result;

@@ -6,7 +6,7 @@
  * batch before exiting.
  */
 import type { Command } from 'commander';
-import { createAlertsLogWriter, createRuleEngine, createSeriesStore, createWatermarkScheduler, loadRuleFile, requiredRetentionMs } from '../../alerts/index.ts';
+import { createAlertsLogWriter, createRuleEngine, createSeriesStore, createStatePersister, createWatermarkScheduler, loadRuleFile, readStateFile, requiredRetentionByMetric } from '../../alerts/index.ts';
 import type { Pager, PagingConfigInput } from '../../alerts/routing/index.ts';
 import { buildPager } from '../paging.ts';
 import { systemClock } from '../../core/clock.ts';
@@ -26,6 +26,7 @@ interface IngestFlags {
   webhook?: string[];
   metricsPort?: number;
   outbox?: string;
+  state?: string;
 }
 
 /** Registers `vigie ingest`. */
@@ -40,6 +41,7 @@ export function registerIngestCommand(program: Command): void {
     .option('--rules <file>', 'evaluate this rule file on the ingested samples')
     .option('--alertmanager <url>', 'send alerts to this Alertmanager (API v2)')
     .option('--webhook <url...>', 'send alerts to these webhooks (Alertmanager webhook format v4)')
+    .option('--state <file>', 'alert state file (restored on start, saved on change)', '.vigie/alert-state.json')
     .option('--outbox <dir>', 'durable outbox journal directory', '.vigie/outbox')
     .option('--metrics-port <port>', 'port of the self-monitoring Prometheus endpoint', floatOption('--metrics-port'), 9464)
     .action(async (flags: IngestFlags) => {
@@ -64,17 +66,29 @@ export function registerIngestCommand(program: Command): void {
       let pager: Pager | null = null;
       if (flags.rules || program.opts()['config']) {
         const groups = await loadRuleFile(config.alerts.rulesFile);
-        const store = createSeriesStore({ retentionMs: requiredRetentionMs(groups) + 2 * config.alerts.evaluationIntervalMs });
+        const store = createSeriesStore({ retentionMs: 10 * 60_000, retentionByMetricMs: requiredRetentionByMetric(groups) });
+        const statePath = flags.state ?? '.vigie/alert-state.json';
+        // A restarted evaluator neither re-pages nor forgets pending progress.
+        const initialState = readStateFile(statePath, { nowMs: systemClock() });
         pager = buildPager({ paging: config.paging as PagingConfigInput | undefined, alertmanagerUrl: config.alerts.alertmanagerUrl, webhookUrls: config.alerts.webhookUrls, journalDir: flags.outbox ?? '.vigie/outbox', clock: systemClock });
         pager?.start();
         const engine = createRuleEngine({
           groups,
+          ...(initialState ? { initialState } : {}),
           store,
           evaluationIntervalMs: config.alerts.evaluationIntervalMs,
           onTransitions: createAlertsLogWriter(storage.client, storage.database),
           ...(pager ? { notify: pager.notify } : {}),
         });
-        const scheduler = createWatermarkScheduler({ evaluate: (t) => engine.evaluate(t), intervalMs: config.alerts.evaluationIntervalMs });
+        const persister = createStatePersister({ path: statePath, engine });
+        const scheduler = createWatermarkScheduler({
+          evaluate: (t) => {
+            const r = engine.evaluate(t);
+            persister.afterEvaluation(r);
+            return r;
+          },
+          intervalMs: config.alerts.evaluationIntervalMs,
+        });
         pipeline.onSamples((samples) => store.add(samples));
         // Live: evaluate on wall-clock boundaries, a scrape interval behind so late series are in.
         const timer = setInterval(() => scheduler.observe(systemClock() - config.alerts.evaluationIntervalMs), 1000);

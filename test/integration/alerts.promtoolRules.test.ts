@@ -18,7 +18,7 @@ import { createWatermarkScheduler } from '../../alerts/scheduler.ts';
 import { createSeriesStore } from '../../alerts/windows.ts';
 
 const PROMTOOL = process.env['VIGIE_PROMTOOL_BIN'] ?? '/usr/bin/promtool';
-const DEFAULT = fileURLToPath(new URL('../../alerts/rules/default.yml', import.meta.url));
+const DEFAULT = fileURLToPath(new URL('../../alerts/rules/prometheus.yml', import.meta.url));
 const STEP = 15_000;
 const POINTS = 161; // 40 minutes
 

@@ -3,9 +3,10 @@
  * planted collapse minute, first deviation and the lead time of each page.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatPostmortemText, postmortem, type PostmortemReport } from '../../postmortem/index.ts';
+import { formatPostmortemText, postmortem, writeSchedule, type PostmortemReport } from '../../postmortem/index.ts';
 import {
   insertMorning,
+  MORNING_SCHEDULE,
   MORNING_END_MS,
   MORNING_START_MS,
   openTestStore,
@@ -92,5 +93,24 @@ describe('postmortem on chDB', () => {
     expect(text).toContain('COLLAPSE');
     expect(text).toMatch(/08:54\s+FIRING\s+ExamSessionsNearCapacity .*lead \+8m00s/);
     expect(text.indexOf('08:48')).toBeLessThan(text.indexOf('09:02'));
+  });
+});
+
+describe('exam schedule', () => {
+  it('writes exams once: re-writing the same schedule replaces rows', async () => {
+    expect(await writeSchedule(store.client, store.database, MORNING_SCHEDULE)).toBe(3);
+    const rs = await store.client.query({
+      query: `SELECT exam_id, faculty, toUnixTimestamp64Milli(start) AS start, enrolled, duration_ms FROM ${store.database}.exam_schedule FINAL ORDER BY exam_id`,
+      format: 'JSONEachRow',
+    });
+    const rows = await rs.json<Record<string, unknown>>();
+    expect(rows.map((r) => r['exam_id'])).toEqual(['DRO-201', 'MED-301', 'SCI-101']);
+    expect(Number(rows[2]!['start'])).toBe(MORNING_SCHEDULE[0]!.start);
+    expect(Number(rows[2]!['enrolled'])).toBe(2200);
+  });
+
+  it('rejects a malformed exam, naming it', async () => {
+    await expect(writeSchedule(store.client, store.database, [{ id: 'X', faculty: 'f', start: Number.NaN, enrolled: 1, durationMs: 1 }])).rejects.toThrow(/exam #0 \("X"\): start/);
+    await expect(writeSchedule(store.client, 'bad db', [])).rejects.toThrow(/identifier/);
   });
 });

@@ -126,7 +126,7 @@ describe('watermark scheduler', () => {
     const sched = createWatermarkScheduler({
       evaluate: (t) => {
         seen.push(t);
-        return { at: t, evaluatedGroups: [], transitions: [], errors: [], recordedSamples: 0, delivered: Promise.resolve() };
+        return { at: t, evaluatedGroups: [], transitions: [], errors: [], recordedSamples: 0, stateChanged: false, delivered: Promise.resolve() };
       },
       intervalMs: 15_000,
       delayMs: 1000,
@@ -168,5 +168,28 @@ describe('recording rules and staleness', () => {
     // f:x:sum{f="b"} was recorded until 285 s and marked stale at 300 s: only "a" remains.
     const seen = store.select('seen', [])[0]!;
     expect(seen.vs[seen.vs.length - 1]).toBe(1);
+  });
+});
+
+describe('store retention follows evaluation time', () => {
+  it('keeps the lookback window of a slow series when another series runs far ahead', () => {
+    const groups = parseRuleFile(`groups:
+  - name: g
+    rules:
+      - alert: BothServersSeen
+        expr: sum(capacity) == 1500
+`);
+    const store = createSeriesStore({ retentionMs: 60_000, retentionByMetricMs: new Map([['capacity', 5 * 60_000]]) });
+    const engine = createRuleEngine({ groups, store });
+    const t0 = 1_000_000_000_000;
+    // Server a reported up to t0; server b's partition is 20 minutes ahead.
+    store.add([{ metric: 'capacity', labels: { server: 'a' }, timestampMs: t0, value: 750 }]);
+    for (let i = 0; i <= 80; i++) store.add([{ metric: 'capacity', labels: { server: 'b' }, timestampMs: t0 + i * 15_000, value: 750 }]);
+    expect(engine.evaluate(t0).transitions.map((t) => t.state)).toEqual(['firing']); // also sets the horizon
+    for (let i = 0; i < 60_000; i++) store.add([{ metric: 'other', labels: { i: String(i % 10) }, timestampMs: t0 + 20 * 60_000, value: 1 }]);
+    const r = engine.evaluate(t0 + 15_000);
+    // Both servers' capacity is still in the 5-minute lookback at t0+15s: no resolve.
+    expect(r.transitions).toEqual([]);
+    expect(engine.activeAlerts().map((a) => a.state)).toEqual(['firing']);
   });
 });

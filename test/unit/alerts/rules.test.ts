@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
-import { loadRuleFile, parseRuleFile, requiredRetentionMs, RuleFileError } from '../../../alerts/rules.ts';
+import { loadRuleFile, parseRuleFile, requiredRetentionByMetric, requiredRetentionMs, RuleFileError } from '../../../alerts/rules.ts';
+import { createSeriesStore } from '../../../alerts/windows.ts';
 import { compileTemplate, humanize, humanizeDuration } from '../../../alerts/template.ts';
 import { parseDuration } from '../../../alerts/duration.ts';
 
@@ -13,7 +14,29 @@ describe('rule files', () => {
     expect(alerts.map((r) => r.name)).toContain('FacultySessionsSaturationForecast');
     expect(alerts.map((r) => r.name)).toContain('FacultyLatencyHigh');
     expect(alerts.every((r) => r.labels['severity'])).toBe(true);
-    expect(requiredRetentionMs(groups)).toBe(300_000);
+    // The 6 h SLO window reads a recorded per-faculty series; raw series need minutes.
+    expect(requiredRetentionMs(groups)).toBe(6 * 3_600_000);
+    const per = requiredRetentionByMetric(groups);
+    expect(per.get('faculty:http_requests_errors:rate5m')).toBe(6 * 3_600_000);
+    expect(per.get('http_server_request_duration_bucket')).toBe(300_000);
+    expect(per.get('faculty:ecampus_sessions_active:sum')).toBe(600_000);
+    expect(per.has('*')).toBe(false);
+  });
+
+  it('trims each metric to its own retention', () => {
+    const store = createSeriesStore({ retentionMs: 60_000, retentionByMetricMs: new Map([['slow', 3_600_000]]) });
+    const T = Date.UTC(2026, 0, 12, 9);
+    for (let i = 0; i <= 120; i++) {
+      store.add([
+        { metric: 'slow', labels: {}, timestampMs: T + i * 15_000, value: i },
+        { metric: 'fast', labels: {}, timestampMs: T + i * 15_000, value: i },
+      ]);
+    }
+    store.trim();
+    const count = (m: string) => store.select(m, []).reduce((n, s) => n + s.ts.length - s.head, 0);
+    expect(count('slow')).toBe(121);
+    expect(count('fast')).toBe(5);
+    expect(requiredRetentionByMetric(parseRuleFile('groups: [{name: g, rules: [{record: r, expr: "count_over_time({job=\\"x\\"}[1h]) + y"}]}]')).get('y')).toBe(3_600_000);
   });
 
   it('parses durations, labels and templates', () => {

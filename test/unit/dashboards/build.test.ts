@@ -9,7 +9,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import {
   buildDashboards,
+  buildExamMorningDashboard,
   buildFacultyDashboard,
+  buildOverviewDashboard,
+  buildPipelineHealthDashboard,
+  SELF_METRICS,
   CLICKHOUSE_PLUGIN_TYPE,
   ClickHouseFormat,
   FACULTY_DASHBOARD_UID,
@@ -47,7 +51,10 @@ describe('buildDashboards', () => {
     const ra = buildDashboards({ outDir: a, ...opts });
     const rb = buildDashboards({ outDir: b, ...opts });
     expect(ra.files.map((f) => f.slice(a.length))).toEqual([
+      '/dashboards/vigie-exam-morning.json',
       '/dashboards/vigie-faculty.json',
+      '/dashboards/vigie-overview.json',
+      '/dashboards/vigie-pipeline-health.json',
       '/provisioning/dashboards/vigie.yaml',
       '/provisioning/datasources/vigie.yaml',
     ]);
@@ -76,6 +83,8 @@ describe('buildDashboards', () => {
       jsonData: { host: 'localhost', port: 8123, protocol: 'http', defaultDatabase: 'vigie', username: 'grafana_ro' },
       secureJsonData: { password: '$__env{CLICKHOUSE_PASSWORD}' },
     });
+    expect(ds.datasources[1]).toMatchObject({ uid: 'vigie-prometheus', type: 'prometheus', url: 'http://localhost:9090' });
+    expect(ds.datasources[1]).not.toHaveProperty('secureJsonData');
     const provider = parse(readFileSync(join(out, 'provisioning/dashboards/vigie.yaml'), 'utf8'));
     expect(provider.providers[0].options.path).toBe(opts.dashboardsPath);
   });
@@ -111,7 +120,7 @@ describe('faculty dashboard model', () => {
 
   it('gives every panel a unique id and a ClickHouse SQL query of the matching format', () => {
     const ids = model.panels.map((p) => p['id']);
-    expect(ids).toEqual([1, 2, 3, 4]);
+    expect(ids).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     for (const p of model.panels) {
       expect(p['datasource']).toEqual({ type: CLICKHOUSE_PLUGIN_TYPE, uid: 'ds1' });
       expect(p['targets']).toHaveLength(1);
@@ -122,6 +131,7 @@ describe('faculty dashboard model', () => {
       if (p['type'] === 'timeseries') {
         expect(t).toMatchObject({ queryType: 'timeSeries', format: ClickHouseFormat.timeSeries });
         expect(t.rawSql).toMatch(/^SELECT[\s\S]*\btime\b/);
+        expect(t.rawSql).not.toContain('_seconds_'); // exporter 0.223 adds no unit suffix
         expect(t.rawSql).toContain('$__timeInterval(minute)');
         expect(p['options'].legend.showLegend).toBe(true);
         expect(p['interval']).toBe('1m');
@@ -147,5 +157,61 @@ describe('faculty dashboard model', () => {
         expect(overlap).toBe(false);
       }
     }
+  });
+});
+
+describe('all four dashboards', () => {
+  const o = { database: 'vigie', datasourceUid: 'ds1' };
+  const models = [
+    buildOverviewDashboard(o).build(),
+    buildFacultyDashboard(o).build(),
+    buildExamMorningDashboard(o).build(),
+    buildPipelineHealthDashboard({ ...o, prometheusUid: 'prom1' }).build(),
+  ].map((m) => JSON.parse(JSON.stringify(m)) as { uid: string; title: string; panels: Array<Record<string, any>>; templating: { list: Array<Record<string, any>> } });
+
+  it('have distinct uids and unique panel ids, laid out without overlap', () => {
+    expect(new Set(models.map((m) => m.uid)).size).toBe(4);
+    for (const m of models) {
+      const ids = m.panels.map((p) => p['id']);
+      expect(new Set(ids).size, m.uid).toBe(ids.length);
+      const boxes = m.panels.map((p) => p['gridPos'] as { x: number; y: number; w: number; h: number });
+      boxes.forEach((a, i) =>
+        boxes.slice(i + 1).forEach((b) => {
+          expect(a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h, `${m.uid} overlap`).toBe(false);
+          expect(a.x + a.w).toBeLessThanOrEqual(24);
+        }),
+      );
+    }
+  });
+
+  it('wire ClickHouse panels to the ClickHouse uid and self-metric panels to the Prometheus variable', () => {
+    const health = models.find((m) => m.uid === 'vigie-pipeline-health')!;
+    const v = health.templating.list.find((x) => x['name'] === 'prometheus')!;
+    expect(v).toMatchObject({ type: 'datasource', query: 'prometheus', current: { value: 'prom1' } });
+    const exprs: string[] = [];
+    for (const m of models) {
+      for (const p of m.panels) {
+        for (const t of p['targets']) {
+          if (p['datasource'].type === 'prometheus') {
+            expect(p['datasource'].uid).toBe('${prometheus}');
+            expect(t.datasource.uid).toBe('${prometheus}');
+            exprs.push(t.expr);
+          } else {
+            expect(t.datasource).toEqual({ type: CLICKHOUSE_PLUGIN_TYPE, uid: 'ds1' });
+            expect(t.rawSql).not.toMatch(/\bFROM `vigie`\.`samples`/);
+          }
+        }
+      }
+    }
+    const text = exprs.join('\n');
+    for (const name of Object.values(SELF_METRICS)) expect(text).toContain(name);
+  });
+
+  it('annotate exam starts from exam_schedule on the exam-morning dashboard', () => {
+    const exam = buildExamMorningDashboard(o).build() as unknown as { annotations: { list: Array<Record<string, any>> } };
+    const names = exam.annotations.list.map((a) => a['name']);
+    expect(names).toEqual(expect.arrayContaining(['Exam starts', 'Alerts']));
+    const starts = exam.annotations.list.find((a) => a['name'] === 'Exam starts')!;
+    expect(starts['target'].rawSql).toContain('`vigie`.`exam_schedule`');
   });
 });

@@ -12,6 +12,7 @@ import { fingerprint, type Labels } from '../../../core/samples.ts';
 import { migrate } from '../../../pipeline/schema/migrate.ts';
 import { createStorage, type Storage } from '../../../pipeline/storage.ts';
 import { TABLES } from '../../../pipeline/schema/tables.ts';
+import { writeSchedule, type ScheduledExam } from '../../../postmortem/schedule.ts';
 
 const MIN = 60_000;
 /** 2026-01-12 08:30:00 UTC, the fixed epoch of the morning. */
@@ -143,10 +144,10 @@ export function generateMorning(): { series: SeriesRow[]; samples: SampleRow[]; 
         for (const le of LE) {
           const bound = le === '+Inf' ? Infinity : Number(le);
           const inBucket = obs.filter(([v]) => v <= bound).reduce((s, [, c]) => s + c, 0);
-          addCounter('http_server_request_duration_seconds_bucket', faculty, { ...base, le }, ts, inBucket);
+          addCounter('http_server_request_duration_bucket', faculty, { ...base, le }, ts, inBucket);
         }
-        addCounter('http_server_request_duration_seconds_count', faculty, base, ts, n);
-        addCounter('http_server_request_duration_seconds_sum', faculty, base, ts, obs.reduce((s, [v, c]) => s + v * c, 0));
+        addCounter('http_server_request_duration_count', faculty, base, ts, n);
+        addCounter('http_server_request_duration_sum', faculty, base, ts, obs.reduce((s, [v, c]) => s + v * c, 0));
       }
     }
   }
@@ -192,7 +193,14 @@ export async function openTestStore(database = 'vigie_test'): Promise<Storage & 
   };
 }
 
-/** Inserts the morning into `series`, `samples` (the MV fills `samples_1m`) and `alerts_log`. */
+/** The morning's exam schedule: one exam per faculty, all starting at 08:30 except medecine (08:45). */
+export const MORNING_SCHEDULE: readonly ScheduledExam[] = [
+  { id: 'SCI-101', faculty: 'sciences', start: at(8, 30), enrolled: 2200, durationMs: 120 * MIN },
+  { id: 'DRO-201', faculty: 'droit', start: at(8, 30), enrolled: 400, durationMs: 90 * MIN },
+  { id: 'MED-301', faculty: 'medecine', start: at(8, 45), enrolled: 800, durationMs: 180 * MIN },
+];
+
+/** Inserts the morning into `series`, `samples` (the MV fills `samples_1m`), `alerts_log` and `exam_schedule`. */
 export async function insertMorning(client: ClickHouseClient, database: string): Promise<void> {
   const { series, samples, alerts } = generateMorning();
   await client.insert({ table: `${database}.${TABLES.series}`, values: series, format: 'JSONEachRow' });
@@ -200,4 +208,5 @@ export async function insertMorning(client: ClickHouseClient, database: string):
     await client.insert({ table: `${database}.${TABLES.samples}`, values: samples.slice(i, i + 20_000), format: 'JSONEachRow' });
   }
   await client.insert({ table: `${database}.${TABLES.alertsLog}`, values: alerts, format: 'JSONEachRow' });
+  await writeSchedule(client, database, MORNING_SCHEDULE);
 }

@@ -1,0 +1,8 @@
+/**
+ * Backtests: stored ClickHouse history (`samples` + `series`) → the same rules engine,
+ * store and watermark scheduler as the live chain, at evaluation times taken from the
+ * data → the alerts that would have fired, with lead times against stored collapses.
+ * Used by `vigie rules backtest` and the backtest integration test.
+ */
+export { backtest, alertsOf } from './backtest.ts';
+export type { BacktestAlert, BacktestOptions, BacktestResult } from './backtest.ts';

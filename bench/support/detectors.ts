@@ -1,0 +1,270 @@
+/**
+ * Detectors of the detection benchmark. A Vigie detector is the live wiring of
+ * `cli/chain.ts` minus transport and storage: the tap's samples go into a
+ * `createSeriesStore`, the watermark (oldest of the per-instance latest timestamps)
+ * drives `createWatermarkScheduler`, `createRuleEngine` evaluates, and `notify` is
+ * timestamped so the bench can measure sample arrival → notifier call. The Prometheus
+ * detector evaluates one alert expression on a real Prometheus (remote write, then
+ * `query_range` at the 15 s evaluation step) and applies `for` with the same state
+ * machine as Prometheus' rules manager.
+ */
+import { INACTIVE, transition, type AlertState } from '../../alerts/alertState.ts';
+import { createRuleEngine, type AlertTransition } from '../../alerts/engine.ts';
+import type { Notification } from '../../alerts/notifiers/types.ts';
+import { requiredRetentionMs, type AlertingRule, type RuleGroup } from '../../alerts/rules.ts';
+import { createWatermarkScheduler } from '../../alerts/scheduler.ts';
+import { createSeriesStore } from '../../alerts/windows.ts';
+import type { Expr } from '../../alerts/promql/ast.ts';
+import type { Sample } from '../../core/samples.ts';
+import type { RemoteWriteSeries, RunningPrometheus } from '../../test/support/prometheus.ts';
+
+/** A page: an alert with `severity=page` that reached firing. */
+export interface Page {
+  readonly rule: string;
+  readonly faculty: string | null;
+  readonly at: number;
+}
+
+/** Timing of the default pack, for throughput and latency. */
+export interface DetectorCost {
+  readonly samples: number;
+  readonly evaluations: number;
+  readonly ruleEvaluations: number;
+  /** CPU time (process.cpuUsage, user + system; the bench is single-threaded) in store.add and in evaluation. */
+  readonly addMs: number;
+  readonly evalMs: number;
+  /** Arrival of the message that completed an evaluation boundary → notify() call, per evaluation (ms). */
+  readonly notifyLatencyMs: number[];
+  /** The same, only for notifications that carry a newly firing page. */
+  readonly pageLatencyMs: number[];
+}
+
+/** A Vigie rules engine fed like the live chain. */
+export interface VigieDetector {
+  onSamples(samples: readonly Sample[], arrivalMs: number): void;
+  /** Evaluates up to `endMs` and waits for notifications. */
+  finish(endMs: number): Promise<void>;
+  pages(): Page[];
+  transitions(): readonly AlertTransition[];
+  cost(): DetectorCost;
+  errors(): string[];
+}
+
+/**
+ * Metric names the groups' expressions select (recorded metrics included), or null when
+ * some selector has no metric name or the expression has a shape this walker does not know.
+ */
+export function selectedMetrics(groups: readonly RuleGroup[]): Set<string> | null {
+  const names = new Set<string>();
+  let all = false;
+  const walk = (e: Expr): void => {
+    switch (e.kind) {
+      case 'vectorSelector':
+        if (e.name === undefined) all = true;
+        else names.add(e.name);
+        break;
+      case 'matrixSelector':
+        walk(e.selector);
+        break;
+      case 'call':
+        e.args.forEach(walk);
+        break;
+      case 'aggregate':
+        walk(e.expr);
+        if (e.param) walk(e.param);
+        break;
+      case 'binary':
+        walk(e.lhs);
+        walk(e.rhs);
+        break;
+      case 'unary':
+      case 'paren':
+        walk(e.expr);
+        break;
+      case 'number':
+      case 'string':
+        break;
+      default:
+        all = true;
+    }
+  };
+  for (const g of groups) for (const r of g.rules) walk(r.expr);
+  return all ? null : names;
+}
+
+const cpuMs = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
+/**
+ * Builds a Vigie detector over `groups` (15 s evaluations, v3 semantics as live). With
+ * `onlySelected`, samples of metrics no rule selects are not stored (same results, less
+ * work: used for the baselines, never for the default pack whose cost is measured).
+ */
+export function createVigieDetector(groups: readonly RuleGroup[], opts: { readonly semantics?: 'v2' | 'v3'; readonly onlySelected?: boolean } = {}): VigieDetector {
+  const keep = opts.onlySelected ? selectedMetrics(groups) : null;
+  const intervalMs = 15_000;
+  const store = createSeriesStore({ retentionMs: requiredRetentionMs(groups) + 2 * intervalMs });
+  const transitions: AlertTransition[] = [];
+  const errors = new Set<string>();
+  const arrivals: number[] = [];
+  const notifyLatencyMs: number[] = [];
+  const pageLatencyMs: number[] = [];
+  const firing = new Set<string>();
+  const deliveries: Promise<void>[] = [];
+  const rules = groups.reduce((n, g) => n + g.rules.length, 0);
+  let currentArrival = 0;
+  let samples = 0;
+  let evaluations = 0;
+  let addMs = 0;
+  let evalMs = 0;
+
+  const notify = async (alerts: readonly Notification[]): Promise<void> => {
+    const now = performance.now();
+    const arrival = arrivals.shift();
+    if (arrival === undefined) return;
+    notifyLatencyMs.push(now - arrival);
+    let newPage = false;
+    for (const a of alerts) {
+      if (a.status !== 'firing' || a.labels['severity'] !== 'page' || firing.has(a.fingerprint)) continue;
+      firing.add(a.fingerprint);
+      newPage = true;
+    }
+    for (const fp of [...firing]) if (!alerts.some((a) => a.fingerprint === fp && a.status === 'firing')) firing.delete(fp);
+    if (newPage) pageLatencyMs.push(now - arrival);
+  };
+  const engine = createRuleEngine({
+    groups,
+    store,
+    evaluationIntervalMs: intervalMs,
+    ...(opts.semantics ? { semantics: opts.semantics } : {}),
+    notify,
+    onTransitions: (ts) => {
+      transitions.push(...ts);
+    },
+  });
+  const scheduler = createWatermarkScheduler({
+    intervalMs,
+    evaluate: (now) => {
+      evaluations++;
+      arrivals.push(currentArrival);
+      const r = engine.evaluate(now);
+      for (const e of r.errors) errors.add(`${e.rule}: ${e.error}`);
+      deliveries.push(r.delivered);
+      return r;
+    },
+  });
+  const latestByInstance = new Map<string, number>();
+
+  return {
+    onSamples(all, arrivalMs) {
+      const batch = keep === null ? all : all.filter((s) => keep.has(s.metric));
+      const t0 = cpuMs();
+      store.add(batch);
+      const t1 = cpuMs();
+      samples += batch.length;
+      for (const s of batch) {
+        const inst = s.labels['instance'] ?? '';
+        const prev = latestByInstance.get(inst);
+        if (prev === undefined || s.timestampMs > prev) latestByInstance.set(inst, s.timestampMs);
+      }
+      let watermark = Infinity;
+      for (const ts of latestByInstance.values()) watermark = Math.min(watermark, ts);
+      currentArrival = arrivalMs;
+      if (Number.isFinite(watermark)) scheduler.observe(watermark);
+      addMs += t1 - t0;
+      evalMs += cpuMs() - t1;
+    },
+    async finish(endMs) {
+      scheduler.observe(endMs);
+      await Promise.all(deliveries);
+    },
+    pages: () =>
+      transitions
+        .filter((t) => t.state === 'firing' && t.labels['severity'] === 'page')
+        .map((t) => ({ rule: t.rule, faculty: t.labels['faculty'] ?? null, at: t.at })),
+    transitions: () => transitions,
+    cost: () => ({ samples, evaluations, ruleEvaluations: evaluations * rules, addMs, evalMs, notifyLatencyMs, pageLatencyMs }),
+    errors: () => [...errors],
+  };
+}
+
+/** Collects the samples of some metrics for a later remote write. */
+export function createSeriesRecorder(metrics: ReadonlySet<string>): {
+  onSamples(samples: readonly Sample[]): void;
+  series(): RemoteWriteSeries[];
+} {
+  const byKey = new Map<string, { labels: Record<string, string>; samples: { timestampMs: number; value: number }[] }>();
+  return {
+    onSamples(samples) {
+      for (const s of samples) {
+        if (!metrics.has(s.metric)) continue;
+        const labels: Record<string, string> = { ...s.labels, __name__: s.metric };
+        const key = Object.keys(labels)
+          .sort()
+          .map((k) => `${k}=${labels[k]}`)
+          .join(',');
+        let e = byKey.get(key);
+        if (!e) byKey.set(key, (e = { labels, samples: [] }));
+        const last = e.samples.at(-1);
+        if (last && last.timestampMs >= s.timestampMs) continue;
+        e.samples.push({ timestampMs: s.timestampMs, value: s.value });
+      }
+    },
+    series: () => [...byKey.values()],
+  };
+}
+
+/**
+ * Evaluates an alerting rule on a real Prometheus over [startMs, endMs]: writes `series`
+ * shifted by `shiftMs` (into the recent past, where the TSDB head accepts them) in
+ * time-ordered slices, runs the alert expression with `query_range` at `stepMs` (the
+ * values a rule evaluated at those instants would see), applies `for` per label set
+ * with Prometheus' state machine, and returns the pages in unshifted time.
+ */
+export async function prometheusPages(
+  prom: RunningPrometheus,
+  rule: AlertingRule,
+  series: readonly RemoteWriteSeries[],
+  window: { readonly startMs: number; readonly endMs: number; readonly stepMs: number; readonly shiftMs: number },
+): Promise<Page[]> {
+  const { startMs, endMs, stepMs, shiftMs } = window;
+  // Slices of 10 minutes across all series, oldest first: every write is within the head's appendable range.
+  const sliceMs = 10 * 60_000;
+  for (let a = startMs; a <= endMs; a += sliceMs) {
+    const slice: RemoteWriteSeries[] = [];
+    for (const s of series) {
+      const pts = s.samples.filter((p) => p.timestampMs >= a && p.timestampMs < a + sliceMs).map((p) => ({ timestampMs: p.timestampMs + shiftMs, value: p.value }));
+      if (pts.length) slice.push({ labels: s.labels, samples: pts });
+    }
+    if (slice.length) await prom.write(slice);
+  }
+  const first = Math.ceil(startMs / stepMs) * stepMs;
+  const result = await prom.queryRange(rule.exprText, first + shiftMs, endMs + shiftMs, stepMs);
+  const active = new Map<number, string[]>();
+  const labelsOf = new Map<string, Record<string, string>>();
+  for (const r of result) {
+    const key = JSON.stringify(Object.entries(r.labels).sort());
+    labelsOf.set(key, r.labels);
+    for (const p of r.points) {
+      const t = p.timestampMs - shiftMs;
+      let l = active.get(t);
+      if (!l) active.set(t, (l = []));
+      l.push(key);
+    }
+  }
+  const states = new Map<string, AlertState>();
+  const pages: Page[] = [];
+  const timing = { forMs: rule.forMs, keepFiringForMs: rule.keepFiringForMs };
+  for (let t = first; t <= endMs; t += stepMs) {
+    const now = new Set(active.get(t) ?? []);
+    for (const key of new Set([...states.keys(), ...now])) {
+      const prev = states.get(key) ?? INACTIVE;
+      const next = transition(prev, { active: now.has(key), value: 0, labels: {} }, t, timing);
+      states.set(key, next);
+      if (next.kind === 'firing' && prev.kind !== 'firing') pages.push({ rule: rule.name, faculty: labelsOf.get(key)?.['faculty'] ?? null, at: t });
+    }
+  }
+  return pages;
+}
