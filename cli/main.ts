@@ -11,6 +11,7 @@ import { registerDetectCommand } from './commands/detect.ts';
 import { registerIngestCommand } from './commands/ingest.ts';
 import { registerPostmortemCommand } from './commands/postmortem.ts';
 import { registerQueryCommand } from './commands/query.ts';
+import { registerRulesCommand } from './commands/rules.ts';
 import { registerSilenceCommand } from './commands/silence.ts';
 import { registerSimulateCommand } from './commands/simulate.ts';
 import { ConfigError, describeError } from '../core/errors.ts';
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerIngestCommand(program);
   registerSilenceCommand(program);
   registerDetectCommand(program);
+  registerRulesCommand(program);
   registerDashboardsCommand(program);
   registerPostmortemCommand(program);
   registerQueryCommand(program);

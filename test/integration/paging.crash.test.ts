@@ -98,7 +98,7 @@ describe('pager kill -9 mid-delivery', () => {
     fake.release();
 
     const second = startChild(dir, fake.url);
-    expect(await second.exit).toBe(0);
+    expect(await second.exit, `second run output: ${second.out()}`).toBe(0);
     expect(second.out()).toMatch(/drained/);
 
     expect(fake.counts()).toMatchObject({ pages: 2, invalid: 0 });
