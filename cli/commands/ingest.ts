@@ -10,6 +10,7 @@ import { createAlertsLogWriter, createRuleEngine, createSeriesStore, createState
 import type { Pager, PagingConfigInput } from '../../alerts/routing/index.ts';
 import { buildPager } from '../paging.ts';
 import { systemClock } from '../../core/clock.ts';
+import type { Sample } from '../../core/samples.ts';
 import { loadConfig } from '../../core/config.ts';
 import { startSelfTelemetry } from '../../core/selfTelemetry.ts';
 import { createPipeline, createStorage, migrate } from '../../pipeline/index.ts';
@@ -27,6 +28,15 @@ interface IngestFlags {
   metricsPort?: number;
   outbox?: string;
   state?: string;
+}
+
+/** The watchdog's inputs (see the `vigie-self` group of the default rule pack). */
+export function selfSamples(atMs: number, lagMessages: number, secondsSinceLastStore: number): Sample[] {
+  const labels = { job: 'vigie-ingest' };
+  return [
+    { metric: 'vigie_pipeline_consumer_lag_messages', labels, timestampMs: atMs, value: lagMessages },
+    { metric: 'vigie_pipeline_seconds_since_last_store', labels, timestampMs: atMs, value: secondsSinceLastStore },
+  ];
 }
 
 /** Registers `vigie ingest`. */
@@ -89,9 +99,23 @@ export function registerIngestCommand(program: Command): void {
           },
           intervalMs: config.alerts.evaluationIntervalMs,
         });
-        pipeline.onSamples((samples) => store.add(samples));
-        // Live: evaluate on wall-clock boundaries, a scrape interval behind so late series are in.
-        const timer = setInterval(() => scheduler.observe(systemClock() - config.alerts.evaluationIntervalMs), 1000);
+        let lastStoredAt = systemClock();
+        pipeline.onSamples((samples) => {
+          lastStoredAt = systemClock();
+          store.add(samples);
+        });
+        // Live: evaluate on wall-clock boundaries, a scrape interval behind so late series
+        // are in. Each tick also records the pipeline's own health for the watchdog rule.
+        const timer = setInterval(() => {
+          const now = systemClock();
+          void pipeline
+            .lag()
+            .catch(() => NaN)
+            .then((lag) => {
+              store.add(selfSamples(now - config.alerts.evaluationIntervalMs, lag, (now - lastStoredAt) / 1000));
+              scheduler.observe(now - config.alerts.evaluationIntervalMs);
+            });
+        }, 1000);
         timer.unref();
       }
 
