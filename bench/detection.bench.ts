@@ -6,7 +6,8 @@
  *
  * Each morning: simulator → collectors → in-memory producer → otlp/decode (decode +
  * toSamples, as the pipeline) → the samples the pipeline would tap, fed to
- *   (a) `vigie-default`: alerts/rules/default.yml, read at run time, on Vigie's engine;
+ *   (a) `vigie-default`: alerts/rules/default.yml, read at run time, on Vigie's engine,
+ *       with the morning's exam schedule fed as `ecampus_expected_*` series as live;
  *   (b) `static`: bench/support/static-rules.yml (CPU/workers > 90 % for 5m, p95 > 2 s
  *       for 2m, 5xx > 5 % for 2m) on Vigie's engine;
  *   (c) `predict-linear-prometheus`: bench/support/predict-linear-rules.yml evaluated by
@@ -34,6 +35,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parseRuleFile, type AlertingRule, type RuleGroup } from '../alerts/rules.ts';
+import { dayOf, resolveMorningOptions, schedule } from '../simulator/index.ts';
 import type { RampShape } from '../simulator/model.ts';
 import { PROMETHEUS_BIN, startPrometheus } from '../test/support/prometheus.ts';
 import { createSeriesRecorder, createVigieDetector, prometheusPages, type Page } from './support/detectors.ts';
@@ -98,11 +100,15 @@ async function loadRules(path: string): Promise<RuleGroup[]> {
 async function runScenario(sc: Scenario, rules: { def: RuleGroup[]; stat: RuleGroup[]; pl: RuleGroup[] }): Promise<MorningOutcome> {
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
-  const def = createVigieDetector(rules.def);
+  const sim = { seed: sc.seed, capacity: sc.capacity, rampShape: sc.rampShape, noise: sc.noise, spikes: sc.spikes };
+  // The default pack reads the exam schedule's expected sessions: fed from the morning's
+  // own schedule, step by step as the watermark advances, as cli/chain.ts does.
+  const startMs = resolveMorningOptions(sim).start;
+  const def = createVigieDetector(rules.def, { schedule: { exams: schedule(dayOf(startMs)), startMs } });
   const stat = createVigieDetector(rules.stat, { onlySelected: true });
   const plVigie = createVigieDetector(rules.pl, { semantics: 'v2', onlySelected: true });
   const recorder = createSeriesRecorder(new Set(['ecampus_sessions_active', 'ecampus_capacity_sessions']));
-  const run = await streamMorning({ seed: sc.seed, capacity: sc.capacity, rampShape: sc.rampShape, noise: sc.noise, spikes: sc.spikes }, (samples, arrival) => {
+  const run = await streamMorning(sim, (samples, arrival) => {
     recorder.onSamples(samples);
     stat.onSamples(samples, arrival);
     plVigie.onSamples(samples, arrival);

@@ -4,7 +4,8 @@
  * pipeline tap → rules engine → alerts_log + notifiers. Used by `vigie demo` and by the
  * end-to-end tests, so both exercise exactly the same wiring.
  */
-import { createAlertsLogWriter, createRuleEngine, createSeriesStore, createStatePersister, createWatermarkScheduler, loadRuleFile, readStateFile, requiredRetentionByMetric, scheduleSeries } from '../alerts/index.ts';
+import { createAlertsLogWriter, createRuleEngine, createSeriesStore, createStatePersister, createWatermarkScheduler, loadRuleFile, readStateFile, requiredRetentionByMetric } from '../alerts/index.ts';
+import { createScheduleFeeder } from '../alerts/forecast/scheduleFeeder.ts';
 import type { AlertTransition } from '../alerts/index.ts';
 import type { PagerStats, PagingConfigInput } from '../alerts/routing/index.ts';
 import { buildPager } from './paging.ts';
@@ -143,12 +144,10 @@ export async function runMorningChain(opts: MorningChainOptions): Promise<Mornin
   const exams = opts.useSchedule === false ? [] : schedule(dayOf(sim.start!));
   // Stored too, for the exam-morning dashboard's annotations and the post-mortem.
   await writeSchedule(storage.client, storage.database, exams);
-  let scheduleFedTo = sim.start! - intervalMs;
+  const feeder = createScheduleFeeder(exams, intervalMs, sim.start!);
   const feedSchedule = (toMs: number) => {
-    if (exams.length === 0 || toMs <= scheduleFedTo) return;
-    const from = Math.floor(scheduleFedTo / intervalMs) * intervalMs + intervalMs;
-    if (from <= toMs) store.add(scheduleSeries(exams, from, toMs, intervalMs));
-    scheduleFedTo = toMs;
+    const samples = feeder.feed(toMs);
+    if (samples.length) store.add(samples);
   };
   const onSamples = (samples: readonly Sample[]) => {
     store.add(samples);

@@ -16,3 +16,5 @@ export { anomalyKernel, anomalyScores, zToScore, ANOMALY_DEFAULTS } from './anom
 export type { AnomalyParams, AnomalyState } from './anomaly.ts';
 export { scheduleSeries, expectedSessionsAt } from './schedule.ts';
 export type { ScheduledExam, ScheduleSeriesOptions } from './schedule.ts';
+export { createScheduleFeeder } from './scheduleFeeder.ts';
+export type { ScheduleFeeder } from './scheduleFeeder.ts';

@@ -188,7 +188,12 @@ class Evaluator {
     return v.value;
   }
 
-  instant(sel: VectorSelector): VectorSample[] {
+  /**
+   * The instant vector of `sel` at the evaluation time. With `timestamps`, the value of
+   * each sample is replaced by its own timestamp in seconds (what `timestamp(selector)`
+   * returns in Prometheus).
+   */
+  instant(sel: VectorSelector, timestamps = false): VectorSample[] {
     const end = this.t - sel.offsetMs;
     const start = end - this.lookback;
     const out: VectorSample[] = [];
@@ -197,7 +202,7 @@ class Evaluator {
       if (i < s.head) continue;
       if (s.ts[i]! < start || (s.ts[i] === start && !this.v2)) continue; // stale: no sample inside the lookback window
       if (s.stale?.has(s.ts[i]!)) continue; // explicit staleness marker
-      out.push({ labels: s.labels, value: s.vs[i]! });
+      out.push({ labels: s.labels, value: timestamps ? s.ts[i]! / 1000 : s.vs[i]! });
     }
     return out;
   }
@@ -259,6 +264,18 @@ class Evaluator {
           kind: 'vector',
           samples: v.map((s) => ({ labels: dropName(s.labels), value: goMax(lo, goMin(hi, s.value)) })),
         };
+      }
+      case 'timestamp': {
+        // Prometheus: on a vector selector (parentheses allowed), each sample's own
+        // timestamp (offset included); on any other expression, whose samples are
+        // computed at the evaluation time, that time. Seconds; the metric name is dropped.
+        let arg = a0!;
+        while (arg.kind === 'paren') arg = arg.expr;
+        if (arg.kind === 'vectorSelector') {
+          return { kind: 'vector', samples: this.instant(arg, true).map((s) => ({ labels: dropName(s.labels), value: s.value })) };
+        }
+        const v = this.vec(this.eval(arg));
+        return { kind: 'vector', samples: v.map((s) => ({ labels: dropName(s.labels), value: this.t / 1000 })) };
       }
       case 'round': {
         const v = this.vec(this.eval(a0!));

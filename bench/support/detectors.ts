@@ -13,6 +13,8 @@ import { createRuleEngine, type AlertTransition } from '../../alerts/engine.ts';
 import type { Notification } from '../../alerts/notifiers/types.ts';
 import { requiredRetentionMs, type AlertingRule, type RuleGroup } from '../../alerts/rules.ts';
 import { createWatermarkScheduler } from '../../alerts/scheduler.ts';
+import { createScheduleFeeder } from '../../alerts/forecast/scheduleFeeder.ts';
+import type { ScheduledExam } from '../../alerts/forecast/schedule.ts';
 import { createSeriesStore } from '../../alerts/windows.ts';
 import type { Expr } from '../../alerts/promql/ast.ts';
 import type { Sample } from '../../core/samples.ts';
@@ -97,14 +99,26 @@ const cpuMs = (): number => {
   return (u.user + u.system) / 1000;
 };
 
+/** Options of {@link createVigieDetector}. */
+export interface VigieDetectorOptions {
+  readonly semantics?: 'v2' | 'v3';
+  readonly onlySelected?: boolean;
+  /**
+   * The morning's exam schedule, fed as `ecampus_expected_*` series up to each watermark
+   * before evaluating, exactly as the live chain does (the default pack reads them).
+   */
+  readonly schedule?: { readonly exams: readonly ScheduledExam[]; readonly startMs: number };
+}
+
 /**
  * Builds a Vigie detector over `groups` (15 s evaluations, v3 semantics as live). With
  * `onlySelected`, samples of metrics no rule selects are not stored (same results, less
  * work: used for the baselines, never for the default pack whose cost is measured).
  */
-export function createVigieDetector(groups: readonly RuleGroup[], opts: { readonly semantics?: 'v2' | 'v3'; readonly onlySelected?: boolean } = {}): VigieDetector {
+export function createVigieDetector(groups: readonly RuleGroup[], opts: VigieDetectorOptions = {}): VigieDetector {
   const keep = opts.onlySelected ? selectedMetrics(groups) : null;
   const intervalMs = 15_000;
+  const feeder = opts.schedule ? createScheduleFeeder(opts.schedule.exams, intervalMs, opts.schedule.startMs) : null;
   const store = createSeriesStore({ retentionMs: requiredRetentionMs(groups) + 2 * intervalMs });
   const transitions: AlertTransition[] = [];
   const errors = new Set<string>();
@@ -172,11 +186,20 @@ export function createVigieDetector(groups: readonly RuleGroup[], opts: { readon
       let watermark = Infinity;
       for (const ts of latestByInstance.values()) watermark = Math.min(watermark, ts);
       currentArrival = arrivalMs;
-      if (Number.isFinite(watermark)) scheduler.observe(watermark);
-      addMs += t1 - t0;
-      evalMs += cpuMs() - t1;
+      let t2 = t1;
+      if (Number.isFinite(watermark)) {
+        // Schedule samples up to the watermark first, as cli/chain.ts does (counted as add time).
+        if (feeder) {
+          store.add(feeder.feed(watermark));
+          t2 = cpuMs();
+        }
+        scheduler.observe(watermark);
+      }
+      addMs += t1 - t0 + (t2 - t1);
+      evalMs += cpuMs() - t2;
     },
     async finish(endMs) {
+      if (feeder) store.add(feeder.feed(endMs));
       scheduler.observe(endMs);
       await Promise.all(deliveries);
     },

@@ -107,6 +107,11 @@ const EXPRS = [
   'vector(time()) - 1',
   'time()',
   'vector(1) + on () group_left count(g)',
+  // timestamp(): sample timestamps of a selector (offset included), else the evaluation time
+  'timestamp(g)',
+  'timestamp(c_total offset 1m)',
+  'time() - timestamp((g{f="x"}))',
+  'timestamp(sum by (f) (g))',
 ];
 
 /**

@@ -140,6 +140,32 @@ describe('instant selectors and staleness', () => {
   });
 });
 
+describe('timestamp()', () => {
+  // job a: samples at 0, 15 s; job b: every 15 s from 0 to 360 s.
+  const s = storeOf(every('up', { job: 'a' }, 0, 15, [1, 1]), every('up', { job: 'b' }, 0, 15, Array.from({ length: 25 }, () => 1)));
+  const sec = (offsetS: number) => T0 / 1000 + offsetS;
+  it('of a vector selector is each sample\'s own timestamp in seconds, without the metric name', () => {
+    // At 100 s: a's last sample is at 15 s, b's at 90 s.
+    expect(qv(s, 'timestamp(up)', 100)).toEqual({ '{job="a"}': sec(15), '{job="b"}': sec(90) });
+    expect(qv(s, 'timestamp((up{job="b"}))', 100)).toEqual({ '{job="b"}': sec(90) });
+    // Offset: the timestamp of the sample the shifted selector picks (not shifted back).
+    expect(qv(s, 'timestamp(up{job="b"} offset 1m)', 100)).toEqual({ '{job="b"}': sec(30) });
+    // Age of the latest sample, the usual staleness check.
+    expect(qv(s, 'time() - timestamp(up)', 100)).toEqual({ '{job="a"}': 85, '{job="b"}': 10 });
+  });
+  it('follows the lookback window: stale series are absent', () => {
+    expect(qv(s, 'timestamp(up)', 315)).toEqual({ '{job="b"}': sec(315) });
+  });
+  it('of any other expression is the evaluation time', () => {
+    expect(qv(s, 'timestamp(sum by (job) (up))', 100)).toEqual({ '{job="a"}': sec(100), '{job="b"}': sec(100) });
+    expect(qv(s, 'timestamp(up * 2)', 100)).toEqual({ '{job="a"}': sec(100), '{job="b"}': sec(100) });
+    expect(qv(s, 'timestamp(vector(1))', 100)).toEqual({ '{}': sec(100) });
+  });
+  it('rejects a range vector', () => {
+    expect(() => q(s, 'timestamp(up[1m])', 100)).toThrow();
+  });
+});
+
 describe('aggregations, arithmetic and vector matching', () => {
   const s = storeOf(
     every('sess', { faculty: 'med', server: 's1' }, 0, 15, [10]),
