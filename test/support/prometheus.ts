@@ -4,12 +4,11 @@
  * on, config and TSDB in a temp directory; plus a remote-write client (protobuf
  * `prometheus.WriteRequest`, snappy block format) and instant/range query helpers.
  */
-import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import protobuf from 'protobufjs';
+import { startDaemon } from './daemon.ts';
 
 /** Path of the Debian package's binary. */
 export const PROMETHEUS_BIN = process.env['VIGIE_PROMETHEUS_BIN'] ?? '/usr/bin/prometheus';
@@ -119,16 +118,6 @@ export function encodeWriteRequest(series: readonly RemoteWriteSeries[]): Uint8A
 // ---------------------------------------------------------------------------------
 // Process
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Prometheus prints floats as strings: "NaN", "+Inf", "-Inf" or Go's shortest decimal. */
 function promFloat(s: unknown): number {
@@ -167,107 +156,66 @@ export async function startPrometheus(opts: PrometheusOptions = {}): Promise<Run
   ].join('\n');
   await writeFile(join(dir, 'prometheus.yml'), config);
 
-  for (let attempt = 0; ; attempt++) {
-    const port = await freePort();
-    const url = `http://127.0.0.1:${port}`;
-    const child = spawn(
-      PROMETHEUS_BIN,
-      [
-        `--config.file=${join(dir, 'prometheus.yml')}`,
-        `--storage.tsdb.path=${join(dir, 'data')}`,
-        `--web.listen-address=127.0.0.1:${port}`,
-        '--web.enable-remote-write-receiver',
-        `--query.lookback-delta=${opts.lookbackDelta ?? '5m'}`,
-        '--log.level=warn',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-    let exited = false;
-    const exit = new Promise<void>((resolve) => child.once('exit', () => ((exited = true), resolve())));
-    child.once('error', (err) => (out += `spawn error: ${err.message}\n`));
-
-    const deadline = Date.now() + 20_000;
-    let ready = false;
-    while (!exited && Date.now() < deadline) {
-      try {
-        const res = await fetch(`${url}/-/ready`);
-        if (res.ok) {
-          ready = true;
-          break;
-        }
-      } catch {
-        // not listening yet
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    const stop = async (): Promise<void> => {
-      if (!exited) {
-        child.kill('SIGTERM');
-        const t = setTimeout(() => child.kill('SIGKILL'), 5_000);
-        await exit;
-        clearTimeout(t);
-      }
-      await rm(dir, { recursive: true, force: true });
-    };
-    if (ready) {
-      return {
-        url,
-        output: () => out,
-        stop,
-        async write(series, maxSamplesPerRequest = 50_000) {
-          // Split on series boundaries (a series' samples stay in order within one body).
-          let batch: RemoteWriteSeries[] = [];
-          let n = 0;
-          const flush = async () => {
-            if (!batch.length) return;
-            const body = encodeWriteRequest(batch);
-            batch = [];
-            n = 0;
-            const res = await fetch(`${url}/api/v1/write`, {
-              method: 'POST',
-              headers: {
-                'Content-Encoding': 'snappy',
-                'Content-Type': 'application/x-protobuf',
-                'X-Prometheus-Remote-Write-Version': '0.1.0',
-              },
-              body,
-            });
-            if (!res.ok) throw new Error(`remote write to ${url}: ${res.status} ${await res.text()}`);
-          };
-          for (const s of series) {
-            batch.push(s);
-            n += s.samples.length;
-            if (n >= maxSamplesPerRequest) await flush();
-          }
-          await flush();
-        },
-        async query(expr, timeMs) {
-          const data = await api(`${url}/api/v1/query?query=${encodeURIComponent(expr)}&time=${timeMs / 1000}`);
-          if (data.resultType === 'scalar') return { kind: 'scalar', value: promFloat((data.result as [number, string])[1]) };
-          if (data.resultType !== 'vector') throw new Error(`${expr}: unexpected result type ${data.resultType}`);
-          const rows = data.result as { metric: Record<string, string>; value: [number, string] }[];
-          return { kind: 'vector', samples: rows.map((r) => ({ labels: r.metric, value: promFloat(r.value[1]) })) };
-        },
-        async queryRange(expr, startMs, endMs, stepMs) {
-          const data = await api(
-            `${url}/api/v1/query_range?query=${encodeURIComponent(expr)}&start=${startMs / 1000}&end=${endMs / 1000}&step=${stepMs / 1000}`,
-          );
-          const rows = data.result as { metric: Record<string, string>; values: [number, string][] }[];
-          return rows.map((r) => ({
-            labels: r.metric,
-            points: r.values.map(([t, v]) => ({ timestampMs: Math.round(t * 1000), value: promFloat(v) })),
-          }));
-        },
+  const daemon = await startDaemon({
+    name: 'Prometheus',
+    bin: PROMETHEUS_BIN,
+    dir,
+    readyTimeoutMs: 20_000,
+    args: (port) => [
+      `--config.file=${join(dir, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--web.enable-remote-write-receiver',
+      `--query.lookback-delta=${opts.lookbackDelta ?? '5m'}`,
+      '--log.level=warn',
+    ],
+  });
+  const url = daemon.url;
+  return {
+    ...daemon,
+    async write(series, maxSamplesPerRequest = 50_000) {
+      // Split on series boundaries (a series' samples stay in order within one body).
+      let batch: RemoteWriteSeries[] = [];
+      let n = 0;
+      const flush = async () => {
+        if (!batch.length) return;
+        const body = encodeWriteRequest(batch);
+        batch = [];
+        n = 0;
+        const res = await fetch(`${url}/api/v1/write`, {
+          method: 'POST',
+          headers: {
+            'Content-Encoding': 'snappy',
+            'Content-Type': 'application/x-protobuf',
+            'X-Prometheus-Remote-Write-Version': '0.1.0',
+          },
+          body,
+        });
+        if (!res.ok) throw new Error(`remote write to ${url}: ${res.status} ${await res.text()}`);
       };
-    }
-    if (!exited) child.kill('SIGKILL');
-    await exit;
-    if (attempt >= 2 || !/address already in use/i.test(out)) {
-      await rm(dir, { recursive: true, force: true });
-      throw new Error(`Prometheus (${PROMETHEUS_BIN}) did not become ready on ${url}:\n${out.slice(-2000)}`);
-    }
-  }
+      for (const s of series) {
+        batch.push(s);
+        n += s.samples.length;
+        if (n >= maxSamplesPerRequest) await flush();
+      }
+      await flush();
+    },
+    async query(expr, timeMs) {
+      const data = await api(`${url}/api/v1/query?query=${encodeURIComponent(expr)}&time=${timeMs / 1000}`);
+      if (data.resultType === 'scalar') return { kind: 'scalar', value: promFloat((data.result as [number, string])[1]) };
+      if (data.resultType !== 'vector') throw new Error(`${expr}: unexpected result type ${data.resultType}`);
+      const rows = data.result as { metric: Record<string, string>; value: [number, string] }[];
+      return { kind: 'vector', samples: rows.map((r) => ({ labels: r.metric, value: promFloat(r.value[1]) })) };
+    },
+    async queryRange(expr, startMs, endMs, stepMs) {
+      const data = await api(
+        `${url}/api/v1/query_range?query=${encodeURIComponent(expr)}&start=${startMs / 1000}&end=${endMs / 1000}&step=${stepMs / 1000}`,
+      );
+      const rows = data.result as { metric: Record<string, string>; values: [number, string][] }[];
+      return rows.map((r) => ({
+        labels: r.metric,
+        points: r.values.map(([t, v]) => ({ timestampMs: Math.round(t * 1000), value: promFloat(v) })),
+      }));
+    },
+  };
 }

@@ -3,12 +3,10 @@
  * its own config and storage in a temp directory, so tests never share silences,
  * groups or notification logs.
  */
-import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startDaemon, type RunningDaemon } from '../../support/daemon.ts';
 
 /** Path of the Debian package's binary. */
 export const ALERTMANAGER_BIN = process.env['VIGIE_ALERTMANAGER_BIN'] ?? '/usr/bin/prometheus-alertmanager';
@@ -25,25 +23,8 @@ export interface AlertmanagerOptions {
   readonly resolveTimeout?: string;
 }
 
-/** A running private Alertmanager. */
-export interface RunningAlertmanager {
-  /** Base URL, e.g. `http://127.0.0.1:41234` (API at `/api/v2`). */
-  readonly url: string;
-  /** Everything the process printed so far (for failure messages). */
-  output(): string;
-  stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
+/** A running private Alertmanager (API at `${url}/api/v2`). */
+export type RunningAlertmanager = RunningDaemon;
 
 /** Starts Alertmanager and waits (≤ 15 s) for `GET /-/ready`. */
 export async function startAlertmanager(opts: AlertmanagerOptions): Promise<RunningAlertmanager> {
@@ -67,58 +48,18 @@ export async function startAlertmanager(opts: AlertmanagerOptions): Promise<Runn
   ].join('\n');
   await writeFile(join(dir, 'alertmanager.yml'), config);
 
-  // A port probed free can be taken before Alertmanager binds it: retry a few times.
-  for (let attempt = 0; ; attempt++) {
-    const port = await freePort();
-    const url = `http://127.0.0.1:${port}`;
-    const child = spawn(
-      ALERTMANAGER_BIN,
-      [
-        `--config.file=${join(dir, 'alertmanager.yml')}`,
-        `--storage.path=${join(dir, 'data')}`,
-        `--web.listen-address=127.0.0.1:${port}`,
-        '--cluster.listen-address=',
-        `--web.external-url=${url}`,
-        '--log.level=warn',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-    let exited = false;
-    const exit = new Promise<void>((resolve) => child.once('exit', () => ((exited = true), resolve())));
-    child.once('error', (err) => (out += `spawn error: ${err.message}\n`));
-
-    const deadline = Date.now() + 15_000;
-    let ready = false;
-    while (!exited && Date.now() < deadline) {
-      try {
-        const res = await fetch(`${url}/-/ready`);
-        if (res.ok) {
-          ready = true;
-          break;
-        }
-      } catch {
-        // not listening yet
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    const stop = async (): Promise<void> => {
-      if (!exited) {
-        child.kill('SIGTERM');
-        const t = setTimeout(() => child.kill('SIGKILL'), 5_000);
-        await exit;
-        clearTimeout(t);
-      }
-      await rm(dir, { recursive: true, force: true });
-    };
-    if (ready) return { url, output: () => out, stop };
-    if (!exited) child.kill('SIGKILL');
-    await exit;
-    if (attempt >= 2 || !/address already in use/i.test(out)) {
-      await rm(dir, { recursive: true, force: true });
-      throw new Error(`Alertmanager (${ALERTMANAGER_BIN}) did not become ready on ${url}:\n${out.slice(-2000)}`);
-    }
-  }
+  return startDaemon({
+    name: 'Alertmanager',
+    bin: ALERTMANAGER_BIN,
+    dir,
+    readyTimeoutMs: 15_000,
+    args: (port, url) => [
+      `--config.file=${join(dir, 'alertmanager.yml')}`,
+      `--storage.path=${join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--cluster.listen-address=',
+      `--web.external-url=${url}`,
+      '--log.level=warn',
+    ],
+  });
 }
