@@ -11,7 +11,7 @@
 import { INACTIVE, transition, type AlertState } from '../../alerts/alertState.ts';
 import { createRuleEngine, type AlertTransition } from '../../alerts/engine.ts';
 import type { Notification } from '../../alerts/notifiers/types.ts';
-import { requiredRetentionMs, type AlertingRule, type RuleGroup } from '../../alerts/rules.ts';
+import { requiredRetentionByMetric, requiredRetentionMs, type AlertingRule, type RuleGroup } from '../../alerts/rules.ts';
 import { createWatermarkScheduler } from '../../alerts/scheduler.ts';
 import { createScheduleFeeder } from '../../alerts/forecast/scheduleFeeder.ts';
 import type { ScheduledExam } from '../../alerts/forecast/schedule.ts';
@@ -54,44 +54,11 @@ export interface VigieDetector {
 
 /**
  * Metric names the groups' expressions select (recorded metrics included), or null when
- * some selector has no metric name or the expression has a shape this walker does not know.
+ * some selector has no metric name: the keys of the engine's own retention analysis.
  */
 export function selectedMetrics(groups: readonly RuleGroup[]): Set<string> | null {
-  const names = new Set<string>();
-  let all = false;
-  const walk = (e: Expr): void => {
-    switch (e.kind) {
-      case 'vectorSelector':
-        if (e.name === undefined) all = true;
-        else names.add(e.name);
-        break;
-      case 'matrixSelector':
-        walk(e.selector);
-        break;
-      case 'call':
-        e.args.forEach(walk);
-        break;
-      case 'aggregate':
-        walk(e.expr);
-        if (e.param) walk(e.param);
-        break;
-      case 'binary':
-        walk(e.lhs);
-        walk(e.rhs);
-        break;
-      case 'unary':
-      case 'paren':
-        walk(e.expr);
-        break;
-      case 'number':
-      case 'string':
-        break;
-      default:
-        all = true;
-    }
-  };
-  for (const g of groups) for (const r of g.rules) walk(r.expr);
-  return all ? null : names;
+  const names = new Set(requiredRetentionByMetric(groups).keys());
+  return names.has('*') ? null : names;
 }
 
 const cpuMs = (): number => {
