@@ -16,7 +16,6 @@ import { createWatermarkScheduler } from '../../alerts/scheduler.ts';
 import { createScheduleFeeder } from '../../alerts/forecast/scheduleFeeder.ts';
 import type { ScheduledExam } from '../../alerts/forecast/schedule.ts';
 import { createSeriesStore } from '../../alerts/windows.ts';
-import type { Expr } from '../../alerts/promql/ast.ts';
 import type { Sample } from '../../core/samples.ts';
 import type { RemoteWriteSeries, RunningPrometheus } from '../../test/support/prometheus.ts';
 
