@@ -12,14 +12,23 @@
  *   rows) for yesterday (UTC), written directly in bulk — what the materialized view
  *   would have produced from 4 samples per minute (min, max, sum, count = 4, argMax
  *   state at :45);
- * - `samples`: raw samples (every 15 s) for the last `--raw-minutes` (default 60) of the
- *   morning window, inserted with the rollup view dropped so rollups are not doubled.
+ * - `counters_1m`: the per-minute counter increases of the same day (what the pipeline's
+ *   ingest-time `delta` and the `counters_1m_mv` view would have produced: each counter
+ *   series grows by its `base` per minute), summed by (metric, faculty, minute, le,
+ *   status_code, exam_id) in bulk;
+ * - `samples`: raw samples (every 15 s, with their `delta` and labels) for the last
+ *   `--raw-minutes` (default 60) of the morning window, inserted with the rollup views
+ *   dropped so rollups are not doubled.
  *
  * Then every ClickHouse panel query of the four dashboards runs `--runs` times over its
- * dashboard's default range (3 h; exam morning 4 h) ending at 12:00; the baseline runs
- * the same SQL over the raw-sample window with `samples_1m` replaced by an on-the-fly
- * per-minute aggregation of raw `samples`, against the rollup query over the same window.
- * Finally the post-mortem report (HTML + Markdown) is built for 08:00–12:00.
+ * dashboard's default range (3 h; exam morning 4 h) ending at 12:00. Two baselines in the
+ * same run: (1) "old rollup": the same panels with counter increases computed per series
+ * at query time from `samples_1m` (`counterSource: 'samples_1m'`, the pre-007 SQL), over
+ * the same range, `--baseline-runs` times; (2) "raw": the SQL over the raw-sample window
+ * with `samples_1m`/`counters_1m` replaced by on-the-fly per-minute aggregations of raw
+ * `samples`, against the rollup query over the same window.
+ * Finally the post-mortem report (HTML + Markdown) is built for 08:00–12:00, from
+ * `counters_1m` and (baseline) from `samples_1m`.
  * Prints JSON and writes bench/results/dashboards.json.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -37,6 +46,7 @@ const SERIES = Number(args.get('series') ?? 150_000);
 const RUNS = Number(args.get('runs') ?? 10);
 const RAW_MINUTES = Number(args.get('raw-minutes') ?? 60);
 const BASELINE_RUNS = Number(args.get('baseline-runs') ?? 3);
+const COMMAND = ['npx tsx bench/dashboards.bench.ts', ...process.argv.slice(2)].join(' ');
 const DB = 'bench';
 // Yesterday (UTC): raw `samples` has a 30-day TTL, so an old fixed date would be dropped at merge.
 const DAY = Math.floor(Date.now() / 86_400_000) * 86_400_000 - 86_400_000;
@@ -89,6 +99,8 @@ async function main(): Promise<void> {
     let rollupSeconds = 0;
     let rawRows = 0;
     let rawSeconds = 0;
+    let counterRows = 0;
+    let counterSeconds = 0;
     if (!reuse) {
     // ---- series -------------------------------------------------------------------------
     // n → (kind, faculty, labels). Ranges: sessions, capacity, count, sum, bucket, filler.
@@ -152,12 +164,29 @@ async function main(): Promise<void> {
     rollupSeconds = (performance.now() - t0) / 1000;
     log(`rollups: ${rollupRows} rows in ${r1(rollupSeconds)} s`);
 
+    // ---- one day of counter increases (counters_1m), per 6 hours ----------------------------------
+    const tc = performance.now();
+    for (let h = 0; h < 24; h += 6) {
+      await cmd(`INSERT INTO ${DB}.counters_1m
+        SELECT s.metric, s.faculty, m.minute, s.labels['le'] AS le, s.labels['http_response_status_code'] AS status_code,
+          s.labels['exam_id'] AS exam_id, sum(toFloat64(s.base)) AS delta
+        FROM (SELECT * FROM ${DB}.bench_series WHERE kind IN ('count', 'sum', 'bucket') AND base != 0) AS s
+        CROSS JOIN (SELECT toDateTime(${DAY_S + h * 3600} + number * 60, 'UTC') AS minute FROM numbers(360)) AS m
+        GROUP BY s.metric, s.faculty, m.minute, le, status_code, exam_id`);
+    }
+    counterRows = await scalar(`SELECT count() FROM ${DB}.counters_1m`);
+    counterSeconds = (performance.now() - tc) / 1000;
+    log(`counters_1m: ${counterRows} rows in ${r1(counterSeconds)} s`);
+
     // ---- raw samples for the baseline window (view dropped: rollups already hold them) ---------
     const rawFrom = END - RAW_MINUTES * 60_000;
     const tr = performance.now();
     await cmd(`DROP VIEW IF EXISTS ${DB}.samples_1m_mv`);
-    await cmd(`INSERT INTO ${DB}.samples
-      SELECT s.metric, s.fingerprint, s.faculty, t.ts, ${value('toDateTime(t.ts)', 'toSecond(t.ts) / 60')} AS value
+    await cmd(`DROP VIEW IF EXISTS ${DB}.counters_1m_mv`);
+    await cmd(`INSERT INTO ${DB}.samples (metric, fingerprint, faculty, timestamp, value, delta, le, status_code, exam_id)
+      SELECT s.metric, s.fingerprint, s.faculty, t.ts, ${value('toDateTime(t.ts)', 'toSecond(t.ts) / 60')} AS value,
+        if(s.kind IN ('count', 'sum', 'bucket'), s.base / 4, 0) AS delta,
+        s.labels['le'], s.labels['http_response_status_code'], s.labels['exam_id']
       FROM ${DB}.bench_series AS s
       CROSS JOIN (SELECT toDateTime64(${rawFrom / 1000} + number * 15, 3, 'UTC') AS ts FROM numbers(${RAW_MINUTES * 4})) AS t`);
     rawRows = await scalar(`SELECT count() FROM ${DB}.samples`);
@@ -178,7 +207,15 @@ async function main(): Promise<void> {
     } else {
       rollupRows = await scalar(`SELECT count() FROM ${DB}.samples_1m`);
       rawRows = await scalar(`SELECT count() FROM ${DB}.samples`);
+      counterRows = await scalar(`SELECT count() FROM ${DB}.counters_1m`);
     }
+    // Background merges of the bulk inserts compete with the first panels for the two
+    // cores: let them settle (bounded) so timings describe the steady state.
+    const settle = performance.now();
+    while ((await scalar(`SELECT count() FROM system.merges WHERE database = '${DB}'`)) > 0 && performance.now() - settle < 180_000) {
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    log(`merges settled in ${r1((performance.now() - settle) / 1000)} s`);
     // ---- panel queries ---------------------------------------------------------------------------
     const faculties = Array.from({ length: FACULTIES }, (_, f) => `f${String(f).padStart(2, '0')}`);
     const ctx = (hours: number, to = END): MacroContext => ({
@@ -188,6 +225,12 @@ async function main(): Promise<void> {
       vars: { faculty: 'f03', faculties },
     });
     const rollupTable = `\`${DB}\`.\`samples_1m\``;
+    const countersTable = `\`${DB}\`.\`counters_1m\``;
+    const rawAsCounters = `(SELECT metric, faculty, toDateTime(toStartOfMinute(timestamp), 'UTC') AS minute, le, status_code, exam_id, sum(d) AS delta
+      FROM (SELECT metric, faculty, timestamp, le, status_code, exam_id, delta AS d FROM \`${DB}\`.\`samples\` WHERE delta != 0)
+      GROUP BY metric, faculty, minute, le, status_code, exam_id)`;
+    // The same dashboards with per-series increases computed at query time (pre-007).
+    const oldCatalog = dashboardCatalog({ database: DB, datasourceUid: 'bench', counterSource: 'samples_1m' });
     const rawAsRollup = `(SELECT metric, fingerprint, faculty, toDateTime(toStartOfMinute(timestamp), 'UTC') AS minute,
         min(value) AS min, max(value) AS max, sum(value) AS sum, count() AS count, argMaxState(value, timestamp) AS last
       FROM \`${DB}\`.\`samples\` GROUP BY metric, faculty, fingerprint, minute)`;
@@ -195,7 +238,8 @@ async function main(): Promise<void> {
     const panels: Array<Record<string, unknown>> = [];
     for (const d of dashboardCatalog({ database: DB, datasourceUid: 'bench' })) {
       const hours = d.uid === 'vigie-exam-morning' ? 4 : 3;
-      for (const p of d.panels) {
+      const oldPanels = oldCatalog.find((o) => o.uid === d.uid)!.panels;
+      for (const [pi, p] of d.panels.entries()) {
         const sql = expandMacros(p.rawSql, ctx(hours));
         await timed(sql); // warm-up
         const times: number[] = [];
@@ -207,10 +251,24 @@ async function main(): Promise<void> {
           p50Ms: r1(quantile(times, 0.5)),
           p95Ms: r1(quantile(times, 0.95)),
         };
-        if (sql.includes(rollupTable)) {
+        const oldSql = expandMacros(oldPanels[pi]!.rawSql, ctx(hours));
+        if (oldSql !== sql) {
+          await timed(oldSql); // warm-up
+          const oldTimes: number[] = [];
+          for (let i = 0; i < BASELINE_RUNS; i++) oldTimes.push(await timed(oldSql));
+          const o50 = quantile(oldTimes, 0.5);
+          row['oldRollup'] = {
+            how: 'per-series increases from samples_1m at query time (pre-007 SQL), same range',
+            runs: BASELINE_RUNS,
+            p50Ms: r1(o50),
+            p95Ms: r1(quantile(oldTimes, 0.95)),
+            oldOverNewP50: r1(o50 / quantile(times, 0.5)),
+          };
+        }
+        if (sql.includes(rollupTable) || sql.includes(countersTable)) {
           const win = ctx(RAW_MINUTES / 60);
           const rollupSql = expandMacros(p.rawSql, win);
-          const rawSql = rollupSql.split(rollupTable).join(rawAsRollup);
+          const rawSql = rollupSql.split(rollupTable).join(rawAsRollup).split(countersTable).join(rawAsCounters);
           await timed(rollupSql);
           const rollupTimes: number[] = [];
           const rawTimes: number[] = [];
@@ -223,7 +281,11 @@ async function main(): Promise<void> {
           row['baseline'] = { windowMinutes: RAW_MINUTES, rollupP50Ms: r1(a), rawP50Ms: r1(b), rawOverRollup: r1(b / a) };
         }
         panels.push(row);
-        log(`${d.uid} / ${p.title}: p50 ${row['p50Ms']} ms, p95 ${row['p95Ms']} ms${row['baseline'] ? `, raw/rollup ×${(row['baseline'] as { rawOverRollup: number }).rawOverRollup}` : ''}`);
+        log(
+          `${d.uid} / ${p.title}: p50 ${row['p50Ms']} ms, p95 ${row['p95Ms']} ms` +
+            (row['oldRollup'] ? `, old rollup p50 ${(row['oldRollup'] as { p50Ms: number }).p50Ms} ms` : '') +
+            (row['baseline'] ? `, raw/rollup ×${(row['baseline'] as { rawOverRollup: number }).rawOverRollup}` : ''),
+        );
       }
       for (const [name, a] of Object.entries(d.annotations)) {
         const sql = expandMacros(a, ctx(hours));
@@ -239,11 +301,17 @@ async function main(): Promise<void> {
     const tp = performance.now();
     const report = await writePostmortemReport(c, { database: DB, fromMs: DAY + 8 * 3_600_000, toMs: END, outDir: out, progress: false, generatedAtMs: END });
     const reportMs = performance.now() - tp;
+    log(`report (counters_1m): ${Math.round(reportMs)} ms`);
+    const tpo = performance.now();
+    await writePostmortemReport(c, { database: DB, counterSource: 'samples_1m', fromMs: DAY + 8 * 3_600_000, toMs: END, outDir: out, progress: false, generatedAtMs: END });
+    const oldReportMs = performance.now() - tpo;
+    log(`report (old, samples_1m per series): ${Math.round(oldReportMs)} ms`);
     rmSync(out, { recursive: true, force: true });
 
     const worst = Math.max(...panels.map((p) => Number(p['p95Ms'])));
     const result = {
       bench: 'dashboards',
+      command: COMMAND,
       machine: {
         cpus: cpus().length,
         memGiB: Math.round(totalmem() / 2 ** 30),
@@ -258,11 +326,14 @@ async function main(): Promise<void> {
         exportIntervalSeconds: 15,
         rollupRows,
         rollupDay: new Date(DAY).toISOString().slice(0, 10),
-        rollupGenerationSeconds: r1(rollupSeconds),
+        rollupGenerationSeconds: reuse ? null : r1(rollupSeconds),
+        counters1mRows: counterRows,
+        counters1mGenerationSeconds: reuse ? null : r1(counterSeconds),
         rawSampleRows: rawRows,
         rawWindowMinutes: RAW_MINUTES,
-        rawGenerationSeconds: r1(rawSeconds),
-        how: 'series and one day of samples_1m rows generated with INSERT … SELECT in bulk (4 samples per series-minute folded into min/max/sum/count/argMax state); raw samples every 15 s for the last raw-window minutes before 12:00, inserted with samples_1m_mv dropped',
+        rawGenerationSeconds: reuse ? null : r1(rawSeconds),
+        reusedData: reuse ? `generated by an earlier run in ${dir} (--dir); generation times not measured here` : false,
+        how: 'series and one day of samples_1m rows generated with INSERT … SELECT in bulk (4 samples per series-minute folded into min/max/sum/count/argMax state); one day of counters_1m (per-minute increase = base per counter series, summed without the series dimension); raw samples every 15 s (with delta and labels) for the last raw-window minutes before 12:00, inserted with samples_1m_mv and counters_1m_mv dropped',
       },
       runsPerPanel: RUNS,
       panels,
@@ -272,6 +343,7 @@ async function main(): Promise<void> {
       report: {
         window: '08:00–12:00 UTC (4 h), all faculties',
         buildMs: Math.round(reportMs),
+        oldRollupBuildMs: Math.round(oldReportMs),
         targetMs: 10_000,
         targetMet: reportMs <= 10_000,
         faculties: report.report.faculties.length,

@@ -6,6 +6,7 @@
 import { EXAM_MORNING_DASHBOARD_UID, examMorningAnnotationSql, examMorningPanelSql } from './examMorning.ts';
 import { FACULTY_DASHBOARD_UID, facultyAnnotationSql, facultyPanelSql } from './faculty.ts';
 import { OVERVIEW_DASHBOARD_UID, overviewAnnotationSql, overviewPanelSql } from './overview.ts';
+import type { CounterSource } from '../pipeline/schema/queries.ts';
 import type { PanelSql, PromPanel } from './panels.ts';
 import { PIPELINE_HEALTH_DASHBOARD_UID, pipelineHealthPanelSql, pipelineHealthPromPanels } from './pipelineHealth.ts';
 
@@ -19,7 +20,7 @@ export interface DashboardQueries {
 }
 
 /** The ClickHouse queries of all four dashboards. */
-export function dashboardCatalog(opts: { database: string; datasourceUid: string }): DashboardQueries[] {
+export function dashboardCatalog(opts: { database: string; datasourceUid: string; counterSource?: CounterSource }): DashboardQueries[] {
   return [
     { uid: OVERVIEW_DASHBOARD_UID, panels: overviewPanelSql(opts), annotations: overviewAnnotationSql(opts), prometheus: [] },
     { uid: FACULTY_DASHBOARD_UID, panels: facultyPanelSql(opts), annotations: { Alerts: facultyAnnotationSql(opts) }, prometheus: [] },

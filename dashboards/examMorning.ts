@@ -5,6 +5,7 @@
  * firing" on the same time axis as the sessions curve. The `faculties` variable is
  * multi-value with "All".
  */
+import { sqlTarget, type CounterSource } from '../pipeline/schema/queries.ts';
 import * as common from '@grafana/grafana-foundation-sdk/common';
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { clickhouseQuery } from './clickhouseQuery.ts';
@@ -23,6 +24,8 @@ import {
 /** Options of {@link buildExamMorningDashboard}. */
 export interface ExamMorningDashboardOptions {
   readonly database: string;
+  /** Counter increases from `counters_1m` (default) or, for comparisons, `samples_1m` (see `SqlTarget`). */
+  readonly counterSource?: CounterSource;
   readonly datasourceUid: string;
 }
 
@@ -40,7 +43,7 @@ export const EXAM_MORNING_PANEL_IDS = {
 
 /** The SQL of every panel, in panel-id order. */
 export function examMorningPanelSql(opts: ExamMorningDashboardOptions): PanelSql[] {
-  const t = { database: opts.database };
+  const t = sqlTarget(opts);
   return [
     { id: EXAM_MORNING_PANEL_IDS.sessionsByExam, title: 'Sessions by exam', kind: 'timeseriesLong', rawSql: sessionsByExamSql(t, 'faculties') },
     { id: EXAM_MORNING_PANEL_IDS.sessionsVsCapacity, title: 'Sessions vs capacity (selected faculties)', kind: 'timeseries', rawSql: sessionsVsCapacitySql(t, 'faculties') },
@@ -58,7 +61,7 @@ export function examMorningPanelSql(opts: ExamMorningDashboardOptions): PanelSql
 
 /** SQL of the annotation queries, by name. */
 export function examMorningAnnotationSql(opts: ExamMorningDashboardOptions): Record<string, string> {
-  const t = { database: opts.database };
+  const t = sqlTarget(opts);
   return {
     'Exam starts': examStartAnnotationsSql(t, 'faculties'),
     Alerts: alertAnnotationsSql(t, 'faculties'),

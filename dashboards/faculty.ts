@@ -5,6 +5,7 @@
  * with the Grafana foundation SDK; uids and panel ids are fixed so a regenerated file
  * diffs cleanly and links to panels survive.
  */
+import { sqlTarget, type CounterSource } from '../pipeline/schema/queries.ts';
 import * as common from '@grafana/grafana-foundation-sdk/common';
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { clickhouseQuery } from './clickhouseQuery.ts';
@@ -28,6 +29,8 @@ export type { PanelKind, PanelSql } from './panels.ts';
 export interface FacultyDashboardOptions {
   /** ClickHouse database holding Vigie's tables. */
   readonly database: string;
+  /** Counter increases from `counters_1m` (default) or, for comparisons, `samples_1m` (see `SqlTarget`). */
+  readonly counterSource?: CounterSource;
   /** Uid of the provisioned ClickHouse data source. */
   readonly datasourceUid: string;
 }
@@ -49,7 +52,7 @@ export const FACULTY_PANEL_IDS = {
 
 /** The SQL of every panel of the faculty dashboard, in panel-id order. */
 export function facultyPanelSql(opts: FacultyDashboardOptions): PanelSql[] {
-  const t = { database: opts.database };
+  const t = sqlTarget(opts);
   return [
     { id: FACULTY_PANEL_IDS.sessionsVsCapacity, title: 'Sessions vs capacity', kind: 'timeseries', rawSql: sessionsVsCapacitySql(t) },
     { id: FACULTY_PANEL_IDS.latency, title: 'Request latency (p50, p95, p99)', kind: 'timeseries', rawSql: latencyQuantilesSql(t) },

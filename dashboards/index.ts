@@ -61,4 +61,4 @@ export {
   type ProvisioningOptions,
   type ProvisioningOptionsInput,
 } from './provisioning.ts';
-export { counterIncreaseSql, facultyVariableSql, histogramQuantileSql, PANEL_METRICS, saturationForecastSql, type FacultyScope } from './sql.ts';
+export { counterIncreaseSql, counterRollupSql, facultyVariableSql, histogramQuantileSql, PANEL_METRICS, saturationForecastSql, type FacultyScope } from './sql.ts';

@@ -4,6 +4,7 @@
  * minutes of sessions, computed in SQL on the rollups), p95 latency, error ratio and
  * firing alerts. No variable: a coordinator opens it and sees the whole campus.
  */
+import { sqlTarget, type CounterSource } from '../pipeline/schema/queries.ts';
 import * as common from '@grafana/grafana-foundation-sdk/common';
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { clickhouseQuery } from './clickhouseQuery.ts';
@@ -21,6 +22,8 @@ import {
 /** Options of {@link buildOverviewDashboard}. */
 export interface OverviewDashboardOptions {
   readonly database: string;
+  /** Counter increases from `counters_1m` (default) or, for comparisons, `samples_1m` (see `SqlTarget`). */
+  readonly counterSource?: CounterSource;
   readonly datasourceUid: string;
 }
 
@@ -39,7 +42,7 @@ export const OVERVIEW_PANEL_IDS = {
 
 /** The SQL of every panel of the overview, in panel-id order. */
 export function overviewPanelSql(opts: OverviewDashboardOptions): PanelSql[] {
-  const t = { database: opts.database };
+  const t = sqlTarget(opts);
   return [
     {
       id: OVERVIEW_PANEL_IDS.facultiesNow,

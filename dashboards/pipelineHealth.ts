@@ -5,6 +5,7 @@
  * `prometheus` variable); ingest volume and data freshness come from the rollups, so
  * the dashboard still shows a stalled pipeline when Prometheus is not scraping.
  */
+import { sqlTarget, type CounterSource } from '../pipeline/schema/queries.ts';
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import {
   clickhouseTablePanel,
@@ -21,6 +22,8 @@ import { dataFreshnessSql, ingestVolumeSql } from './sql.ts';
 /** Options of {@link buildPipelineHealthDashboard}. */
 export interface PipelineHealthDashboardOptions {
   readonly database: string;
+  /** Counter increases from `counters_1m` (default) or, for comparisons, `samples_1m` (see `SqlTarget`). */
+  readonly counterSource?: CounterSource;
   readonly datasourceUid: string;
   /** Uid of the Prometheus data source selected by default in the `prometheus` variable. */
   readonly prometheusUid: string;
@@ -53,7 +56,7 @@ export const PIPELINE_HEALTH_PANEL_IDS = {
 
 /** The ClickHouse panels' SQL. */
 export function pipelineHealthPanelSql(opts: { database: string }): PanelSql[] {
-  const t = { database: opts.database };
+  const t = sqlTarget(opts);
   return [
     { id: PIPELINE_HEALTH_PANEL_IDS.ingestVolume, title: 'Samples stored per interval (rollups)', kind: 'timeseries', rawSql: ingestVolumeSql(t) },
     {

@@ -1,7 +1,8 @@
 /**
  * The SQL behind each dashboard panel, one function per panel. Every panel reads the
- * per-minute rollups (`samples_1m`), the `series` label table or `alerts_log`, never raw
- * samples. The text keeps the ClickHouse plugin's macros (`$__timeFilter`,
+ * per-minute rollups — `samples_1m` for gauges, `counters_1m` (increases computed at
+ * ingest, no series dimension) for counters and histograms — the `series` label table or
+ * `alerts_log`, never raw samples. The text keeps the ClickHouse plugin's macros (`$__timeFilter`,
  * `$__timeInterval`, `$__fromTime`, `$__toTime`) and the Grafana variable
  * `${faculty:singlequote}`; Grafana and the plugin expand them at query time (and
  * `./macros.ts` does the same in tests).
@@ -12,6 +13,8 @@
 import { ALERTS_LOG, EXAM_SCHEDULE, SAMPLES_1M, SERIES, TABLES } from '../pipeline/schema/tables.ts';
 import {
   counterIncreaseSql,
+  counterIncreasesSql,
+  counterRollupSql,
   histogramQuantileSql,
   qualifiedTable,
   quantilesFromBucketsSql,
@@ -20,7 +23,7 @@ import {
   type SqlTarget,
 } from '../pipeline/schema/queries.ts';
 
-export { counterIncreaseSql, histogramQuantileSql, type SqlTarget };
+export { counterIncreaseSql, counterRollupSql, histogramQuantileSql, type SqlTarget };
 
 /** Prometheus-normalized metric names the panels read (no unit suffix: exporter 0.223). */
 export const PANEL_METRICS = READER_METRICS;
@@ -102,7 +105,7 @@ ORDER BY time`;
 
 /** Bucket increases per minute bucket and group, as `time, <groups…>, le_bound, n`, for {@link quantilesFromBucketsSql}. */
 function bucketIncreasesSql(t: SqlTarget, scope: FacultyScope, groups: Readonly<Record<string, string>>, outGroups: readonly string[]): string {
-  const inc = counterIncreaseSql(t, {
+  const inc = counterIncreasesSql(t, {
     metric: PANEL_METRICS.requestBuckets,
     where: scopeCond(M.faculty, scope),
     from: '$__fromTime',
@@ -137,7 +140,7 @@ ORDER BY time, ${M.faculty}`;
 
 /** Panel "Error ratio": `time, error_ratio` (5xx share of requests) for the faculty. */
 export function errorRatioSql(t: SqlTarget): string {
-  const inc = counterIncreaseSql(t, {
+  const inc = counterIncreasesSql(t, {
     metric: PANEL_METRICS.requestCount,
     where: scopeCond(M.faculty, 'faculty'),
     from: '$__fromTime',
@@ -156,7 +159,7 @@ ORDER BY time`;
 
 /** Panel "Error ratio by faculty" (long frame): `time, faculty, error_ratio`. */
 export function errorRatioByFacultySql(t: SqlTarget, scope: FacultyScope): string {
-  const inc = counterIncreaseSql(t, {
+  const inc = counterIncreasesSql(t, {
     metric: PANEL_METRICS.requestCount,
     where: scopeCond(M.faculty, scope),
     from: '$__fromTime',
@@ -175,7 +178,7 @@ ORDER BY time, ${M.faculty}`;
 
 /** Panel "Requests by faculty" (long frame): `time, faculty, requests` (increase per interval). */
 export function requestsByFacultySql(t: SqlTarget, scope: FacultyScope): string {
-  const inc = counterIncreaseSql(t, {
+  const inc = counterIncreasesSql(t, {
     metric: PANEL_METRICS.requestCount,
     where: scopeCond(M.faculty, scope),
     from: '$__fromTime',
@@ -239,14 +242,14 @@ ORDER BY peak_utilization DESC, server`;
 /** Panel "Exams" (table): per exam of the faculty over the range, peak sessions, requests, error ratio, p95. */
 export function examsTableSql(t: SqlTarget): string {
   const cond = scopeCond(M.faculty, 'faculty');
-  const req = counterIncreaseSql(t, {
+  const req = counterIncreasesSql(t, {
     metric: PANEL_METRICS.requestCount,
     where: cond,
     from: '$__fromTime',
     to: '$__toTime',
     labels: { exam_id: 'exam_id', status: 'http_response_status_code' },
   });
-  const buckets = counterIncreaseSql(t, {
+  const buckets = counterIncreasesSql(t, {
     metric: PANEL_METRICS.requestBuckets,
     where: cond,
     from: '$__fromTime',
@@ -367,7 +370,7 @@ function firingNowSql(t: SqlTarget, scope: FacultyScope): string {
  */
 export function facultiesNowSql(t: SqlTarget): string {
   const last5 = { from: '$__toTime - INTERVAL 5 MINUTE', to: '$__toTime' };
-  const buckets = counterIncreaseSql(t, { metric: PANEL_METRICS.requestBuckets, where: '1', ...last5, labels: { le: 'le' } });
+  const buckets = counterIncreasesSql(t, { metric: PANEL_METRICS.requestBuckets, where: '1', ...last5, labels: { le: 'le' } });
   const p95 = quantilesFromBucketsSql(
     `      SELECT ${M.faculty}, toFloat64OrNull(le) AS le_bound, sum(inc) AS n
       FROM (
@@ -378,7 +381,7 @@ ${buckets}
     [M.faculty],
     [0.95],
   );
-  const req = counterIncreaseSql(t, { metric: PANEL_METRICS.requestCount, where: '1', ...last5, labels: { status: 'http_response_status_code' } });
+  const req = counterIncreasesSql(t, { metric: PANEL_METRICS.requestCount, where: '1', ...last5, labels: { status: 'http_response_status_code' } });
   return `SELECT g.${M.faculty} AS faculty,
   g.sessions AS sessions,
   g.capacity AS capacity,

@@ -195,6 +195,15 @@ export const VALIDATION_DEFAULTS = {
  */
 export const labelsKeyHint = new WeakMap<Labels, string>();
 
+/**
+ * Side channel of the OTLP type: for label objects made by {@link toSamples}, true when
+ * the sample belongs to a cumulative counter (monotonic Sum, or a histogram's
+ * `_bucket`/`_sum`/`_count`), false for gauges and non-monotonic Sums. Keyed by object
+ * identity, like {@link labelsKeyHint}; a miss means "not decoded here" (the pipeline
+ * then falls back to the metric name's suffix).
+ */
+export const counterHint = new WeakMap<Labels, boolean>();
+
 /** `seriesKey(metric, labels)` using {@link labelsKeyHint} when available. */
 export function seriesKeyFast(metric: string, labels: Labels): string {
   const part = labelsKeyHint.get(labels);
@@ -316,6 +325,7 @@ export function toSamples(request: OtlpMetricsRequest, opts: ToSamplesOptions): 
               reject(labels, 1);
               continue;
             }
+            counterHint.set(labels, isCounter);
             samples.push({ metric: family, labels, timestampMs: ts, value });
           }
         } else if (metric.histogram) {
@@ -348,6 +358,7 @@ export function toSamples(request: OtlpMetricsRequest, opts: ToSamplesOptions): 
               reject(labels, n);
               continue;
             }
+            counterHint.set(labels, true);
             const count = longToNumber(p.count);
             // Label part of each bucket's series key: the point's sorted labels with `le` in place.
             let before = '';
@@ -366,6 +377,7 @@ export function toSamples(request: OtlpMetricsRequest, opts: ToSamplesOptions): 
               const le = leLabel(bounds[i]);
               const bucketLabels: Labels = { ...labels, le };
               labelsKeyHint.set(bucketLabels, before + le + after);
+              counterHint.set(bucketLabels, true);
               samples.push({ metric: bucketName, labels: bucketLabels, timestampMs: ts, value: cumulative });
             }
             if (p.sum != null) {

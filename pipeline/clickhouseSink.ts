@@ -13,7 +13,8 @@ import type { Clock } from '../core/clock.ts';
 import { UnavailableError, VigieError } from '../core/errors.ts';
 import type { Labels, Sample } from '../core/samples.ts';
 import { seriesKeyFast } from '../otlp/decode.ts';
-import { INGEST_OFFSETS, SAMPLES, SAMPLES_INGEST, SERIES, TABLES } from './schema/tables.ts';
+import { createCounterTracker, type LastPoint, type LastPointLookup } from './counterDeltas.ts';
+import { COUNTER_LABELS, INGEST_OFFSETS, SAMPLES, SAMPLES_COUNTER, SAMPLES_INGEST, SERIES, TABLES } from './schema/tables.ts';
 
 /** Options of one insert. */
 export interface InsertOptions {
@@ -33,6 +34,8 @@ export interface IngestMessage {
   /** Kafka offset, a decimal string. */
   readonly offset: string;
   readonly samples: readonly Sample[];
+  /** Counter increase of each sample (parallel to `samples`, see `counterDeltas.ts`); absent = 0. */
+  readonly deltas?: ArrayLike<number>;
 }
 
 /** Whole messages of one partition, in increasing offset order: one exactly-once insert. */
@@ -61,6 +64,11 @@ export interface ClickHouseSink {
   readWatermark(topic: string, partition: number): Promise<IngestWatermark | null>;
   /** Series registered by this process (cached fingerprints). */
   knownSeries(): number;
+  /**
+   * Last stored point of each series before its bound, within the counter lookback
+   * window (for the counter tracker after a restart); series with none are omitted.
+   */
+  lastPoints: LastPointLookup;
 }
 
 /** Options of {@link createClickHouseSink}. */
@@ -70,6 +78,8 @@ export interface ClickHouseSinkOptions {
   readonly clock?: Clock;
   /** Fingerprints cached in memory before the cache restarts (default 1,000,000). */
   readonly maxCachedSeries?: number;
+  /** How far back `lastPoints` looks before a series counts as new (default 15 min). */
+  readonly counterLookbackMs?: number;
 }
 
 /**
@@ -143,7 +153,18 @@ export function createClickHouseSink(opts: ClickHouseSinkOptions): ClickHouseSin
   const maxCached = opts.maxCachedSeries ?? 1_000_000;
   /** seriesKey → fingerprint for series already written to `series` by this process. */
   const known = new Map<string, string>();
-  const samplesColumns = [SAMPLES.metric, SAMPLES.fingerprint, SAMPLES.faculty, SAMPLES.timestamp, SAMPLES.value].join(', ');
+  const lookbackMs = opts.counterLookbackMs ?? 15 * 60_000;
+  const samplesColumns = [
+    SAMPLES.metric,
+    SAMPLES.fingerprint,
+    SAMPLES.faculty,
+    SAMPLES.timestamp,
+    SAMPLES.value,
+    SAMPLES_COUNTER.delta,
+    SAMPLES_COUNTER.le,
+    SAMPLES_COUNTER.statusCode,
+    SAMPLES_COUNTER.examId,
+  ].join(', ');
   const ingestColumns = [
     samplesColumns,
     SAMPLES_INGEST.sourceTopic,
@@ -161,8 +182,14 @@ export function createClickHouseSink(opts: ClickHouseSinkOptions): ClickHouseSin
   }
   const encoder = (): Encoder => ({ fresh: new Map(), local: new Map(), quoted: new Map() });
 
+  const quote = (e: Encoder, v: string): string => {
+    let q = e.quoted.get(v);
+    if (q === undefined) e.quoted.set(v, (q = JSON.stringify(v)));
+    return q;
+  };
+
   /** One JSONCompactEachRow line of the samples columns, without the closing bracket. */
-  const encodeRow = (e: Encoder, s: Sample): string => {
+  const encodeRow = (e: Encoder, s: Sample, delta: number): string => {
     // Cache keyed by series key: one key build per sample, hashing only for new series.
     const key = seriesKeyFast(s.metric, s.labels);
     let fp = known.get(key) ?? e.local.get(key);
@@ -176,8 +203,73 @@ export function createClickHouseSink(opts: ClickHouseSinkOptions): ClickHouseSin
     const faculty = s.labels['faculty'] ?? '';
     let facultyJson = e.quoted.get(faculty);
     if (facultyJson === undefined) e.quoted.set(faculty, (facultyJson = JSON.stringify(faculty)));
-    return '[' + metricJson + ',' + fp + ',' + facultyJson + ',' + Math.trunc(s.timestampMs) + ',' + s.value;
+    const l = s.labels;
+    return (
+      '[' + metricJson + ',' + fp + ',' + facultyJson + ',' + Math.trunc(s.timestampMs) + ',' + s.value + ',' + delta + ',' +
+      quote(e, l[COUNTER_LABELS.le] ?? '') + ',' + quote(e, l[COUNTER_LABELS.statusCode] ?? '') + ',' + quote(e, l[COUNTER_LABELS.examId] ?? '')
+    );
   };
+
+  const lastPoints: LastPointLookup = async (requests) => {
+    const out = new Map<string, LastPoint>();
+    // Batches keep the parameters small; one query per batch.
+    for (let i = 0; i < requests.length; i += 5000) {
+      const batch = requests.slice(i, i + 5000);
+      const byFp = new Map<string, string>();
+      const fps: string[] = [];
+      const bounds: number[] = [];
+      const metrics = new Set<string>();
+      const faculties = new Set<string>();
+      let lo = Infinity;
+      let hi = -Infinity;
+      for (const r of batch) {
+        const fp = known.get(r.key) ?? fastFingerprint(r.key);
+        byFp.set(fp, r.key);
+        fps.push(fp);
+        bounds.push(Math.trunc(r.beforeMs));
+        metrics.add(r.metric);
+        faculties.add(r.labels['faculty'] ?? '');
+        lo = Math.min(lo, r.beforeMs - lookbackMs);
+        hi = Math.max(hi, r.beforeMs);
+      }
+      const S = SAMPLES;
+      let rows: { fp: string; v: number; ts: string | number }[];
+      try {
+        const rs = await client.query({
+          query: `WITH arrayMap(x -> toUInt64(x), splitByChar(',', {fps:String})) AS fps,
+              arrayMap(x -> toInt64(x), splitByChar(',', {bounds:String})) AS bounds
+            SELECT toString(${S.fingerprint}) AS fp, argMax(${S.value}, ${S.timestamp}) AS v, toString(toUnixTimestamp64Milli(max(${S.timestamp}))) AS ts
+            FROM ${database}.${TABLES.samples}
+            WHERE ${S.metric} IN {metrics:Array(String)} AND ${S.faculty} IN {faculties:Array(String)}
+              AND ${S.fingerprint} IN (SELECT arrayJoin(fps))
+              AND ${S.timestamp} >= fromUnixTimestamp64Milli({lo:Int64}, 'UTC') AND ${S.timestamp} < fromUnixTimestamp64Milli({hi:Int64}, 'UTC')
+              AND toUnixTimestamp64Milli(${S.timestamp}) < transform(${S.fingerprint}, fps, bounds, toInt64(0))
+              AND toUnixTimestamp64Milli(${S.timestamp}) >= transform(${S.fingerprint}, fps, bounds, toInt64(0)) - {lookback:Int64}
+            GROUP BY ${S.fingerprint}`,
+          query_params: {
+            fps: fps.join(','),
+            bounds: bounds.join(','),
+            metrics: [...metrics],
+            faculties: [...faculties],
+            lo: Math.trunc(lo),
+            hi: Math.trunc(hi),
+            lookback: Math.trunc(lookbackMs),
+          },
+          format: 'JSONEachRow',
+        });
+        rows = await rs.json();
+      } catch (err) {
+        throw new UnavailableError(`cannot read the last points of ${batch.length} counter series from ${database}.${TABLES.samples}; will retry`, { cause: err });
+      }
+      for (const r of rows) {
+        const key = byFp.get(r.fp);
+        if (key !== undefined) out.set(key, { timestampMs: Number(r.ts), value: Number(r.v) });
+      }
+    }
+    return out;
+  };
+  /** Increases of rows written with `insertSamples` (backfills, tests): one writer per series assumed. */
+  const directTracker = createCounterTracker({ lookup: lastPoints });
 
   /** Registers the series first seen in this insert (before the samples that use them). */
   const writeSeries = async (e: Encoder): Promise<void> => {
@@ -208,12 +300,15 @@ export function createClickHouseSink(opts: ClickHouseSinkOptions): ClickHouseSin
 
   return {
     knownSeries: () => known.size,
+    lastPoints,
     async insertSamples(samples, { dedupToken }) {
       const started = performance.now();
       if (samples.length === 0) return { rows: 0, newSeries: 0, durationMs: 0 };
       const e = encoder();
+      const pending = await directTracker.compute([samples]);
+      const deltas = pending.deltas[0]!;
       const lines: string[] = new Array(samples.length);
-      for (let i = 0; i < samples.length; i++) lines[i] = encodeRow(e, samples[i]!) + ']';
+      for (let i = 0; i < samples.length; i++) lines[i] = encodeRow(e, samples[i]!, deltas[i]!) + ']';
       await writeSeries(e);
       const stmt = `INSERT INTO ${database}.${TABLES.samples} (${samplesColumns}) ${tokenSettings(dedupToken)}FORMAT JSONCompactEachRow`;
       try {
@@ -221,6 +316,7 @@ export function createClickHouseSink(opts: ClickHouseSinkOptions): ClickHouseSin
       } catch (err) {
         throw classifyInsertError(err, `${samples.length} samples (token ${dedupToken})`);
       }
+      pending.commit();
       remember(e);
       return { rows: samples.length, newSeries: e.fresh.size, durationMs: performance.now() - started };
     },
@@ -243,7 +339,8 @@ export function createClickHouseSink(opts: ClickHouseSinkOptions): ClickHouseSin
         if (off <= prev) throw new VigieError(`insertIngest: offsets of ${chunk.topic}/${chunk.partition} not increasing (${prev} then ${off})`);
         prev = off;
         const suffix = source + m.offset + ',' + first + ']';
-        for (const s of m.samples) lines.push(encodeRow(e, s) + suffix);
+        const d = m.deltas;
+        for (let i = 0; i < m.samples.length; i++) lines.push(encodeRow(e, m.samples[i]!, d ? d[i]! : 0) + suffix);
       }
       if (lines.length === 0) return { rows: 0, newSeries: 0, durationMs: 0 };
       await writeSeries(e);

@@ -23,6 +23,7 @@ import type { Sample } from '../core/samples.ts';
 import { createCardinalityLimiter, decodeMetricsRequest, mergeCounts, toSamples, VALIDATION_DEFAULTS, type ToSamplesOptions } from '../otlp/decode.ts';
 import { HEADERS, TOPICS, type IncomingBatch, type IncomingMessage, type OutgoingMessage, type Transport, type TransportConsumer, type TransportProducer } from '../transport/types.ts';
 import { createClickHouseSink, type ClickHouseSink } from './clickhouseSink.ts';
+import { createCounterTracker } from './counterDeltas.ts';
 import type { Storage } from './storage.ts';
 
 /** Validation knobs, passed through to `toSamples`. */
@@ -60,6 +61,8 @@ export interface PipelineOptions {
    * committed (crash tests kill the process here; default none).
    */
   readonly afterInsert?: (info: InsertAck) => void | Promise<void>;
+  /** Counter series whose last point is kept in memory (default 1,000,000; see `counterDeltas.ts`). */
+  readonly maxCounterSeries?: number;
 }
 
 /** What {@link PipelineOptions.afterInsert} is told about an acknowledged insert. */
@@ -171,6 +174,11 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
   const v = opts.validation ?? {};
   const limiter = createCardinalityLimiter(v.maxSeriesPerMetric ?? VALIDATION_DEFAULTS.maxSeriesPerMetric);
   const sink: ClickHouseSink = createClickHouseSink({ client: opts.storage.client, database: opts.storage.database, clock: opts.clock });
+  // Counter increases at ingest: last point per series, applied only after an acknowledged
+  // insert; a miss (restart, partition moved here) reads the last stored point once.
+  const counters = createCounterTracker({ maxSeries: opts.maxCounterSeries ?? 1_000_000, lookup: (r) => sink.lastPoints(r) });
+  /** Highest offset this process stored per partition: a different watermark means another writer (state is stale). */
+  const wroteUpTo = new Map<string, bigint>();
   const listeners = new Set<SamplesListener>();
   const inFlight = new Set<Promise<void>>();
 
@@ -244,6 +252,13 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
     const wm = await persist(`read of the stored offsets of ${batch.topic}/${batch.partition}`, () =>
       sink.readWatermark(batch.topic, batch.partition),
     );
+    const scope = `${batch.topic}/${batch.partition}`;
+    if ((wm?.offset ?? null) !== (wroteUpTo.get(scope) ?? null)) {
+      // Someone else (another member, or this process before a restart of the group)
+      // stored this partition since we last did: our last points may be behind.
+      counters.forget(scope);
+      wroteUpTo.delete(scope);
+    }
     const dlq: OutgoingMessage[] = [];
     const dlqReasons: string[] = [];
     const batchRejected: Record<string, number> = {};
@@ -304,10 +319,16 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
       const first = chunk.messages[0]!.offset;
       const last = chunk.messages[chunk.messages.length - 1]!.offset;
       const dedupToken = chunk.repairToken ?? dedupTokenOf(batch.topic, batch.partition, first, last);
+      // Computed once per chunk (a retried insert carries the same increases); a repair
+      // reads the points before its range from ClickHouse, never from memory, which may
+      // already be past that range.
+      const pending = await persist(`counter increases of ${dedupToken}`, () =>
+        counters.compute(chunk.perMessage, { scope, fresh: chunk.repairToken !== undefined }),
+      );
       const ingest = {
         topic: batch.topic,
         partition: batch.partition,
-        messages: chunk.messages.map((m, i) => ({ offset: m.offset, samples: chunk.perMessage[i]! })),
+        messages: chunk.messages.map((m, i) => ({ offset: m.offset, samples: chunk.perMessage[i]!, deltas: pending.deltas[i]! })),
       };
       try {
         // Retried with the same token: an insert whose ack was lost is dropped by ClickHouse.
@@ -320,6 +341,9 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
             throw err;
           }
         });
+        pending.commit();
+        const lastOff = BigInt(last);
+        if ((wroteUpTo.get(scope) ?? -1n) < lastOff) wroteUpTo.set(scope, lastOff);
         await opts.afterInsert?.({ topic: batch.topic, partition: batch.partition, firstOffset: first, lastOffset: last, repair: chunk.repairToken !== undefined });
         if (chunk.repairToken !== undefined) continue;
         ins?.insertDuration.record(summary.durationMs / 1000);

@@ -8,7 +8,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { z } from 'zod';
 import { ConfigError, DecodeError } from '../core/errors.ts';
-import { counterIncreaseSql, READER_METRICS as PANEL_METRICS } from '../pipeline/schema/queries.ts';
+import { counterIncreasesSql, READER_METRICS as PANEL_METRICS, type CounterSource } from '../pipeline/schema/queries.ts';
 import { ALERTS_LOG, SAMPLES_1M, TABLES } from '../pipeline/schema/tables.ts';
 import { histogramQuantile, parseLe, type Bucket } from './histogramQuantile.ts';
 
@@ -16,6 +16,8 @@ import { histogramQuantile, parseLe, type Bucket } from './histogramQuantile.ts'
 export interface PostmortemOptions {
   /** ClickHouse database holding Vigie's tables. */
   readonly database: string;
+  /** Counter increases from `counters_1m` (default) or `samples_1m` (the pre-007 way; benchmark baseline). */
+  readonly counterSource?: CounterSource;
   /** Window start and end, epoch milliseconds (inclusive). */
   readonly fromMs: number;
   readonly toMs: number;
@@ -184,7 +186,7 @@ export interface PostmortemSql {
 }
 
 /** Builds {@link PostmortemSql} for a database (validated: it is spliced as an identifier). */
-export function postmortemSql(opts: Pick<PostmortemOptions, 'database'>): PostmortemSql {
+export function postmortemSql(opts: Pick<PostmortemOptions, 'database' | 'counterSource'>): PostmortemSql {
   if (!IDENT.test(opts.database)) {
     throw new ConfigError(`post-mortem: database "${opts.database}" is not a ClickHouse identifier (letters, digits, _)`);
   }
@@ -193,7 +195,7 @@ export function postmortemSql(opts: Pick<PostmortemOptions, 'database'>): Postmo
   const facultyCond = `({faculty:String} = '' OR ${M.faculty} = {faculty:String})`;
   const fromExpr = 'toStartOfMinute({from:DateTime64(3)})';
   const toExpr = '{to:DateTime64(3)}';
-  const t = { database: opts.database };
+  const t = opts.counterSource === undefined ? { database: opts.database } : { database: opts.database, counterSource: opts.counterSource };
   const A = ALERTS_LOG;
   return {
     gauges: `SELECT ${M.faculty} AS faculty, toUnixTimestamp(${M.minute}) * 1000 AS minute_ms,
@@ -211,13 +213,13 @@ export function postmortemSql(opts: Pick<PostmortemOptions, 'database'>): Postmo
     requests: `SELECT ${M.faculty} AS faculty, toUnixTimestamp(${M.minute}) * 1000 AS minute_ms,
        sum(inc) AS requests, sumIf(inc, startsWith(status, '5')) AS errors
      FROM (
-${counterIncreaseSql(t, { metric: PANEL_METRICS.requestCount, where: facultyCond, from: fromExpr, to: toExpr, labels: { status: 'http_response_status_code' } })}
+${counterIncreasesSql(t, { metric: PANEL_METRICS.requestCount, where: facultyCond, from: fromExpr, to: toExpr, labels: { status: 'http_response_status_code' } })}
      )
      GROUP BY ${M.faculty}, ${M.minute}
      ORDER BY faculty, minute_ms`,
     buckets: `SELECT ${M.faculty} AS faculty, toUnixTimestamp(${M.minute}) * 1000 AS minute_ms, le, sum(inc) AS n
      FROM (
-${counterIncreaseSql(t, { metric: PANEL_METRICS.requestBuckets, where: facultyCond, from: fromExpr, to: toExpr, labels: { le: 'le' } })}
+${counterIncreasesSql(t, { metric: PANEL_METRICS.requestBuckets, where: facultyCond, from: fromExpr, to: toExpr, labels: { le: 'le' } })}
      )
      GROUP BY ${M.faculty}, ${M.minute}, le
      ORDER BY faculty, minute_ms`,

@@ -6,7 +6,7 @@
  * importing each other.
  */
 import { ConfigError } from '../../core/errors.ts';
-import { SAMPLES_1M, SERIES, TABLES } from './tables.ts';
+import { COUNTER_LABELS, COUNTERS_1M, SAMPLES_1M, SERIES, TABLES } from './tables.ts';
 
 /**
  * Prometheus-normalized names of the metrics readers query. `@opentelemetry/exporter-prometheus`
@@ -25,6 +25,20 @@ export const READER_METRICS = {
 export interface SqlTarget {
   /** ClickHouse database holding Vigie's tables. */
   readonly database: string;
+  /**
+   * Where counter increases come from: `counters_1m` (default; computed at ingest) or
+   * `samples_1m` (per-series increases computed at query time, the pre-007 way: slow on a
+   * day of data; kept for the benchmark's baseline).
+   */
+  readonly counterSource?: CounterSource;
+}
+
+/** See {@link SqlTarget.counterSource}. */
+export type CounterSource = 'counters_1m' | 'samples_1m';
+
+/** `t` reduced to what readers use (database, counter source). */
+export function sqlTarget(t: SqlTarget): SqlTarget {
+  return t.counterSource === undefined ? { database: t.database } : { database: t.database, counterSource: t.counterSource };
 }
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -50,7 +64,10 @@ export function sqlLiteral(s: string): string {
 const M = SAMPLES_1M;
 
 /**
- * Per-minute increase of one cumulative counter, per series, with chosen labels.
+ * Per-minute increase of one cumulative counter, per series, with chosen labels, computed
+ * at query time from `samples_1m` (window function over every series-minute: slow on a
+ * day of data; panels read {@link counterRollupSql}; kept as the benchmark's baseline
+ * and for labels `counters_1m` does not keep).
  *
  * The increase of a minute is `last - previous minute's last` (or `last` after a reset,
  * like Prometheus' `increase`); when the previous minute is missing (start of the
@@ -101,6 +118,62 @@ export function counterIncreaseSql(
     GROUP BY ${SERIES.fingerprint}
   ) AS s ON s.${SERIES.fingerprint} = c.${M.fingerprint}
   WHERE c.${M.minute} >= ${opts.from}`;
+}
+
+const C = COUNTERS_1M;
+
+/** `counters_1m` column of each label it keeps. */
+const COUNTER_LABEL_COLUMNS: Readonly<Record<string, string>> = {
+  [COUNTER_LABELS.le]: C.le,
+  [COUNTER_LABELS.statusCode]: C.statusCode,
+  [COUNTER_LABELS.examId]: C.examId,
+};
+
+/** Labels {@link counterRollupSql} can group by (those `counters_1m` keeps). */
+export const ROLLUP_COUNTER_LABELS: readonly string[] = Object.keys(COUNTER_LABEL_COLUMNS);
+
+/**
+ * Per-minute increase of one cumulative counter from `counters_1m` (increases computed
+ * at ingest, summed without the series dimension), grouped by minute, faculty and the
+ * chosen labels (only `le`, `http_response_status_code` and `exam_id` are kept there).
+ * Same output as {@link counterIncreaseSql} minus `fingerprint`:
+ * `minute, faculty, <label aliases…>, inc`.
+ */
+export function counterRollupSql(
+  t: SqlTarget,
+  opts: {
+    metric: string;
+    /** Extra predicate on `counters_1m` (e.g. the faculty filter on `faculty`). */
+    where: string;
+    /** SQL expressions for the window bounds (DateTime); minutes in `[from, to]`. */
+    from: string;
+    to: string;
+    /** Output column alias → label name. */
+    labels: Readonly<Record<string, string>>;
+  },
+): string {
+  const cols = Object.entries(opts.labels).map(([alias, label]) => {
+    const col = COUNTER_LABEL_COLUMNS[label];
+    if (col === undefined) throw new ConfigError(`counters_1m keeps no label "${label}" (only ${ROLLUP_COUNTER_LABELS.join(', ')})`);
+    if (!IDENT.test(alias)) throw new ConfigError(`"${alias}" is not an SQL identifier`);
+    return { alias, col };
+  });
+  const sel = cols.map(({ alias, col }) => `, ${col} AS ${alias}`).join('');
+  const grp = cols.map(({ alias }) => `, ${alias}`).join('');
+  return `SELECT ${C.minute} AS ${C.minute}, ${C.faculty} AS ${C.faculty}${sel}, sum(${C.delta}) AS inc
+  FROM ${qualifiedTable(t, TABLES.counters1m)}
+  WHERE ${C.metric} = ${sqlLiteral(opts.metric)} AND (${opts.where})
+    AND ${C.minute} >= ${opts.from} AND ${C.minute} <= ${opts.to}
+  GROUP BY ${C.minute}, ${C.faculty}${grp}`;
+}
+
+/**
+ * Per-minute counter increases from the target's counter source (see
+ * {@link SqlTarget.counterSource}): `minute, faculty, <label aliases…>, inc` (plus
+ * `fingerprint` from `samples_1m`). Labels limited to those `counters_1m` keeps.
+ */
+export function counterIncreasesSql(t: SqlTarget, opts: Parameters<typeof counterRollupSql>[1]): string {
+  return t.counterSource === 'samples_1m' ? counterIncreaseSql(t, opts) : counterRollupSql(t, opts);
 }
 
 /**

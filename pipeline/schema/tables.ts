@@ -8,6 +8,9 @@
  * - `samples`: narrow (metric, fingerprint, faculty, timestamp, value) rows, raw, with a TTL;
  * - `samples_1m`: per-minute per-series rollup (AggregatingMergeTree fed by a materialized
  *   view) with min/max/last/sum/count, so dashboards never scan raw samples;
+ * - `counters_1m`: per-minute counter increases (computed once at ingest into
+ *   `samples.delta`) summed by metric, faculty, le, status code and exam — no series
+ *   dimension, so counter and histogram panels read a few thousand rows per hour;
  * - `alerts_log`: every alert state transition.
  */
 
@@ -25,6 +28,9 @@ export const TABLES = {
   samplesIngestMv: 'samples_ingest_mv',
   /** View: highest Kafka offset stored per (topic, partition), read by the pipeline on (re)delivery. */
   ingestOffsets: 'ingest_offsets',
+  /** Per-minute counter increases (sum of `samples.delta`) by metric, faculty, le, status code, exam: no series dimension. */
+  counters1m: 'counters_1m',
+  counters1mMv: 'counters_1m_mv',
 } as const;
 
 /** Column names of `samples`. */
@@ -107,4 +113,38 @@ export const INGEST_OFFSETS = {
   offset: 'offset',
   /** First offset of the insert that stored it. */
   firstOffset: 'first_offset',
+} as const;
+
+/**
+ * Columns added to `samples` and `samples_ingest` by migration 007: the increase of a
+ * cumulative counter since the previous point of its series (0 for gauges), and the
+ * three labels `counters_1m` keeps (empty when the series has none).
+ */
+export const SAMPLES_COUNTER = {
+  delta: 'delta',
+  le: 'le',
+  statusCode: 'status_code',
+  examId: 'exam_id',
+} as const;
+
+/** Labels copied from a sample into the {@link SAMPLES_COUNTER} columns, by column. */
+export const COUNTER_LABELS = {
+  le: 'le',
+  statusCode: 'http_response_status_code',
+  examId: 'exam_id',
+} as const;
+
+/**
+ * Column names of `counters_1m`: `delta` is SimpleAggregateFunction(sum, Float64), the
+ * sum of the increases of every series with these (metric, faculty, le, status_code,
+ * exam_id) in the minute. Read with `sum(delta)` and GROUP BY (no FINAL needed).
+ */
+export const COUNTERS_1M = {
+  metric: 'metric',
+  faculty: 'faculty',
+  minute: 'minute',
+  le: 'le',
+  statusCode: 'status_code',
+  examId: 'exam_id',
+  delta: 'delta',
 } as const;

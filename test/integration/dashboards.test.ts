@@ -88,6 +88,12 @@ describe('every dashboard query on chDB', () => {
         expect(r.types[0]).toMatch(/^DateTime/);
       });
     }
+    it(`${d.uid}: counter panels read counters_1m (increases from ingest), no per-series window at query time`, () => {
+      for (const p of d.panels.filter((x) => /http_server_request_duration_(count|bucket)/.test(x.rawSql))) {
+        expect(p.rawSql, p.title).toContain('`vigie_test`.`counters_1m`');
+        expect(p.rawSql, p.title).not.toMatch(/lagInFrame/);
+      }
+    });
     it(`${d.uid}: every SQL reads rollups, never raw samples`, () => {
       for (const sql of [...d.panels.map((p) => p.rawSql), ...Object.values(d.annotations)]) {
         expect(sql).not.toMatch(/`vigie_test`\.`samples`/);

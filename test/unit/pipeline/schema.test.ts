@@ -12,7 +12,7 @@ describe('migrations', () => {
     const ms = loadMigrations();
     expect(ms.map((m) => m.version)).toEqual([...ms.map((m) => m.version)].sort((a, b) => a - b));
     const ddl = all({ database: 'vigie' }).join('\n');
-    for (const t of [TABLES.series, TABLES.samples, TABLES.samples1m, TABLES.samples1mMv, TABLES.alertsLog]) {
+    for (const t of [TABLES.series, TABLES.samples, TABLES.samples1m, TABLES.samples1mMv, TABLES.alertsLog, TABLES.counters1m, TABLES.counters1mMv]) {
       expect(ddl).toMatch(new RegExp(`vigie\\.${t}\\b`));
     }
   });
@@ -34,11 +34,18 @@ describe('migrations', () => {
     expect(ddl).toContain("ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}', first_seen)");
     expect(ddl).toContain("ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')");
     expect(ddl).toContain("ENGINE = ReplicatedAggregatingMergeTree(");
-    for (const t of [TABLES.series, TABLES.samples, TABLES.samples1m, TABLES.alertsLog]) {
+    for (const t of [TABLES.series, TABLES.samples, TABLES.samples1m, TABLES.alertsLog, TABLES.counters1m]) {
       expect(ddl).toContain(`CREATE TABLE IF NOT EXISTS vigie.${t} ON CLUSTER campus\nAS vigie.${t}_local\nENGINE = Distributed('campus', vigie, ${t}_local,`);
     }
     // The rollup view reads and writes local tables, so each shard rolls up its own rows.
     expect(ddl).toMatch(/samples_1m_mv ON CLUSTER campus\nTO vigie\.samples_1m_local[\s\S]*FROM vigie\.samples_local/);
+    // 007: counter increases roll up per shard; the staging view is re-created with the new columns;
+    // the new columns are added to the local and the Distributed tables alike.
+    expect(ddl).toMatch(/counters_1m_mv ON CLUSTER campus\nTO vigie\.counters_1m_local[\s\S]*FROM vigie\.samples_local/);
+    expect(ddl).toMatch(/samples_ingest_mv ON CLUSTER campus\nTO vigie\.samples_local\nAS SELECT [^\n]*delta, le, status_code, exam_id\nFROM vigie\.samples_ingest_local/);
+    for (const t of ['samples', 'samples_local', 'samples_ingest', 'samples_ingest_local']) {
+      expect(ddl).toMatch(new RegExp(`ALTER TABLE vigie\\.${t} ON CLUSTER campus\\n\\s+ADD COLUMN IF NOT EXISTS delta`));
+    }
   });
 
   it('refuses identifiers that would inject SQL', () => {

@@ -98,6 +98,11 @@ interface SampleRow {
   faculty: string;
   timestamp: number;
   value: number;
+  /** Counter increase since the series' previous point (0 for gauges and a series' first point), as the pipeline stores it. */
+  delta: number;
+  le: string;
+  status_code: string;
+  exam_id: string;
 }
 
 /** Builds every series and sample of the morning (deterministic). */
@@ -105,16 +110,28 @@ export function generateMorning(): { series: SeriesRow[]; samples: SampleRow[]; 
   const series = new Map<string, SeriesRow>();
   const samples: SampleRow[] = [];
   const counters = new Map<string, number>();
-  const emit = (metric: string, faculty: string, labels: Labels, ts: number, value: number): void => {
+  const emit = (metric: string, faculty: string, labels: Labels, ts: number, value: number, delta = 0): void => {
     const fp = fingerprint(metric, labels);
     if (!series.has(fp)) series.set(fp, { fingerprint: fp, metric, faculty, labels, first_seen: MORNING_START_MS });
-    samples.push({ metric, fingerprint: fp, faculty, timestamp: ts, value });
+    samples.push({
+      metric,
+      fingerprint: fp,
+      faculty,
+      timestamp: ts,
+      value,
+      delta,
+      le: labels['le'] ?? '',
+      status_code: labels['http_response_status_code'] ?? '',
+      exam_id: labels['exam_id'] ?? '',
+    });
   };
   const addCounter = (metric: string, faculty: string, labels: Labels, ts: number, delta: number): void => {
     const key = fingerprint(metric, labels);
-    const v = (counters.get(key) ?? 0) + delta;
+    const prev = counters.get(key);
+    const v = (prev ?? 0) + delta;
     counters.set(key, v);
-    emit(metric, faculty, labels, ts, v);
+    // Prometheus semantics: a series' first point is its baseline (increase 0).
+    emit(metric, faculty, labels, ts, v, prev === undefined ? 0 : delta);
   };
 
   for (let ts = MORNING_START_MS; ts < MORNING_END_MS; ts += STEP_MS) {
@@ -200,7 +217,7 @@ export const MORNING_SCHEDULE: readonly ScheduledExam[] = [
   { id: 'MED-301', faculty: 'medecine', start: at(8, 45), enrolled: 800, durationMs: 180 * MIN },
 ];
 
-/** Inserts the morning into `series`, `samples` (the MV fills `samples_1m`), `alerts_log` and `exam_schedule`. */
+/** Inserts the morning into `series`, `samples` (the MVs fill `samples_1m` and `counters_1m`), `alerts_log` and `exam_schedule`. */
 export async function insertMorning(client: ClickHouseClient, database: string): Promise<void> {
   const { series, samples, alerts } = generateMorning();
   await client.insert({ table: `${database}.${TABLES.series}`, values: series, format: 'JSONEachRow' });
