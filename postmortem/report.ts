@@ -1,7 +1,7 @@
 /**
  * The post-mortem report: what happened on a session morning, from the per-minute
  * rollups and the alerts log. Finds the collapse (first minute a faculty's error ratio
- * passes 0.5), the first deviation (utilization > 0.8 or p95 > 1 s), per-faculty peaks,
+ * passes 0.5), the first deviation (utilization > 0.8 or p95 > 2 s, the latency rule's bound), per-faculty peaks,
  * and each page's lead time before the collapse. All values reach ClickHouse as query
  * parameters; only the validated database name is spliced, as an identifier.
  */
@@ -284,7 +284,7 @@ export function analyse(
   const th = {
     collapseErrorRatio: opts.collapseErrorRatio ?? 0.5,
     utilization: opts.utilizationThreshold ?? 0.8,
-    p95Seconds: opts.p95ThresholdSeconds ?? 1,
+    p95Seconds: opts.p95ThresholdSeconds ?? 2,
   };
   const minRequests = opts.minRequests ?? 10;
 
@@ -363,7 +363,8 @@ function summarise(
     if (!firstDeviation) {
       if (m.utilization !== null && m.utilization > th.utilization) {
         firstDeviation = { faculty, minuteMs: m.minuteMs, kind: 'utilization', value: m.utilization, threshold: th.utilization };
-      } else if (m.p95Seconds !== null && m.p95Seconds > th.p95Seconds) {
+      } else if (m.requests >= minRequests && m.p95Seconds !== null && m.p95Seconds > th.p95Seconds) {
+        // A p95 over a handful of requests (the first minute of a series, a quiet faculty) is noise.
         firstDeviation = { faculty, minuteMs: m.minuteMs, kind: 'latency', value: m.p95Seconds, threshold: th.p95Seconds };
       }
     }

@@ -40,7 +40,7 @@ export function registerPostmortemCommand(program: Command): void {
     .option('--database <name>', 'database holding Vigie tables', 'vigie')
     .option('--collapse-error-ratio <r>', 'error ratio that counts as a collapse (default 0.5)', floatOption('--collapse-error-ratio'))
     .option('--utilization <u>', 'utilization that counts as a deviation (default 0.8)', floatOption('--utilization'))
-    .option('--p95 <seconds>', 'p95 latency that counts as a deviation (default 1)', floatOption('--p95'))
+    .option('--p95 <seconds>', 'p95 latency that counts as a deviation (default 2, as the latency rule)', floatOption('--p95'))
     .action(async (flags: PostmortemFlags) => {
       if (flags.from > flags.to) throw new ConfigError(`--from (${new Date(flags.from).toISOString()}) is after --to (${new Date(flags.to).toISOString()})`);
       const storage = createStorage({
