@@ -5,11 +5,11 @@
  * firing" on the same time axis as the sessions curve. The `faculties` variable is
  * multi-value with "All".
  */
-import { sqlTarget, type CounterSource } from '../pipeline/schema/queries.ts';
+import { sqlTarget } from '../pipeline/schema/queries.ts';
 import * as common from '@grafana/grafana-foundation-sdk/common';
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { clickhouseQuery } from './clickhouseQuery.ts';
-import { clickhouseDs, clickhouseTablePanel, clickhouseTimeseriesPanel, panelById, type PanelSql } from './panels.ts';
+import { clickhouseDs, clickhouseTablePanel, clickhouseTimeseriesPanel, panelById, type DashboardOptions, type PanelSql } from './panels.ts';
 import {
   alertAnnotationsSql,
   examScheduleTableSql,
@@ -22,12 +22,7 @@ import {
 } from './sql.ts';
 
 /** Options of {@link buildExamMorningDashboard}. */
-export interface ExamMorningDashboardOptions {
-  readonly database: string;
-  /** Counter increases from `counters_1m` (default) or, for comparisons, `samples_1m` (see `SqlTarget`). */
-  readonly counterSource?: CounterSource;
-  readonly datasourceUid: string;
-}
+export type ExamMorningDashboardOptions = DashboardOptions;
 
 /** Stable uid of the exam-morning dashboard. */
 export const EXAM_MORNING_DASHBOARD_UID = 'vigie-exam-morning';

@@ -5,11 +5,11 @@
  * with the Grafana foundation SDK; uids and panel ids are fixed so a regenerated file
  * diffs cleanly and links to panels survive.
  */
-import { sqlTarget, type CounterSource } from '../pipeline/schema/queries.ts';
+import { sqlTarget } from '../pipeline/schema/queries.ts';
 import * as common from '@grafana/grafana-foundation-sdk/common';
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { clickhouseQuery } from './clickhouseQuery.ts';
-import { clickhouseDs, clickhouseTablePanel, clickhouseTimeseriesPanel, panelById, type PanelSql } from './panels.ts';
+import { clickhouseDs, clickhouseTablePanel, clickhouseTimeseriesPanel, panelById, type DashboardOptions, type PanelSql } from './panels.ts';
 import {
   alertAnnotationsSql,
   errorRatioSql,
@@ -26,14 +26,7 @@ import {
 export type { PanelKind, PanelSql } from './panels.ts';
 
 /** Options of {@link buildFacultyDashboard}. */
-export interface FacultyDashboardOptions {
-  /** ClickHouse database holding Vigie's tables. */
-  readonly database: string;
-  /** Counter increases from `counters_1m` (default) or, for comparisons, `samples_1m` (see `SqlTarget`). */
-  readonly counterSource?: CounterSource;
-  /** Uid of the provisioned ClickHouse data source. */
-  readonly datasourceUid: string;
-}
+export type FacultyDashboardOptions = DashboardOptions;
 
 /** Stable uid of the faculty dashboard. */
 export const FACULTY_DASHBOARD_UID = 'vigie-faculty';

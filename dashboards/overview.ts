@@ -4,11 +4,11 @@
  * minutes of sessions, computed in SQL on the rollups), p95 latency, error ratio and
  * firing alerts. No variable: a coordinator opens it and sees the whole campus.
  */
-import { sqlTarget, type CounterSource } from '../pipeline/schema/queries.ts';
+import { sqlTarget } from '../pipeline/schema/queries.ts';
 import * as common from '@grafana/grafana-foundation-sdk/common';
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { clickhouseQuery } from './clickhouseQuery.ts';
-import { clickhouseDs, clickhouseTablePanel, clickhouseTimeseriesPanel, panelById, type PanelSql } from './panels.ts';
+import { clickhouseDs, clickhouseTablePanel, clickhouseTimeseriesPanel, panelById, type DashboardOptions, type PanelSql } from './panels.ts';
 import {
   alertAnnotationsSql,
   errorRatioByFacultySql,
@@ -20,12 +20,7 @@ import {
 } from './sql.ts';
 
 /** Options of {@link buildOverviewDashboard}. */
-export interface OverviewDashboardOptions {
-  readonly database: string;
-  /** Counter increases from `counters_1m` (default) or, for comparisons, `samples_1m` (see `SqlTarget`). */
-  readonly counterSource?: CounterSource;
-  readonly datasourceUid: string;
-}
+export type OverviewDashboardOptions = DashboardOptions;
 
 /** Stable uid of the session overview dashboard. */
 export const OVERVIEW_DASHBOARD_UID = 'vigie-overview';

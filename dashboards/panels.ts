@@ -9,7 +9,19 @@ import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import * as prometheus from '@grafana/grafana-foundation-sdk/prometheus';
 import * as table from '@grafana/grafana-foundation-sdk/table';
 import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
+import type { CounterSource } from '../pipeline/schema/queries.ts';
 import { CLICKHOUSE_PLUGIN_TYPE, clickhouseQuery } from './clickhouseQuery.ts';
+
+
+/** What every dashboard builder needs: where the tables are and which data source reads them. */
+export interface DashboardOptions {
+  /** ClickHouse database holding Vigie's tables. */
+  readonly database: string;
+  /** Counter increases from `counters_1m` (default) or, for comparisons, `samples_1m` (see `SqlTarget`). */
+  readonly counterSource?: CounterSource;
+  /** Uid of the provisioned ClickHouse data source. */
+  readonly datasourceUid: string;
+}
 
 /**
  * How a panel's query result is shaped; tests check the column order against it.

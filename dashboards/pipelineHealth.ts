@@ -5,7 +5,7 @@
  * `prometheus` variable); ingest volume and data freshness come from the rollups, so
  * the dashboard still shows a stalled pipeline when Prometheus is not scraping.
  */
-import { sqlTarget, type CounterSource } from '../pipeline/schema/queries.ts';
+import { sqlTarget } from '../pipeline/schema/queries.ts';
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import {
   clickhouseTablePanel,
@@ -14,17 +14,14 @@ import {
   prometheusTimeseriesPanel,
   PROMETHEUS_DS_VAR,
   PROMETHEUS_TYPE,
+  type DashboardOptions,
   type PanelSql,
   type PromPanel,
 } from './panels.ts';
 import { dataFreshnessSql, ingestVolumeSql } from './sql.ts';
 
 /** Options of {@link buildPipelineHealthDashboard}. */
-export interface PipelineHealthDashboardOptions {
-  readonly database: string;
-  /** Counter increases from `counters_1m` (default) or, for comparisons, `samples_1m` (see `SqlTarget`). */
-  readonly counterSource?: CounterSource;
-  readonly datasourceUid: string;
+export interface PipelineHealthDashboardOptions extends DashboardOptions {
   /** Uid of the Prometheus data source selected by default in the `prometheus` variable. */
   readonly prometheusUid: string;
 }
