@@ -1,0 +1,8 @@
+#!/usr/bin/env node
+// Entry point of the `vigie` command: runs the TypeScript sources through tsx's ESM
+// loader, so there is no build step between a checkout and a working CLI.
+import { register } from 'tsx/esm/api';
+
+register();
+const { main } = await import('../cli/main.ts');
+process.exitCode = await main(process.argv);
