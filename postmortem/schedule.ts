@@ -7,16 +7,10 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { ConfigError } from '../core/errors.ts';
 import { isIdentifier } from '../pipeline/schema/queries.ts';
 import { EXAM_SCHEDULE, TABLES } from '../pipeline/schema/tables.ts';
+import type { ScheduledExam } from '../core/schedule.ts';
 
-/** One scheduled exam, as `simulator/model.ts` `schedule()` returns it. */
-export interface ScheduledExam {
-  readonly id: string;
-  readonly faculty: string;
-  /** Planned start, epoch milliseconds. */
-  readonly start: number;
-  readonly enrolled: number;
-  readonly durationMs: number;
-}
+/** The schedule type lives in core (shared by the rules, the pipeline table and this writer). */
+export type { ScheduledExam } from '../core/schedule.ts';
 
 /** Inserts `exams` into `<database>.exam_schedule`; returns how many rows were written. */
 export async function writeSchedule(client: ClickHouseClient, database: string, exams: readonly ScheduledExam[]): Promise<number> {

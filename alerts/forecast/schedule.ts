@@ -13,16 +13,9 @@
  * before the ramp even gets there (see `alerts/rules/default.yml`).
  */
 import type { Sample } from '../../core/samples.ts';
+import type { ScheduledExam } from '../../core/schedule.ts';
 
-/** What the schedule needs to know about an exam (the simulator's `Exam` fits). */
-export interface ScheduledExam {
-  readonly id: string;
-  readonly faculty: string;
-  /** Start, epoch ms. */
-  readonly start: number;
-  readonly enrolled: number;
-  readonly durationMs: number;
-}
+export type { ScheduledExam } from '../../core/schedule.ts';
 
 /** Options of {@link scheduleSeries}. */
 export interface ScheduleSeriesOptions {
