@@ -8,8 +8,7 @@
 import { sqlTarget } from '../pipeline/schema/queries.ts';
 import * as common from '@grafana/grafana-foundation-sdk/common';
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
-import { clickhouseQuery } from './clickhouseQuery.ts';
-import { clickhouseDs, clickhouseTablePanel, clickhouseTimeseriesPanel, panelById, type DashboardOptions, type PanelSql } from './panels.ts';
+import { clickhouseAnnotation, clickhouseDs, clickhouseTablePanel, clickhouseTimeseriesPanel, panelById, vigieDashboard, type DashboardOptions, type PanelSql } from './panels.ts';
 import {
   alertAnnotationsSql,
   examScheduleTableSql,
@@ -113,31 +112,13 @@ export function buildExamMorningDashboard(opts: ExamMorningDashboardOptions): da
     .noValue('No exam scheduled in range (write one with writeSchedule)')
     .overrideByName('peak_share_of_enrolled', [{ id: 'unit', value: 'percentunit' }]);
 
-  return new dashboard.DashboardBuilder('Vigie — exam morning')
-    .uid(EXAM_MORNING_DASHBOARD_UID)
-    .description('The load each exam brings, with exam starts and alert transitions as annotations.')
-    .tags(['vigie', 'exams'])
-    .editable()
-    .timezone('browser')
-    .time({ from: 'now-4h', to: 'now' })
-    .refresh('30s')
-    .tooltip(dashboard.DashboardCursorSync.Crosshair)
+  return vigieDashboard('Vigie — exam morning', EXAM_MORNING_DASHBOARD_UID, 'The load each exam brings, with exam starts and alert transitions as annotations.', ['vigie', 'exams'], 'now-4h')
     .withVariable(facultiesVar)
     .annotation(
-      new dashboard.AnnotationQueryBuilder()
-        .name('Exam starts')
-        .datasource(ds)
-        .enable(true)
-        .iconColor('blue')
-        .target(clickhouseQuery({ refId: 'Exams', datasourceUid: uid, rawSql: annotations['Exam starts']!, kind: 'table' })),
+      clickhouseAnnotation('Exam starts', 'blue', 'Exams', uid, annotations['Exam starts']!),
     )
     .annotation(
-      new dashboard.AnnotationQueryBuilder()
-        .name('Alerts')
-        .datasource(ds)
-        .enable(true)
-        .iconColor('red')
-        .target(clickhouseQuery({ refId: 'Alerts', datasourceUid: uid, rawSql: annotations['Alerts']!, kind: 'table' })),
+      clickhouseAnnotation('Alerts', 'red', 'Alerts', uid, annotations['Alerts']!),
     )
     .withPanel(byExam)
     .withPanel(vsCap)

@@ -8,8 +8,7 @@
 import { sqlTarget } from '../pipeline/schema/queries.ts';
 import * as common from '@grafana/grafana-foundation-sdk/common';
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
-import { clickhouseQuery } from './clickhouseQuery.ts';
-import { clickhouseDs, clickhouseTablePanel, clickhouseTimeseriesPanel, panelById, type DashboardOptions, type PanelSql } from './panels.ts';
+import { clickhouseAnnotation, clickhouseDs, clickhouseTablePanel, clickhouseTimeseriesPanel, panelById, vigieDashboard, type DashboardOptions, type PanelSql } from './panels.ts';
 import {
   alertAnnotationsSql,
   errorRatioSql,
@@ -159,23 +158,10 @@ export function buildFacultyDashboard(opts: FacultyDashboardOptions): dashboard.
     .description('Per server over the range: peak sessions against capacity, peak and latest utilization.')
     .noValue('No server in range');
 
-  return new dashboard.DashboardBuilder('Vigie — faculty')
-    .uid(FACULTY_DASHBOARD_UID)
-    .description('Per-faculty view of an exam session morning: load, latency, errors, alerts.')
-    .tags(['vigie', 'exams'])
-    .editable()
-    .timezone('browser')
-    .time({ from: 'now-3h', to: 'now' })
-    .refresh('30s')
-    .tooltip(dashboard.DashboardCursorSync.Crosshair)
+  return vigieDashboard('Vigie — faculty', FACULTY_DASHBOARD_UID, 'Per-faculty view of an exam session morning: load, latency, errors, alerts.', ['vigie', 'exams'])
     .withVariable(facultyVar)
     .annotation(
-      new dashboard.AnnotationQueryBuilder()
-        .name('Alerts')
-        .datasource(ds)
-        .enable(true)
-        .iconColor('red')
-        .target(clickhouseQuery({ refId: 'Anno', datasourceUid: opts.datasourceUid, rawSql: facultyAnnotationSql(opts), kind: 'table' })),
+      clickhouseAnnotation('Alerts', 'red', 'Anno', opts.datasourceUid, facultyAnnotationSql(opts)),
     )
     .withPanel(sessions)
     .withPanel(latency)

@@ -7,8 +7,7 @@
 import { sqlTarget } from '../pipeline/schema/queries.ts';
 import * as common from '@grafana/grafana-foundation-sdk/common';
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
-import { clickhouseQuery } from './clickhouseQuery.ts';
-import { clickhouseDs, clickhouseTablePanel, clickhouseTimeseriesPanel, panelById, type DashboardOptions, type PanelSql } from './panels.ts';
+import { clickhouseAnnotation, clickhouseTablePanel, clickhouseTimeseriesPanel, panelById, vigieDashboard, type DashboardOptions, type PanelSql } from './panels.ts';
 import {
   alertAnnotationsSql,
   errorRatioByFacultySql,
@@ -77,7 +76,6 @@ export function buildOverviewDashboard(opts: OverviewDashboardOptions): dashboar
   const panels = overviewPanelSql(opts);
   const byId = (id: number): PanelSql => panelById(panels, id, 'overview');
   const uid = opts.datasourceUid;
-  const ds = clickhouseDs(uid);
   const cellColor = (id: string, mode: common.TableCellDisplayMode) => ({ id, value: { type: mode } });
 
   const now = clickhouseTablePanel(byId(OVERVIEW_PANEL_IDS.facultiesNow), uid, { x: 0, y: 0, w: 24, h: 9 })
@@ -153,22 +151,9 @@ export function buildOverviewDashboard(opts: OverviewDashboardOptions): dashboar
     .description('Alerts whose latest state at the end of the range is firing, every faculty.')
     .noValue('No alert firing');
 
-  return new dashboard.DashboardBuilder('Vigie — session overview')
-    .uid(OVERVIEW_DASHBOARD_UID)
-    .description('Every faculty at a glance on a session morning: load against capacity, time to saturation, latency, errors, alerts.')
-    .tags(['vigie', 'exams'])
-    .editable()
-    .timezone('browser')
-    .time({ from: 'now-3h', to: 'now' })
-    .refresh('30s')
-    .tooltip(dashboard.DashboardCursorSync.Crosshair)
+  return vigieDashboard('Vigie — session overview', OVERVIEW_DASHBOARD_UID, 'Every faculty at a glance on a session morning: load against capacity, time to saturation, latency, errors, alerts.', ['vigie', 'exams'])
     .annotation(
-      new dashboard.AnnotationQueryBuilder()
-        .name('Alerts')
-        .datasource(ds)
-        .enable(true)
-        .iconColor('red')
-        .target(clickhouseQuery({ refId: 'Anno', datasourceUid: uid, rawSql: overviewAnnotationSql(opts)['Alerts']!, kind: 'table' })),
+      clickhouseAnnotation('Alerts', 'red', 'Anno', uid, overviewAnnotationSql(opts)['Alerts']!),
     )
     .withPanel(now)
     .withPanel(util)

@@ -5,7 +5,7 @@
  * shares (legend shown, 1-minute interval for rollups, multi tooltip).
  */
 import * as common from '@grafana/grafana-foundation-sdk/common';
-import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
+import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import * as prometheus from '@grafana/grafana-foundation-sdk/prometheus';
 import * as table from '@grafana/grafana-foundation-sdk/table';
 import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
@@ -55,6 +55,29 @@ export interface PromPanel {
 /** Data source reference of the provisioned ClickHouse data source. */
 export function clickhouseDs(uid: string): common.DataSourceRef {
   return { type: CLICKHOUSE_PLUGIN_TYPE, uid };
+}
+
+/** The frame every Vigie dashboard shares: tags, editable, browser time zone, range, 30 s refresh, crosshair. */
+export function vigieDashboard(title: string, uid: string, description: string, tags: readonly string[], from = 'now-3h'): dashboard.DashboardBuilder {
+  return new dashboard.DashboardBuilder(title)
+    .uid(uid)
+    .description(description)
+    .tags([...tags])
+    .editable()
+    .timezone('browser')
+    .time({ from, to: 'now' })
+    .refresh('30s')
+    .tooltip(dashboard.DashboardCursorSync.Crosshair);
+}
+
+/** An annotation fed by a ClickHouse table query (time, text, tags). */
+export function clickhouseAnnotation(name: string, iconColor: string, refId: string, datasourceUid: string, rawSql: string): dashboard.AnnotationQueryBuilder {
+  return new dashboard.AnnotationQueryBuilder()
+    .name(name)
+    .datasource(clickhouseDs(datasourceUid))
+    .enable(true)
+    .iconColor(iconColor)
+    .target(clickhouseQuery({ refId, datasourceUid, rawSql, kind: 'table' }));
 }
 
 /** Plugin id of Grafana's Prometheus data source. */

@@ -12,6 +12,7 @@ import {
   clickhouseTimeseriesPanel,
   panelById,
   prometheusTimeseriesPanel,
+  vigieDashboard,
   PROMETHEUS_DS_VAR,
   PROMETHEUS_TYPE,
   type DashboardOptions,
@@ -157,15 +158,7 @@ export function buildPipelineHealthDashboard(opts: PipelineHealthDashboardOption
       },
     ]);
 
-  let b = new dashboard.DashboardBuilder('Vigie — pipeline health')
-    .uid(PIPELINE_HEALTH_DASHBOARD_UID)
-    .description("Vigie's own health: consumer lag, insert latency, DLQ, outbox, rule evaluation, data freshness.")
-    .tags(['vigie', 'self-monitoring'])
-    .editable()
-    .timezone('browser')
-    .time({ from: 'now-3h', to: 'now' })
-    .refresh('30s')
-    .tooltip(dashboard.DashboardCursorSync.Crosshair)
+  let b = vigieDashboard('Vigie — pipeline health', PIPELINE_HEALTH_DASHBOARD_UID, "Vigie's own health: consumer lag, insert latency, DLQ, outbox, rule evaluation, data freshness.", ['vigie', 'self-monitoring'])
     .withVariable(promVar)
     .withPanel(volume)
     .withPanel(fresh);
