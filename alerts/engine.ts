@@ -11,7 +11,7 @@ import { describeError } from '../core/errors.ts';
 import { fingerprint, type Labels, type Sample } from '../core/samples.ts';
 import { INACTIVE, transition, type AlertState } from './alertState.ts';
 import type { Notification, NotifyFn } from './notifiers/types.ts';
-import { dropName, EvalError, evaluateVector, type VectorSample } from './promql/eval.ts';
+import { dropName, EvalError, evaluateVector, type EvalStats, type VectorSample } from './promql/eval.ts';
 import type { AlertingRule, RecordingRule, Rule, RuleGroup } from './rules.ts';
 import type { EngineStateSnapshot, PersistedAlert } from './statePersistence.ts';
 import type { SeriesStore } from './windows.ts';
@@ -63,6 +63,8 @@ export interface EngineHealth {
   readonly lastNotifyError?: string;
   readonly lastTransitionsError?: string;
   readonly evaluations: number;
+  /** Samples loaded by all evaluations so far (Prometheus' query_samples_total). */
+  readonly samplesLoaded: number;
 }
 
 /** What one `evaluate(now)` did. */
@@ -73,6 +75,8 @@ export interface EvaluationResult {
   readonly errors: readonly { readonly group: string; readonly rule: string; readonly error: string }[];
   /** Samples written back by recording rules. */
   readonly recordedSamples: number;
+  /** Samples the rules' selectors loaded (the evaluation's sample-evaluations). */
+  readonly samplesLoaded: number;
   /**
    * True when some alert instance changed in a way a restart must not lose: a state
    * change (pending/firing/resolved/inactive) or keep_firing progress. Persist then.
@@ -150,7 +154,8 @@ export function createRuleEngine(opts: RuleEngineOptions): RuleEngine {
   const defaultInterval = opts.evaluationIntervalMs ?? 15_000;
   const resolvedRetention = opts.resolvedRetentionMs ?? 15 * 60_000;
   const externalURL = (opts.externalURL ?? 'http://localhost').replace(/\/$/, '');
-  const evalOpts = { ...(opts.lookbackMs === undefined ? {} : { lookbackMs: opts.lookbackMs }), ...(opts.semantics ? { semantics: opts.semantics } : {}) };
+  const stats: EvalStats = { samplesLoaded: 0 };
+  const evalOpts = { ...(opts.lookbackMs === undefined ? {} : { lookbackMs: opts.lookbackMs }), ...(opts.semantics ? { semantics: opts.semantics } : {}), stats };
   const lastGroupEval = new Map<string, number>();
   const instances = new Map<Rule, Map<string, AlertInstance>>();
   const health = new Map<Rule, MutableHealth>();
@@ -303,6 +308,7 @@ export function createRuleEngine(opts: RuleEngineOptions): RuleEngine {
     evaluate(nowMs) {
       evaluations++;
       stateChanged = false;
+      const loadedBefore = stats.samplesLoaded;
       lastEvalAt = nowMs;
       // Evaluation time is the store's trim horizon (see SeriesStore.trim).
       opts.store.trim(nowMs);
@@ -367,6 +373,7 @@ export function createRuleEngine(opts: RuleEngineOptions): RuleEngine {
         transitions,
         errors,
         recordedSamples,
+        samplesLoaded: stats.samplesLoaded - loadedBefore,
         stateChanged,
         delivered: Promise.all(pending).then(() => undefined),
       };
@@ -414,6 +421,7 @@ export function createRuleEngine(opts: RuleEngineOptions): RuleEngine {
       return {
         rules,
         evaluations,
+        samplesLoaded: stats.samplesLoaded,
         ...(lastNotifyError !== undefined ? { lastNotifyError } : {}),
         ...(lastTransitionsError !== undefined ? { lastTransitionsError } : {}),
       };

@@ -52,6 +52,17 @@ export interface EvalOptions {
    * pre-2.51 rate extrapolation; for comparisons with that binary (promtool).
    */
   readonly semantics?: 'v3' | 'v2';
+  /**
+   * Counts the samples the selectors load (one per instant-vector series, every point of
+   * a range window), Prometheus' `query_samples_total` notion of work: a rule pack's
+   * sample-evaluations. Incremented in place.
+   */
+  readonly stats?: EvalStats;
+}
+
+/** Mutable counters of {@link EvalOptions.stats}. */
+export interface EvalStats {
+  samplesLoaded: number;
 }
 
 /** Default lookback delta, as in Prometheus. */
@@ -59,7 +70,10 @@ export const DEFAULT_LOOKBACK_MS = 5 * 60_000;
 
 /** Evaluates `expr` at `tMs` (epoch ms). */
 export function evaluate(expr: Expr, store: SeriesStore, tMs: number, opts: EvalOptions = {}): Value {
-  return new Evaluator(store, tMs, opts.lookbackMs ?? DEFAULT_LOOKBACK_MS, opts.semantics === 'v2').eval(expr);
+  const ev = new Evaluator(store, tMs, opts.lookbackMs ?? DEFAULT_LOOKBACK_MS, opts.semantics === 'v2');
+  const v = ev.eval(expr);
+  if (opts.stats) opts.stats.samplesLoaded += ev.samplesLoaded;
+  return v;
 }
 
 /** Evaluates and returns an instant vector (a scalar becomes a one-element label-less vector). */
@@ -143,6 +157,8 @@ const MATH: Readonly<Record<string, (v: number) => number>> = {
 };
 
 class Evaluator {
+  samplesLoaded = 0;
+
   constructor(
     private readonly store: SeriesStore,
     private readonly t: number,
@@ -204,6 +220,7 @@ class Evaluator {
       if (s.stale?.has(s.ts[i]!)) continue; // explicit staleness marker
       out.push({ labels: s.labels, value: timestamps ? s.ts[i]! / 1000 : s.vs[i]! });
     }
+    this.samplesLoaded += out.length;
     return out;
   }
 
@@ -226,6 +243,7 @@ class Evaluator {
         if (ts.length === 0) continue;
       }
       out.push({ labels: s.labels, ts, vs });
+      this.samplesLoaded += ts.length;
     }
     return out;
   }

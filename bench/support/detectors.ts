@@ -31,6 +31,8 @@ export interface DetectorCost {
   readonly samples: number;
   readonly evaluations: number;
   readonly ruleEvaluations: number;
+  /** Samples the rules' selectors loaded (sample-evaluations, Prometheus' query_samples_total). */
+  readonly samplesLoaded: number;
   /** CPU time (process.cpuUsage, user + system; the bench is single-threaded) in store.add and in evaluation. */
   readonly addMs: number;
   readonly evalMs: number;
@@ -97,6 +99,7 @@ export function createVigieDetector(groups: readonly RuleGroup[], opts: VigieDet
   let currentArrival = 0;
   let samples = 0;
   let evaluations = 0;
+  let samplesLoaded = 0;
   let addMs = 0;
   let evalMs = 0;
 
@@ -130,6 +133,7 @@ export function createVigieDetector(groups: readonly RuleGroup[], opts: VigieDet
       evaluations++;
       arrivals.push(currentArrival);
       const r = engine.evaluate(now);
+      samplesLoaded += r.samplesLoaded;
       for (const e of r.errors) errors.add(`${e.rule}: ${e.error}`);
       deliveries.push(r.delivered);
       return r;
@@ -174,7 +178,7 @@ export function createVigieDetector(groups: readonly RuleGroup[], opts: VigieDet
         .filter((t) => t.state === 'firing' && t.labels['severity'] === 'page')
         .map((t) => ({ rule: t.rule, faculty: t.labels['faculty'] ?? null, at: t.at })),
     transitions: () => transitions,
-    cost: () => ({ samples, evaluations, ruleEvaluations: evaluations * rules, addMs, evalMs, notifyLatencyMs, pageLatencyMs }),
+    cost: () => ({ samples, evaluations, ruleEvaluations: evaluations * rules, samplesLoaded, addMs, evalMs, notifyLatencyMs, pageLatencyMs }),
     errors: () => [...errors],
   };
 }

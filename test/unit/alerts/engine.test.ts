@@ -126,7 +126,7 @@ describe('watermark scheduler', () => {
     const sched = createWatermarkScheduler({
       evaluate: (t) => {
         seen.push(t);
-        return { at: t, evaluatedGroups: [], transitions: [], errors: [], recordedSamples: 0, stateChanged: false, delivered: Promise.resolve() };
+        return { at: t, evaluatedGroups: [], transitions: [], errors: [], recordedSamples: 0, samplesLoaded: 0, stateChanged: false, delivered: Promise.resolve() };
       },
       intervalMs: 15_000,
       delayMs: 1000,

@@ -245,3 +245,18 @@ describe('semantics v3 (default) vs v2 (Prometheus 2.x, for promtool comparisons
     near(extrapolatedRate(ts, vs, 0, 60_000, true, false, true)!, (30 * (15 + 12 + 5)) / 15);
   });
 });
+
+describe('samples loaded (the sample-evaluations the rules bench counts)', () => {
+  it('counts one per instant series and every point of a range window, as Prometheus query stats do', () => {
+    const s = storeOf(every('c_total', { a: '1' }, 0, 15, [0, 15, 30, 45, 60]), every('c_total', { a: '2' }, 0, 15, [0, 1, 2, 3, 4]));
+    const stats = { samplesLoaded: 0 };
+    evaluate(parsePromQL('c_total'), s, T0 + 60_000, { stats });
+    expect(stats.samplesLoaded).toBe(2);
+    // (0 s, 60 s]: 4 points per series.
+    evaluate(parsePromQL('sum(rate(c_total[1m])) / sum(c_total)'), s, T0 + 60_000, { stats });
+    expect(stats.samplesLoaded).toBe(2 + 8 + 2);
+    // A series with no sample in the lookback loads nothing.
+    evaluate(parsePromQL('c_total'), s, T0 + 600_000, { stats });
+    expect(stats.samplesLoaded).toBe(12);
+  });
+});
