@@ -7,6 +7,7 @@
  * `keep_firing_while` hysteresis per alerting rule, and `snapshot()` / `initialState`
  * so a restarted evaluator resumes its alert state (alerts/statePersistence.ts).
  */
+import { metrics } from '@opentelemetry/api';
 import { describeError } from '../core/errors.ts';
 import { fingerprint, type Labels, type Sample } from '../core/samples.ts';
 import { INACTIVE, transition, type AlertState } from './alertState.ts';
@@ -155,6 +156,12 @@ export function createRuleEngine(opts: RuleEngineOptions): RuleEngine {
   const resolvedRetention = opts.resolvedRetentionMs ?? 15 * 60_000;
   const externalURL = (opts.externalURL ?? 'http://localhost').replace(/\/$/, '');
   const stats: EvalStats = { samplesLoaded: 0 };
+  // Self-metrics, named after Prometheus' own (rule_evaluations_total, …, engine_query_samples_total).
+  const meter = metrics.getMeter('vigie.alerts');
+  const evalCounter = meter.createCounter('alerts.rules.evaluations', { description: 'Rule evaluations' });
+  const failCounter = meter.createCounter('alerts.rules.evaluation.failures', { description: 'Rule evaluations that failed' });
+  const loadedCounter = meter.createCounter('alerts.rules.samples_loaded', { description: 'Samples loaded by rule selectors' });
+  const durationHist = meter.createHistogram('alerts.rules.evaluation.duration', { unit: 's', description: 'Duration of one evaluation boundary (all due groups)' });
   const evalOpts = { ...(opts.lookbackMs === undefined ? {} : { lookbackMs: opts.lookbackMs }), ...(opts.semantics ? { semantics: opts.semantics } : {}), stats };
   const lastGroupEval = new Map<string, number>();
   const instances = new Map<Rule, Map<string, AlertInstance>>();
@@ -309,6 +316,8 @@ export function createRuleEngine(opts: RuleEngineOptions): RuleEngine {
       evaluations++;
       stateChanged = false;
       const loadedBefore = stats.samplesLoaded;
+      const t0 = performance.now();
+      let ruleEvals = 0;
       lastEvalAt = nowMs;
       // Evaluation time is the store's trim horizon (see SeriesStore.trim).
       opts.store.trim(nowMs);
@@ -323,6 +332,7 @@ export function createRuleEngine(opts: RuleEngineOptions): RuleEngine {
         for (const r of g.rules) {
           const h = health.get(r)!;
           h.lastEvaluationAt = nowMs;
+          ruleEvals++;
           try {
             const res = evaluateVector(r.expr, opts.store, nowMs, evalOpts);
             if (r.kind === 'record') recordedSamples += evalRecording(r, res, nowMs);
@@ -336,6 +346,12 @@ export function createRuleEngine(opts: RuleEngineOptions): RuleEngine {
             errors.push({ group: g.name, rule: r.name, error: h.lastError });
           }
         }
+      }
+      if (ruleEvals > 0) {
+        evalCounter.add(ruleEvals);
+        if (errors.length) failCounter.add(errors.length);
+        loadedCounter.add(stats.samplesLoaded - loadedBefore);
+        durationHist.record((performance.now() - t0) / 1000);
       }
       const pending: Promise<void>[] = [];
       if (transitions.length && opts.onTransitions) {

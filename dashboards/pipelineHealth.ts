@@ -35,7 +35,7 @@ export const SELF_METRICS = {
   messages: 'pipeline_messages_total',
   dlq: 'pipeline_dlq_total',
   insertDurationBucket: 'pipeline_clickhouse_insert_duration_bucket',
-  ruleEvalBucket: 'alerts_rule_evaluation_duration_bucket',
+  ruleEvalBucket: 'alerts_rules_evaluation_duration_bucket',
   outboxDepth: 'alerts_outbox_depth',
   consumerLag: 'pipeline_consumer_lag',
 } as const;

@@ -15,7 +15,7 @@
  * re-inserted under that insert's own token: a no-op when its rows are stored, the
  * repair when a crash interrupted the insert between its bookkeeping and its rows.
  */
-import { metrics, type Counter, type Histogram } from '@opentelemetry/api';
+import { metrics, type Counter, type Histogram, type ObservableGauge, type ObservableResult } from '@opentelemetry/api';
 import type { Clock } from '../core/clock.ts';
 import { DecodeError, UnavailableError, VigieError, describeError } from '../core/errors.ts';
 import { retry } from '../core/retry.ts';
@@ -398,12 +398,25 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
     return p;
   };
 
+  let lagGauge: ObservableGauge | undefined;
+  // Read at scrape time; an unreachable broker leaves the point out rather than failing the scrape.
+  const observeLag = async (r: ObservableResult): Promise<void> => {
+    if (!consumer) return;
+    try {
+      r.observe(await consumer.lag(topic), { topic });
+    } catch {
+      /* reported by the consumer's own retries and logs */
+    }
+  };
+
   return {
     async start() {
       if (consumer) return;
       stopping = false;
       abandoned = false;
       ins = instruments();
+      lagGauge = metrics.getMeter('vigie.pipeline').createObservableGauge('pipeline.consumer.lag', { unit: '{message}', description: 'Messages of the input topic not yet committed by the consumer group' });
+      lagGauge.addCallback(observeLag);
       await opts.transport.ensureTopics([
         { name: topic, partitions: 4 },
         { name: dlqTopic, partitions: 1 },
@@ -421,6 +434,7 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
         abandoned = true;
         for (const w of [...wakeSleepers]) w();
       }, stopTimeoutMs);
+      lagGauge?.removeCallback(observeLag);
       try {
         await Promise.all([...inFlight]);
         await consumer.disconnect();

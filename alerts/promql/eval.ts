@@ -71,9 +71,12 @@ export const DEFAULT_LOOKBACK_MS = 5 * 60_000;
 /** Evaluates `expr` at `tMs` (epoch ms). */
 export function evaluate(expr: Expr, store: SeriesStore, tMs: number, opts: EvalOptions = {}): Value {
   const ev = new Evaluator(store, tMs, opts.lookbackMs ?? DEFAULT_LOOKBACK_MS, opts.semantics === 'v2');
-  const v = ev.eval(expr);
-  if (opts.stats) opts.stats.samplesLoaded += ev.samplesLoaded;
-  return v;
+  try {
+    return ev.eval(expr);
+  } finally {
+    // Counted even when the evaluation fails after loading (the work was done).
+    if (opts.stats) opts.stats.samplesLoaded += ev.samplesLoaded;
+  }
 }
 
 /** Evaluates and returns an instant vector (a scalar becomes a one-element label-less vector). */

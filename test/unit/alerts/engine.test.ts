@@ -6,6 +6,7 @@ import { loadRuleFile, parseRuleFile, requiredRetentionMs } from '../../../alert
 import { createWatermarkScheduler } from '../../../alerts/scheduler.ts';
 import { createSeriesStore } from '../../../alerts/windows.ts';
 import type { Notification } from '../../../alerts/notifiers/types.ts';
+import { startSelfTelemetry } from '../../../core/selfTelemetry.ts';
 import { T0 } from './helpers.ts';
 
 const DEFAULT = fileURLToPath(new URL('../../../alerts/rules/default.yml', import.meta.url));
@@ -104,6 +105,35 @@ describe('rule engine over a synthetic session ramp', () => {
     expect(h.find((r) => r.rule === 'Broken')).toMatchObject({ health: 'err' });
     expect(h.find((r) => r.rule === 'Broken')!.lastError).toMatch(/matching/);
     expect(h.find((r) => r.rule === 'Works')).toMatchObject({ health: 'ok', lastSamples: 1 });
+  });
+
+  it('exports rule evaluations, failures and samples loaded on the self-metrics endpoint', async () => {
+    const t = await startSelfTelemetry({ port: 20_000 + Math.floor(Math.random() * 30_000), serviceName: 'vigie-test' });
+    try {
+      const store = createSeriesStore();
+      store.add([1, 2, 3].map((i) => ({ metric: 'a', labels: { s: String(i) }, timestampMs: T0 - (3 - i) * 15_000, value: i })));
+      const groups = parseRuleFile(`groups:
+  - name: g
+    rules:
+      - record: a:sum
+        expr: sum(a)
+      - alert: Rising
+        expr: sum(rate(a[1m])) >= 0
+      - alert: Broken
+        expr: a + on () a
+`);
+      const engine = createRuleEngine({ groups, store });
+      const res = engine.evaluate(T0);
+      // 3 instant samples, 1 + 1 + 1 range points (one per series), 3 + 3 for the broken rule.
+      expect(res.samplesLoaded).toBe(3 + 3 + 6);
+      const body = await (await fetch(t.url)).text();
+      expect(body).toMatch(/alerts_rules_evaluations_total\{[^}]*\} 3/);
+      expect(body).toMatch(/alerts_rules_evaluation_failures_total\{[^}]*\} 1/);
+      expect(body).toMatch(new RegExp(`alerts_rules_samples_loaded_total\\{[^}]*\\} ${engine.health().samplesLoaded}`));
+      expect(body).toMatch(/alerts_rules_evaluation_duration_count\{[^}]*\} 1/);
+    } finally {
+      await t.shutdown();
+    }
   });
 
   it('honours per-group intervals aligned to the epoch', () => {

@@ -2,7 +2,7 @@
  * The generated dashboard and provisioning files: byte-stable, free of secrets, and
  * every panel wired to a ClickHouse query of the right format.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -205,6 +205,23 @@ describe('all four dashboards', () => {
     }
     const text = exprs.join('\n');
     for (const name of Object.values(SELF_METRICS)) expect(text).toContain(name);
+  });
+
+  it('query only self-metrics that some Vigie instrument exports (Prometheus exporter naming)', () => {
+    // Instruments are created as meter.createX('dotted.name'); the exporter turns dots
+    // into underscores and adds _total (counters) or _bucket (histograms), no unit suffix.
+    const root = join(import.meta.dirname, '../../..');
+    const exported = new Set<string>();
+    for (const dir of ['pipeline', 'alerts', 'collectors', 'cli', 'core']) {
+      for (const f of readdirSync(join(root, dir), { recursive: true, encoding: 'utf8' })) {
+        if (!f.endsWith('.ts')) continue;
+        for (const m of readFileSync(join(root, dir, f), 'utf8').matchAll(/create(Counter|Histogram|ObservableGauge|UpDownCounter|Gauge)\(\s*'([^']+)'/g)) {
+          const base = m[2]!.replaceAll('.', '_');
+          exported.add(m[1] === 'Counter' ? `${base}_total` : m[1] === 'Histogram' ? `${base}_bucket` : base);
+        }
+      }
+    }
+    for (const name of Object.values(SELF_METRICS)) expect(exported, name).toContain(name);
   });
 
   it('annotate exam starts from exam_schedule on the exam-morning dashboard', () => {
