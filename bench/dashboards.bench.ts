@@ -39,6 +39,7 @@ import { migrate } from '../pipeline/schema/migrate.ts';
 import { createStorage } from '../pipeline/storage.ts';
 import { writeSchedule } from '../postmortem/schedule.ts';
 import { writePostmortemReport } from '../postmortem/reportFiles.ts';
+import { quantile as quantileOrNull } from './support/stats.ts';
 
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1] ?? '');
@@ -63,10 +64,7 @@ const log = (s: string): void => {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${s}\n`);
 };
 
-const quantile = (xs: number[], q: number): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)]!;
-};
+const quantile = (xs: number[], q: number): number => quantileOrNull(xs, q) ?? Number.NaN;
 const r1 = (x: number): number => Math.round(x * 10) / 10;
 
 async function main(): Promise<void> {

@@ -36,10 +36,11 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parseRuleFile, type AlertingRule, type RuleGroup } from '../alerts/rules.ts';
 import { dayOf, resolveMorningOptions, schedule } from '../simulator/index.ts';
-import type { RampShape } from '../simulator/model.ts';
+import type { CollapseTrigger, RampShape } from '../simulator/model.ts';
 import { PROMETHEUS_BIN, startPrometheus } from '../test/support/prometheus.ts';
 import { createSeriesRecorder, createVigieDetector, prometheusPages, type Page } from './support/detectors.ts';
 import { streamMorning } from './support/morningStream.ts';
+import { quantile } from './support/stats.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..');
@@ -66,13 +67,15 @@ interface MorningOutcome {
   readonly collapsedFaculties: readonly string[];
   /** Collapse time per collapsed faculty (simulator truth). */
   readonly facultyCollapseAtMs: Readonly<Record<string, number>>;
+  /** Simulator truth on what led into the first collapse (overload start, spike, peaks before). */
+  readonly trigger: CollapseTrigger | null;
   readonly samples: number;
   readonly wallMs: number;
   /** CPU seconds of this worker process for the morning (simulation, decode, all Vigie detectors). */
   readonly cpuSeconds: number;
   readonly pages: Record<DetectorName, Page[]>;
   readonly errors: Record<string, string[]>;
-  readonly cost: { samples: number; evaluations: number; ruleEvaluations: number; addMs: number; evalMs: number; decodeMs: number };
+  readonly cost: { samples: number; evaluations: number; ruleEvaluations: number; samplesLoaded: number; addMs: number; evalMs: number; decodeMs: number };
   readonly notifyLatencyMs: number[];
   readonly pageLatencyMs: number[];
 }
@@ -136,22 +139,19 @@ async function runScenario(sc: Scenario, rules: { def: RuleGroup[]; stat: RuleGr
     collapseAtMs: truth.collapseAtMs,
     collapsedFaculties: truth.collapsedFaculties,
     facultyCollapseAtMs: Object.fromEntries(truth.faculties.filter((f) => f.collapseAtMs !== null).map((f) => [f.faculty, f.collapseAtMs!])),
+    trigger: truth.faculties.find((f) => f.collapseAtMs !== null && f.collapseAtMs === truth.collapseAtMs)?.collapseTrigger ?? null,
     samples: run.samples,
     wallMs: performance.now() - t0,
     cpuSeconds: ((u) => (u.user + u.system) / 1e6)(process.cpuUsage(cpu0)),
     pages: { 'vigie-default': def.pages(), static: stat.pages(), 'predict-linear-prometheus': promPages, 'predict-linear-vigie': plVigie.pages() },
     errors: { 'vigie-default': def.errors(), static: stat.errors(), 'predict-linear-vigie': plVigie.errors() },
-    cost: { samples: c.samples, evaluations: c.evaluations, ruleEvaluations: c.ruleEvaluations, addMs: c.addMs, evalMs: c.evalMs, decodeMs: run.decodeMs },
+    cost: { samples: c.samples, evaluations: c.evaluations, ruleEvaluations: c.ruleEvaluations, samplesLoaded: c.samplesLoaded, addMs: c.addMs, evalMs: c.evalMs, decodeMs: run.decodeMs },
     notifyLatencyMs: c.notifyLatencyMs,
     pageLatencyMs: c.pageLatencyMs,
   };
 }
 
-/** Nearest-rank percentile of an ascending array (q in [0, 1]); null when empty. */
-function percentile(sorted: readonly number[], q: number): number | null {
-  if (!sorted.length) return null;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
-}
+
 
 const minutes = (ms: number | null) => (ms === null ? null : Number.isFinite(ms) ? Math.round((ms / 60_000) * 100) / 100 : ms > 0 ? 'inf' : 'miss');
 
@@ -179,8 +179,8 @@ function summarise(outcomes: readonly MorningOutcome[], wallMs: number, workers:
       })
       .sort((a, b) => a - b);
     const falsePages = benign.map((o) => o.pages[d].length);
-    const med = percentile(leads, 0.5);
-    const p10 = percentile(leads, 0.1);
+    const med = quantile(leads, 0.5);
+    const p10 = quantile(leads, 0.1);
     detectors[d] = {
       medianLeadMin: minutes(med),
       p10LeadMin: minutes(p10),
@@ -188,8 +188,8 @@ function summarise(outcomes: readonly MorningOutcome[], wallMs: number, workers:
       collapses: collapsed.length,
       facultyMatched: {
         note: 'lead of the earliest page naming a faculty that collapsed, against that faculty\'s collapse (or platform-wide pages against the first collapse)',
-        medianLeadMin: minutes(percentile(matched, 0.5)),
-        p10LeadMin: minutes(percentile(matched, 0.1)),
+        medianLeadMin: minutes(quantile(matched, 0.5)),
+        p10LeadMin: minutes(quantile(matched, 0.1)),
         missed: matched.filter((l) => l === -Infinity).length,
       },
       falsePages: falsePages.reduce((a, b) => a + b, 0),
@@ -205,8 +205,8 @@ function summarise(outcomes: readonly MorningOutcome[], wallMs: number, workers:
     };
   }
   const cost = outcomes.reduce(
-    (s, o) => ({ samples: s.samples + o.cost.samples, ruleEvaluations: s.ruleEvaluations + o.cost.ruleEvaluations, evaluations: s.evaluations + o.cost.evaluations, ms: s.ms + o.cost.addMs + o.cost.evalMs, evalMs: s.evalMs + o.cost.evalMs }),
-    { samples: 0, ruleEvaluations: 0, evaluations: 0, ms: 0, evalMs: 0 },
+    (s, o) => ({ samples: s.samples + o.cost.samples, samplesLoaded: s.samplesLoaded + o.cost.samplesLoaded, ruleEvaluations: s.ruleEvaluations + o.cost.ruleEvaluations, evaluations: s.evaluations + o.cost.evaluations, ms: s.ms + o.cost.addMs + o.cost.evalMs, evalMs: s.evalMs + o.cost.evalMs }),
+    { samples: 0, samplesLoaded: 0, ruleEvaluations: 0, evaluations: 0, ms: 0, evalMs: 0 },
   );
   const notify = outcomes.flatMap((o) => o.notifyLatencyMs).sort((a, b) => a - b);
   const page = outcomes.flatMap((o) => o.pageLatencyMs).sort((a, b) => a - b);
@@ -238,15 +238,17 @@ function summarise(outcomes: readonly MorningOutcome[], wallMs: number, workers:
       note: 'default pack only; CPU time (process.cpuUsage) in store.add + evaluation, decode excluded; the bench is single-threaded per worker, so this is per core',
       samplesPerSecondPerCore: Math.round(cost.samples / (cost.ms / 1000)),
       ruleEvaluationsPerSecondPerCore: Math.round(cost.ruleEvaluations / (cost.evalMs / 1000)),
+      sampleEvaluationsPerSecondPerCore: Math.round(cost.samplesLoaded / (cost.evalMs / 1000)),
+      sampleEvaluations: cost.samplesLoaded,
       evaluationMsP50PerBoundary: r3(cost.evalMs / Math.max(1, cost.evaluations)),
       samples: cost.samples,
       ruleEvaluations: cost.ruleEvaluations,
     },
     latency: {
       note: 'default pack: wall time from the arrival of the OTLP message that completed an evaluation boundary (before decode) to the notifier call; the for wait is simulated time and not included',
-      notifyP50Ms: r3(percentile(notify, 0.5)),
-      notifyP99Ms: r3(percentile(notify, 0.99)),
-      newPageP99Ms: r3(percentile(page, 0.99)),
+      notifyP50Ms: r3(quantile(notify, 0.5)),
+      notifyP99Ms: r3(quantile(notify, 0.99)),
+      newPageP99Ms: r3(quantile(page, 0.99)),
       newPageMaxMs: r3(page.at(-1) ?? null),
       notifyCalls: notify.length,
       newPageCalls: page.length,
@@ -265,6 +267,13 @@ function summarise(outcomes: readonly MorningOutcome[], wallMs: number, workers:
       ),
       pages: Object.fromEntries(DETECTORS.map((d) => [d, o.pages[d].length])),
       collapsedFaculties: Object.fromEntries(Object.entries(o.facultyCollapseAtMs).map(([f, t]) => [f, new Date(t).toISOString().slice(11, 19)])),
+      collapseTrigger: o.trigger && {
+        overloadAt: new Date(o.trigger.overloadAtMs).toISOString().slice(11, 19),
+        secondsFromOverloadToCollapse: (o.collapseAtMs! - o.trigger.overloadAtMs) / 1000,
+        spikeAtOverload: o.trigger.spikeAtOverload,
+        peakUtilizationBefore: o.trigger.peakUtilizationBefore,
+        peakSessionShareBefore: o.trigger.peakSessionShareBefore,
+      },
       pageList: Object.fromEntries(DETECTORS.map((d) => [d, o.pages[d].map((p) => `${new Date(p.at).toISOString().slice(11, 19)} ${p.rule}{${p.faculty ?? ''}}`)])),
       leadMin: Object.fromEntries(
         DETECTORS.map((d) => {

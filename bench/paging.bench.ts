@@ -23,6 +23,7 @@ import { parsePagingConfig, type PagingConfigInput } from '../alerts/routing/con
 import { createPager } from '../alerts/routing/pager.ts';
 import { startAlertmanager } from '../test/integration/support/alertmanager.ts';
 import { startWebhookReceiver, type ReceivedRequest } from '../test/integration/support/webhook.ts';
+import { quantile } from './support/stats.ts';
 
 const args = process.argv.slice(2);
 const arg = (name: string, def: string) => {
@@ -54,7 +55,7 @@ interface Summary {
 
 function summarize(ms: number[]): Summary {
   const s = [...ms].sort((a, b) => a - b);
-  const q = (p: number) => s[Math.min(s.length - 1, Math.ceil(p * s.length) - 1)]!;
+  const q = (p: number) => quantile(s, p)!;
   const r = (x: number) => Math.round(x * 10) / 10;
   return { trials: s.length, p50Ms: r(q(0.5)), p90Ms: r(q(0.9)), p99Ms: r(q(0.99)), meanMs: r(s.reduce((a, b) => a + b, 0) / s.length), minMs: r(s[0]!), maxMs: r(s[s.length - 1]!) };
 }

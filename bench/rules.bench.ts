@@ -25,17 +25,13 @@ import { parseRuleFile } from '../alerts/rules.ts';
 import type { Sample } from '../core/samples.ts';
 import { dayOf, resolveMorningOptions, schedule } from '../simulator/index.ts';
 import { createVigieDetector } from './support/detectors.ts';
+import { median as medianOrNull, quantile } from './support/stats.ts';
 import { streamMorning } from './support/morningStream.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const RULES = resolve(ROOT, 'alerts/rules/default.yml');
 
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
-const pct = (sorted: readonly number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? Number.NaN;
+const median = (xs: readonly number[]): number => medianOrNull(xs) ?? Number.NaN;
 const cpuMs = (): number => ((u) => (u.user + u.system) / 1000)(process.cpuUsage());
 
 /** Values summed per second by a tight Float64Array loop (the calibration baseline). */
@@ -89,7 +85,6 @@ async function main(): Promise<void> {
     const c = det.cost();
     if (det.errors().length) throw new Error(`rule errors: ${det.errors().join('; ')}`);
     const baselinePerCpuS = scanBaseline(c.samplesLoaded);
-    const notify = [...c.notifyLatencyMs].sort((a, b) => a - b);
     perRun.push({
       sampleEvalsPerCpuS: c.samplesLoaded / (c.evalMs / 1000),
       ruleEvalsPerCpuS: c.ruleEvaluations / (c.evalMs / 1000),
@@ -97,7 +92,7 @@ async function main(): Promise<void> {
       samplesLoaded: c.samplesLoaded,
       evaluations: c.evaluations,
       baselinePerCpuS,
-      notifyP99Ms: pct(notify, 0.99),
+      notifyP99Ms: quantile(c.notifyLatencyMs, 0.99) ?? Number.NaN,
       pages: det.pages().length,
     });
     process.stderr.write(

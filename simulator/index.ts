@@ -22,4 +22,4 @@ export {
   schedule,
   timeoutShare,
 } from './model.ts';
-export type { Exam, FacultySpec, FacultyTruth, GroundTruth, MorningParams, RampShape, StepOutput } from './model.ts';
+export type { CollapseTrigger, Exam, FacultySpec, FacultyTruth, GroundTruth, MorningParams, RampShape, StepOutput } from './model.ts';

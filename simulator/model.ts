@@ -262,6 +262,8 @@ export interface FacultyStep {
   readonly errorRatio: number;
   readonly requestRate: number;
   readonly meanLatencyS: number;
+  /** A random traffic spike is running (ground truth only: no collector reports it). */
+  readonly spike: boolean;
 }
 
 /** Everything the model produced for one step ending at `atMs`. */
@@ -519,6 +521,7 @@ export class MorningModel {
         errorRatio: facErrRatio,
         requestRate: offered,
         meanLatencyS: meanS,
+        spike: spikeF > 1,
       });
 
       // --- split per server
@@ -617,6 +620,20 @@ export interface FacultyTruth {
   readonly peakErrorRatio: number;
   /** Start of the first sustained collapse, or null. */
   readonly collapseAtMs: number | null;
+  /** What led into that collapse (null without one), to tell foreseeable collapses from sudden ones. */
+  readonly collapseTrigger: CollapseTrigger | null;
+}
+
+/** The run-up of a collapse, from the model's own state. */
+export interface CollapseTrigger {
+  /** Start of the unbroken run of overloaded steps (offered load > worker capacity) that ended in the collapse. */
+  readonly overloadAtMs: number;
+  /** Whether a random traffic spike was running when that overload began. */
+  readonly spikeAtOverload: boolean;
+  /** Highest utilization (offered load / worker capacity) in the 10 min before the overload began. */
+  readonly peakUtilizationBefore: number;
+  /** Highest sessions / session capacity in the 10 min before the overload began. */
+  readonly peakSessionShareBefore: number;
 }
 
 /** What really happened, to score alerts against. */
@@ -629,18 +646,48 @@ export interface GroundTruth {
   readonly faculties: FacultyTruth[];
 }
 
+/** The run-up of a collapse that began at `onsetMs`, from the steps before it (oldest first). */
+function runUp(recent: readonly { start: number; rho: number; share: number; spike: boolean }[], onsetMs: number): CollapseTrigger {
+  let i = recent.findIndex((r) => r.start >= onsetMs);
+  if (i < 0) i = recent.length - 1;
+  // Walk back over the unbroken overload (ρ > 1) that led into the onset.
+  let j = i;
+  while (j > 0 && recent[j - 1]!.rho > 1) j--;
+  const overload = recent[j]!.rho > 1 || j < i ? recent[j]! : recent[i]!;
+  const before = recent.filter((r) => r.start < overload.start && r.start >= overload.start - 10 * 60_000);
+  const r3 = (x: number) => Math.round(x * 1000) / 1000;
+  return {
+    overloadAtMs: overload.start,
+    spikeAtOverload: overload.spike,
+    peakUtilizationBefore: r3(Math.max(0, ...before.map((r) => r.rho))),
+    peakSessionShareBefore: r3(Math.max(0, ...before.map((r) => r.share))),
+  };
+}
+
 /** Accumulates step outputs into a `GroundTruth` (pure). */
 export class TruthTracker {
   private readonly per = new Map<
     string,
-    { cap: number; workers: number; peakS: number; peakD: number; peakU: number; peakE: number; overSince: number | null; collapseAt: number | null }
+    {
+      cap: number;
+      workers: number;
+      peakS: number;
+      peakD: number;
+      peakU: number;
+      peakE: number;
+      overSince: number | null;
+      collapseAt: number | null;
+      /** The last 20 min of steps, to describe a collapse's run-up once it is confirmed. */
+      recent: { start: number; rho: number; share: number; spike: boolean }[];
+      trigger: CollapseTrigger | null;
+    }
   >();
   private healthySince: number | null = null;
   private recoveredAt: number | null = null;
 
   constructor(capacities: readonly { faculty: string; sessionCapacity: number; workers: number }[]) {
     for (const c of capacities) {
-      this.per.set(c.faculty, { cap: c.sessionCapacity, workers: c.workers, peakS: 0, peakD: 0, peakU: 0, peakE: 0, overSince: null, collapseAt: null });
+      this.per.set(c.faculty, { cap: c.sessionCapacity, workers: c.workers, peakS: 0, peakD: 0, peakU: 0, peakE: 0, overSince: null, collapseAt: null, recent: [], trigger: null });
     }
   }
 
@@ -655,9 +702,16 @@ export class TruthTracker {
       s.peakU = Math.max(s.peakU, f.utilization);
       s.peakE = Math.max(s.peakE, f.errorRatio);
       const stepStart = step.atMs - stepMs;
+      if (s.collapseAt === null) {
+        s.recent.push({ start: stepStart, rho: f.utilization, share: f.sessionCapacity > 0 ? f.sessions / f.sessionCapacity : 0, spike: f.spike });
+        while (s.recent[0]!.start < stepStart - 20 * 60_000) s.recent.shift();
+      }
       if (f.errorRatio > MODEL.collapseErrorRatio) {
         s.overSince ??= stepStart;
-        if (s.collapseAt === null && step.atMs - s.overSince >= MODEL.collapseSustainMs) s.collapseAt = s.overSince;
+        if (s.collapseAt === null && step.atMs - s.overSince >= MODEL.collapseSustainMs) {
+          s.collapseAt = s.overSince;
+          s.trigger = runUp(s.recent, s.overSince);
+        }
       } else {
         s.overSince = null;
       }
@@ -685,6 +739,7 @@ export class TruthTracker {
       peakUtilization: Math.round(s.peakU * 1000) / 1000,
       peakErrorRatio: Math.round(s.peakE * 1000) / 1000,
       collapseAtMs: s.collapseAt,
+      collapseTrigger: s.trigger,
     }));
     const collapsed = faculties.filter((f) => f.collapseAtMs !== null);
     const collapseAtMs = collapsed.length ? Math.min(...collapsed.map((f) => f.collapseAtMs as number)) : null;

@@ -107,6 +107,26 @@ describe('exam-morning model', () => {
     for (const f of truth.faculties) expect(f.peakUtilization).toBeLessThan(1);
   });
 
+  it('describes each collapse by its run-up: a build-up to capacity, or a spike on a faculty below it', () => {
+    // Capacity 1: sessions reach capacity first; the overload starts at the collapse.
+    for (const code of ['medicine', 'hec', 'law']) {
+      const t = base.truth.faculties.find((x) => x.faculty === code)!.collapseTrigger!;
+      expect(t.peakSessionShareBefore, code).toBeGreaterThanOrEqual(0.95);
+      expect(t.spikeAtOverload, code).toBe(false);
+      expect(t.overloadAtMs).toBeLessThanOrEqual(base.truth.faculties.find((x) => x.faculty === code)!.collapseAtMs!);
+    }
+    expect(base.truth.faculties.find((x) => x.faculty === 'architecture')!.collapseTrigger).toBeNull();
+    // Capacity 2 with spikes (the detection benchmark's c2-early-n0.15-spikes-s128): a
+    // spike during the 09:00 exam-start burst tips medicine, at two thirds of its session
+    // capacity, into overload seconds before it collapses.
+    const sudden = simulate({ seed: 128, capacity: 2, rampShape: 'early', noise: 0.15, spikes: true }).truth;
+    const med = sudden.faculties.find((x) => x.faculty === 'medicine')!;
+    expect(med.collapseAtMs).toBe(at('09:02'));
+    expect(med.collapseTrigger).toMatchObject({ spikeAtOverload: true, overloadAtMs: at('09:02') - 5000 });
+    expect(med.collapseTrigger!.peakSessionShareBefore).toBeLessThan(0.7);
+    expect(med.collapseTrigger!.peakUtilizationBefore).toBeLessThan(1);
+  });
+
   it('collapses within the 08:45–09:15 window for every ramp shape at capacity 1', () => {
     for (const rampShape of ['early', 'late', 'step'] as const) {
       const { truth } = simulate({ rampShape });
