@@ -3,11 +3,14 @@
  * against two baselines, side by side on the same simulated mornings in the same run.
  *
  *   node --import tsx bench/detection.bench.ts [--mornings N] [--workers 2] [--out bench/results/detection.json]
+ *                                              [--schedule-error σ | --no-schedule]
  *
  * Each morning: simulator → collectors → in-memory producer → otlp/decode (decode +
  * toSamples, as the pipeline) → the samples the pipeline would tap, fed to
  *   (a) `vigie-default`: alerts/rules/default.yml, read at run time, on Vigie's engine,
- *       with the morning's exam schedule fed as `ecampus_expected_*` series as live;
+ *       with the morning's exam schedule fed as `ecampus_expected_*` series as live
+ *       (`--schedule-error σ`: each enrolment off by a log-normal factor; `--no-schedule`:
+ *       none, to measure how much of the lead the schedule buys);
  *   (b) `static`: bench/support/static-rules.yml (CPU/workers > 90 % for 5m, p95 > 2 s
  *       for 2m, 5xx > 5 % for 2m) on Vigie's engine;
  *   (c) `predict-linear-prometheus`: bench/support/predict-linear-rules.yml evaluated by
@@ -35,8 +38,9 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parseRuleFile, type AlertingRule, type RuleGroup } from '../alerts/rules.ts';
-import { dayOf, resolveMorningOptions, schedule } from '../simulator/index.ts';
-import type { CollapseTrigger, RampShape } from '../simulator/model.ts';
+import type { ScheduledExam } from '../core/schedule.ts';
+import { dayOf, mulberry32, resolveMorningOptions, schedule } from '../simulator/index.ts';
+import { gaussian, type CollapseTrigger, type RampShape } from '../simulator/model.ts';
 import { PROMETHEUS_BIN, startPrometheus } from '../test/support/prometheus.ts';
 import { createSeriesRecorder, createVigieDetector, prometheusPages, type Page } from './support/detectors.ts';
 import { streamMorning } from './support/morningStream.ts';
@@ -100,14 +104,31 @@ async function loadRules(path: string): Promise<RuleGroup[]> {
 }
 
 /** Runs one morning through every detector. */
-async function runScenario(sc: Scenario, rules: { def: RuleGroup[]; stat: RuleGroup[]; pl: RuleGroup[] }): Promise<MorningOutcome> {
+/**
+ * What the default pack is told about the morning's exams: the simulator's schedule, or
+ * (to measure how much of the lead it buys) none, or one whose enrolments are each off
+ * by a log-normal factor of σ `enrolmentError`, drawn per morning from its seed.
+ */
+interface ScheduleFeed {
+  readonly fed: boolean;
+  readonly enrolmentError: number;
+}
+
+function scheduleFor(sc: Scenario, startMs: number, feed: ScheduleFeed): ScheduledExam[] | null {
+  if (!feed.fed) return null;
+  const rng = mulberry32(sc.seed ^ 0x5c4ed);
+  return schedule(dayOf(startMs)).map((e) => ({ ...e, enrolled: Math.max(0, Math.round(e.enrolled * Math.exp(feed.enrolmentError * gaussian(rng)))) }));
+}
+
+async function runScenario(sc: Scenario, rules: { def: RuleGroup[]; stat: RuleGroup[]; pl: RuleGroup[] }, feed: ScheduleFeed): Promise<MorningOutcome> {
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
   const sim = { seed: sc.seed, capacity: sc.capacity, rampShape: sc.rampShape, noise: sc.noise, spikes: sc.spikes };
   // The default pack reads the exam schedule's expected sessions: fed from the morning's
   // own schedule, step by step as the watermark advances, as cli/chain.ts does.
   const startMs = resolveMorningOptions(sim).start;
-  const def = createVigieDetector(rules.def, { schedule: { exams: schedule(dayOf(startMs)), startMs } });
+  const exams = scheduleFor(sc, startMs, feed);
+  const def = createVigieDetector(rules.def, exams ? { schedule: { exams, startMs } } : {});
   const stat = createVigieDetector(rules.stat, { onlySelected: true });
   const plVigie = createVigieDetector(rules.pl, { semantics: 'v2', onlySelected: true });
   const recorder = createSeriesRecorder(new Set(['ecampus_sessions_active', 'ecampus_capacity_sessions']));
@@ -155,7 +176,7 @@ async function runScenario(sc: Scenario, rules: { def: RuleGroup[]; stat: RuleGr
 
 const minutes = (ms: number | null) => (ms === null ? null : Number.isFinite(ms) ? Math.round((ms / 60_000) * 100) / 100 : ms > 0 ? 'inf' : 'miss');
 
-function summarise(outcomes: readonly MorningOutcome[], wallMs: number, workers: number) {
+function summarise(outcomes: readonly MorningOutcome[], wallMs: number, workers: number, feed: ScheduleFeed) {
   const collapsed = outcomes.filter((o) => o.collapseAtMs !== null);
   const benign = outcomes.filter((o) => o.collapseAtMs === null);
   const detectors: Record<string, unknown> = {};
@@ -225,6 +246,10 @@ function summarise(outcomes: readonly MorningOutcome[], wallMs: number, workers:
     workers,
     wallSeconds: Math.round(wallMs / 100) / 10,
     rules: { default: 'alerts/rules/default.yml', static: 'bench/support/static-rules.yml', predictLinear: 'bench/support/predict-linear-rules.yml' },
+    schedule: {
+      note: 'what the default pack is told about the exams: the simulator schedule (fed), with each enrolment off by a log-normal factor of σ enrolmentError, or nothing',
+      ...feed,
+    },
     mornings: outcomes.length,
     collapsedMornings: collapsed.length,
     benignMornings: benign.length,
@@ -286,11 +311,11 @@ function summarise(outcomes: readonly MorningOutcome[], wallMs: number, workers:
   };
 }
 
-async function worker(ids: readonly string[]): Promise<MorningOutcome[]> {
+async function worker(ids: readonly string[], feed: ScheduleFeed): Promise<MorningOutcome[]> {
   const rules = { def: await loadRules(DEFAULT_RULES), stat: await loadRules(STATIC_RULES), pl: await loadRules(PL_RULES) };
   const out: MorningOutcome[] = [];
   for (const sc of scenarios().filter((s) => ids.includes(s.id))) {
-    const o = await runScenario(sc, rules);
+    const o = await runScenario(sc, rules, feed);
     process.stderr.write(`[detection] ${sc.id}: collapse ${o.collapseAtMs === null ? 'none' : new Date(o.collapseAtMs).toISOString().slice(11, 19)}, pages ${DETECTORS.map((d) => o.pages[d].length).join('/')}, ${(o.wallMs / 1000).toFixed(1)} s wall, ${o.cpuSeconds.toFixed(1)} s CPU\n`);
     out.push(o);
   }
@@ -304,10 +329,14 @@ async function main(): Promise<void> {
       workers: { type: 'string' },
       out: { type: 'string', default: resolve(ROOT, 'bench/results/detection.json') },
       'worker-ids': { type: 'string' },
+      'no-schedule': { type: 'boolean', default: false },
+      'schedule-error': { type: 'string', default: '0' },
     },
   });
+  const feed: ScheduleFeed = { fed: !values['no-schedule'], enrolmentError: Number(values['schedule-error']) };
+  if (!(feed.enrolmentError >= 0 && feed.enrolmentError <= 2)) throw new Error(`--schedule-error must be a log-normal σ in [0, 2], got ${values['schedule-error']}`);
   if (values['worker-ids'] !== undefined) {
-    const res = await worker(values['worker-ids'].split(','));
+    const res = await worker(values['worker-ids'].split(','), feed);
     await new Promise<void>((r) => process.send!(res, () => r()));
     return;
   }
@@ -323,7 +352,7 @@ async function main(): Promise<void> {
     shards.map(
       (ids) =>
         new Promise<MorningOutcome[]>((resolveShard, reject) => {
-          const child = fork(fileURLToPath(import.meta.url), ['--worker-ids', ids.join(',')], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+          const child = fork(fileURLToPath(import.meta.url), ['--worker-ids', ids.join(','), '--schedule-error', String(feed.enrolmentError), ...(feed.fed ? [] : ['--no-schedule'])], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
           let got: MorningOutcome[] | undefined;
           child.on('message', (m) => (got = m as MorningOutcome[]));
           child.on('error', reject);
@@ -333,7 +362,7 @@ async function main(): Promise<void> {
   );
   const order = picked.map((s) => s.id);
   const outcomes = results.flat().sort((a, b) => order.indexOf(a.scenario.id) - order.indexOf(b.scenario.id));
-  const summary = summarise(outcomes, performance.now() - t0, workers);
+  const summary = summarise(outcomes, performance.now() - t0, workers, feed);
   mkdirSync(dirname(values.out), { recursive: true });
   writeFileSync(values.out, JSON.stringify(summary, null, 2) + '\n');
   process.stdout.write(JSON.stringify(summary, null, 2) + '\n');

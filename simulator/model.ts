@@ -653,7 +653,7 @@ function runUp(recent: readonly { start: number; rho: number; share: number; spi
   // Walk back over the unbroken overload (ρ > 1) that led into the onset.
   let j = i;
   while (j > 0 && recent[j - 1]!.rho > 1) j--;
-  const overload = recent[j]!.rho > 1 || j < i ? recent[j]! : recent[i]!;
+  const overload = recent[j]!;
   const before = recent.filter((r) => r.start < overload.start && r.start >= overload.start - 10 * 60_000);
   const r3 = (x: number) => Math.round(x * 1000) / 1000;
   return {
