@@ -206,6 +206,13 @@ function summarise(outcomes: readonly MorningOutcome[], wallMs: number, workers:
       medianLeadMin: minutes(med),
       p10LeadMin: minutes(p10),
       missed: leads.filter((l) => l === -Infinity).length,
+      // For a missed collapse, how late the first page came (reaction, not warning).
+      missedPagedAfterSeconds: collapsed
+        .filter((o) => !o.pages[d].some((p) => p.at <= o.collapseAtMs!))
+        .map((o) => {
+          const after = o.pages[d].filter((p) => p.at > o.collapseAtMs!).sort((x, y) => x.at - y.at)[0];
+          return after ? (after.at - o.collapseAtMs!) / 1000 : null;
+        }),
       collapses: collapsed.length,
       facultyMatched: {
         note: 'lead of the earliest page naming a faculty that collapsed, against that faculty\'s collapse (or platform-wide pages against the first collapse)',

@@ -78,6 +78,37 @@ describe('rule engine over a synthetic session ramp', () => {
     expect(engine.activeAlerts()).toEqual([]);
   });
 
+  it('pages a faculty that collapses without warning within a minute, and not for a 10 s error burst', async () => {
+    const groups = await loadRuleFile(DEFAULT);
+    const onset = T0 + 30 * MIN;
+    /** Requests/s by status at t: 100 ok; collapse → 10 ok + 300 failing (retry storm); burst → 20 ok + 80 failing. */
+    const run = async (mode: 'collapse' | 'burst') => {
+      const store = createSeriesStore({ retentionMs: requiredRetentionMs(groups) + MIN });
+      const transitions: AlertTransition[] = [];
+      const engine = createRuleEngine({ groups, store, onTransitions: (t) => void transitions.push(...t) });
+      const total = { ok: 0, err: 0 };
+      for (let t = T0; t <= onset + 5 * MIN; t += 15_000) {
+        for (let u = t - 15_000; u < t; u += 5_000) {
+          const failing = mode === 'collapse' ? u >= onset : u >= onset && u < onset + 10_000;
+          total.ok += 5 * (failing ? (mode === 'collapse' ? 10 : 20) : 100);
+          total.err += 5 * (failing ? (mode === 'collapse' ? 300 : 80) : 0);
+        }
+        const l = { faculty: 'vet', server: 'vet-1', instance: 'vet-1' };
+        store.add([
+          { metric: 'http_server_request_duration_count', labels: { ...l, http_response_status_code: '200' }, timestampMs: t, value: total.ok },
+          { metric: 'http_server_request_duration_count', labels: { ...l, http_response_status_code: '503' }, timestampMs: t, value: total.err },
+        ]);
+        await engine.evaluate(t).delivered;
+      }
+      return transitions.filter((t) => t.rule === 'FacultyCollapsing' && t.state === 'firing').map((t) => (t.at - onset) / 1000);
+    };
+    const fired = await run('collapse');
+    expect(fired).toHaveLength(1);
+    expect(fired[0]!).toBeGreaterThan(0);
+    expect(fired[0]!).toBeLessThanOrEqual(60);
+    expect(await run('burst')).toEqual([]);
+  });
+
   it('records a failing rule in health and keeps evaluating the others', () => {
     const store = createSeriesStore();
     store.add([
