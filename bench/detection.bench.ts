@@ -103,7 +103,6 @@ async function loadRules(path: string): Promise<RuleGroup[]> {
   return parseRuleFile(await readFile(path, 'utf8'), path);
 }
 
-/** Runs one morning through every detector. */
 /**
  * What the default pack is told about the morning's exams: the simulator's schedule, or
  * (to measure how much of the lead it buys) none, or one whose enrolments are each off
@@ -120,6 +119,7 @@ function scheduleFor(sc: Scenario, startMs: number, feed: ScheduleFeed): Schedul
   return schedule(dayOf(startMs)).map((e) => ({ ...e, enrolled: Math.max(0, Math.round(e.enrolled * Math.exp(feed.enrolmentError * gaussian(rng)))) }));
 }
 
+/** Runs one morning through every detector. */
 async function runScenario(sc: Scenario, rules: { def: RuleGroup[]; stat: RuleGroup[]; pl: RuleGroup[] }, feed: ScheduleFeed): Promise<MorningOutcome> {
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
@@ -171,8 +171,6 @@ async function runScenario(sc: Scenario, rules: { def: RuleGroup[]; stat: RuleGr
     pageLatencyMs: c.pageLatencyMs,
   };
 }
-
-
 
 const minutes = (ms: number | null) => (ms === null ? null : Number.isFinite(ms) ? Math.round((ms / 60_000) * 100) / 100 : ms > 0 ? 'inf' : 'miss');
 
