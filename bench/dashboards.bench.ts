@@ -31,7 +31,7 @@
  * `counters_1m` and (baseline) from `samples_1m`.
  * Prints JSON and writes bench/results/dashboards.json.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { dashboardCatalog, expandMacros, type MacroContext } from '../dashboards/index.ts';
@@ -39,7 +39,7 @@ import { migrate } from '../pipeline/schema/migrate.ts';
 import { createStorage } from '../pipeline/storage.ts';
 import { writeSchedule } from '../postmortem/schedule.ts';
 import { writePostmortemReport } from '../postmortem/reportFiles.ts';
-import { quantile as quantileOrNull } from './support/stats.ts';
+import { quantile as quantileOrNull, writeResult } from './support/measure.ts';
 
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1] ?? '');
@@ -348,10 +348,7 @@ async function main(): Promise<void> {
         files: report.files.map((f) => f.slice(out.length + 1)),
       },
     };
-    const json = JSON.stringify(result, null, 2);
-    process.stdout.write(json + '\n');
-    mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
-    writeFileSync(new URL('./results/dashboards.json', import.meta.url), json + '\n');
+    writeResult(new URL('./results/dashboards.json', import.meta.url), result);
   } finally {
     await storage.close();
     if (!keep) rmSync(dir, { recursive: true, force: true });

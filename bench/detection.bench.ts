@@ -31,7 +31,7 @@
  * Prints the summary as JSON and writes it to bench/results/detection.json.
  */
 import { fork } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
@@ -44,7 +44,8 @@ import { gaussian, type CollapseTrigger, type RampShape } from '../simulator/mod
 import { PROMETHEUS_BIN, startPrometheus } from '../test/support/prometheus.ts';
 import { createSeriesRecorder, createVigieDetector, prometheusPages, type Page } from './support/detectors.ts';
 import { streamMorning } from './support/morningStream.ts';
-import { quantile } from './support/stats.ts';
+import { matrixCells } from './support/matrix.ts';
+import { quantile, writeResult } from './support/measure.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..');
@@ -84,19 +85,12 @@ interface MorningOutcome {
   readonly pageLatencyMs: number[];
 }
 
-/** The matrix: capacities × ramp shapes × noise, one seed each; spikes on heavy and noisy mornings. */
+/** The matrix (`support/matrix.ts`), one seed each, 101 upwards in matrix order. */
 function scenarios(): Scenario[] {
-  const out: Scenario[] = [];
-  let seed = 101;
-  for (const capacity of [1.0, 1.2, 1.4, 2.0, 2.5]) {
-    for (const rampShape of ['linear', 'early', 'late', 'step'] as const) {
-      for (const noise of [0.05, 0.15]) {
-        const spikes = capacity >= 2 || noise > 0.1;
-        out.push({ id: `c${capacity}-${rampShape}-n${noise}${spikes ? '-spikes' : ''}-s${seed}`, seed: seed++, capacity, rampShape, noise, spikes });
-      }
-    }
-  }
-  return out;
+  return matrixCells().map((c, i) => {
+    const seed = 101 + i;
+    return { id: `c${c.capacity}-${c.rampShape}-n${c.noise}${c.spikes ? '-spikes' : ''}-s${seed}`, seed, ...c };
+  });
 }
 
 async function loadRules(path: string): Promise<RuleGroup[]> {
@@ -183,8 +177,7 @@ function summarise(outcomes: readonly MorningOutcome[], wallMs: number, workers:
       .map((o) => {
         const first = o.pages[d].filter((p) => p.at <= o.collapseAtMs!).sort((a, b) => a.at - b.at)[0];
         return first ? o.collapseAtMs! - first.at : -Infinity;
-      })
-      .sort((a, b) => a - b);
+      });
     // Stricter: only pages that name a faculty that collapsed (measured against that
     // faculty's collapse) or no faculty (platform-wide, against the first collapse).
     const matched = collapsed
@@ -195,8 +188,7 @@ function summarise(outcomes: readonly MorningOutcome[], wallMs: number, workers:
           if (c !== undefined && p.at <= c) best = Math.max(best, c - p.at);
         }
         return best;
-      })
-      .sort((a, b) => a - b);
+      });
     const falsePages = benign.map((o) => o.pages[d].length);
     const med = quantile(leads, 0.5);
     const p10 = quantile(leads, 0.1);
@@ -368,9 +360,7 @@ async function main(): Promise<void> {
   const order = picked.map((s) => s.id);
   const outcomes = results.flat().sort((a, b) => order.indexOf(a.scenario.id) - order.indexOf(b.scenario.id));
   const summary = summarise(outcomes, performance.now() - t0, workers, feed);
-  mkdirSync(dirname(values.out), { recursive: true });
-  writeFileSync(values.out, JSON.stringify(summary, null, 2) + '\n');
-  process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
+  writeResult(values.out, summary);
 }
 
 await main();

@@ -19,13 +19,13 @@
  * utilization rule that pages the collapsing morning before its spike pages its
  * look-alikes too, so their share is the false-page rate the "no miss" target costs.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { MorningModel, resolveMorningOptions, TruthTracker } from '../simulator/index.ts';
 import type { CollapseTrigger, RampShape } from '../simulator/model.ts';
-import { median, quantile } from './support/stats.ts';
+import { matrixCells } from './support/matrix.ts';
+import { median, quantile, writeResult } from './support/measure.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -87,46 +87,40 @@ function main(): void {
   const t0 = performance.now();
   const cells: unknown[] = [];
   const ownPeaks: number[] = [];
-  const all = { mornings: 0, collapses: 0, buildUp: 0, sudden: 0, lookAlikeShares: [] as number[], suddenLeadS: [] as number[], buildUpLeadS: [] as number[] };
-  for (const capacity of [1.0, 1.2, 1.4, 2.0, 2.5]) {
-    for (const rampShape of ['linear', 'early', 'late', 'step'] as const) {
-      for (const noise of [0.05, 0.15]) {
-        const spikes = capacity >= 2 || noise > 0.1;
-        const mornings = Array.from({ length: seeds }, (_, i) => runModel(10_000 + i, capacity, rampShape, noise, spikes));
-        const calm = mornings.filter((m) => m.collapseAtMs === null);
-        let sudden = 0;
-        let buildUp = 0;
-        const shares: number[] = [];
-        for (const m of mornings) {
-          if (m.trigger === null) continue;
-          const tr = m.trigger;
-          const leadS = (m.collapseAtMs! - tr.overloadAtMs) / 1000;
-          const isSudden = tr.spikeAtOverload && leadS <= 60 && tr.peakSessionShareBefore < 0.95;
-          if (!isSudden) {
-            buildUp++;
-            all.buildUpLeadS.push(leadS);
-            continue;
-          }
-          sudden++;
-          all.suddenLeadS.push(leadS);
-          if (!calm.length) continue;
-          // The collapsing morning's peak utilization over the 10 min before its overload,
-          // as scraped (its truth peak includes model steps no collector reports). A rule
-          // that pages on it pages any calm morning whose faculties reach it at any scrape.
-          const own = peakRho(m, m.faculty!, tr.overloadAtMs - 10 * 60_000, tr.overloadAtMs);
-          ownPeaks.push(own);
-          const alike = calm.filter((c) => [...c.trace.keys()].some((f) => peakRho(c, f, -Infinity, Infinity) >= own)).length;
-          shares.push(alike / calm.length);
-        }
-        all.mornings += mornings.length;
-        all.collapses += sudden + buildUp;
-        all.sudden += sudden;
-        all.buildUp += buildUp;
-        all.lookAlikeShares.push(...shares);
-        cells.push({ capacity, rampShape, noise, spikes, mornings: mornings.length, collapses: sudden + buildUp, buildUp, sudden, medianLookAlikeShare: r3(median(shares)) });
+  const all = { mornings: 0, buildUp: 0, sudden: 0, lookAlikeShares: [] as number[], suddenLeadS: [] as number[], buildUpLeadS: [] as number[] };
+  for (const { capacity, rampShape, noise, spikes } of matrixCells()) {
+    const mornings = Array.from({ length: seeds }, (_, i) => runModel(10_000 + i, capacity, rampShape, noise, spikes));
+    const calm = mornings.filter((m) => m.collapseAtMs === null);
+    let sudden = 0;
+    let buildUp = 0;
+    const shares: number[] = [];
+    for (const m of mornings) {
+      if (m.trigger === null) continue;
+      const tr = m.trigger;
+      const leadS = (m.collapseAtMs! - tr.overloadAtMs) / 1000;
+      const isSudden = tr.spikeAtOverload && leadS <= 60 && tr.peakSessionShareBefore < 0.95;
+      if (!isSudden) {
+        buildUp++;
+        all.buildUpLeadS.push(leadS);
+        continue;
       }
+      sudden++;
+      all.suddenLeadS.push(leadS);
+      if (!calm.length) continue;
+      // The collapsing morning's peak utilization over the 10 min before its overload,
+      // as scraped (its truth peak includes model steps no collector reports). A rule
+      // that pages on it pages any calm morning whose faculties reach it at any scrape.
+      const own = peakRho(m, m.faculty!, tr.overloadAtMs - 10 * 60_000, tr.overloadAtMs);
+      ownPeaks.push(own);
+      const alike = calm.filter((c) => [...c.trace.keys()].some((f) => peakRho(c, f, -Infinity, Infinity) >= own)).length;
+      shares.push(alike / calm.length);
     }
-    process.stderr.write(`[foreseeability] capacity ${capacity} done (${((performance.now() - t0) / 1000).toFixed(0)} s)\n`);
+    all.mornings += mornings.length;
+    all.sudden += sudden;
+    all.buildUp += buildUp;
+    all.lookAlikeShares.push(...shares);
+    cells.push({ capacity, rampShape, noise, spikes, mornings: mornings.length, collapses: sudden + buildUp, buildUp, sudden, medianLookAlikeShare: r3(median(shares)) });
+    process.stderr.write(`[foreseeability] c${capacity} ${rampShape} n${noise}: ${sudden + buildUp} collapses, ${sudden} sudden (${((performance.now() - t0) / 1000).toFixed(0)} s)\n`);
   }
   const summary = {
     benchmark: 'foreseeability',
@@ -136,7 +130,7 @@ function main(): void {
     seedsPerCell: seeds,
     wallSeconds: Math.round((performance.now() - t0) / 100) / 10,
     mornings: all.mornings,
-    collapses: all.collapses,
+    collapses: all.buildUp + all.sudden,
     buildUp: { count: all.buildUp, medianSecondsFromOverloadToCollapse: median(all.buildUpLeadS) },
     sudden: {
       count: all.sudden,
@@ -148,9 +142,7 @@ function main(): void {
     },
     cells,
   };
-  mkdirSync(dirname(values.out), { recursive: true });
-  writeFileSync(values.out, JSON.stringify(summary, null, 2) + '\n');
-  process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
+  writeResult(values.out, summary);
 }
 
 main();

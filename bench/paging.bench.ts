@@ -12,9 +12,9 @@
  * boundary of the live scheduler is not included (it is a rule-interval choice).
  * Prints the summary as JSON and writes it to the output file.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { systemClock } from '../core/clock.ts';
 import { createRuleEngine } from '../alerts/engine.ts';
 import { parseRuleFile } from '../alerts/rules.ts';
@@ -23,7 +23,7 @@ import { parsePagingConfig, type PagingConfigInput } from '../alerts/routing/con
 import { createPager } from '../alerts/routing/pager.ts';
 import { startAlertmanager } from '../test/integration/support/alertmanager.ts';
 import { startWebhookReceiver, type ReceivedRequest } from '../test/integration/support/webhook.ts';
-import { quantile } from './support/stats.ts';
+import { quantile, writeResult } from './support/measure.ts';
 
 const args = process.argv.slice(2);
 const arg = (name: string, def: string) => {
@@ -124,6 +124,4 @@ try {
   await am.stop();
   await receiver.stop();
 }
-mkdirSync(dirname(OUT), { recursive: true });
-writeFileSync(OUT, JSON.stringify(result, null, 2) + '\n');
-process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+writeResult(OUT, result);

@@ -5,13 +5,14 @@
  * Prints JSON and writes bench/results/pipeline.json.
  *   node --import tsx bench/pipeline.bench.ts [--minutes 60]
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCardinalityLimiter, decodeMetricsRequest, toSamples } from '../otlp/decode.ts';
 import { countStoredSamples, createPipeline, createStorage, migrate } from '../pipeline/index.ts';
 import { runMorning } from '../simulator/index.ts';
 import { InProcessTransport, type OutgoingMessage, type TransportProducer } from '../transport/index.ts';
+import { writeResult } from './support/measure.ts';
 
 const arg = (name: string, def: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -72,5 +73,4 @@ const result = {
   lossless: stored === truth.exportedSamples,
   target: 'hold 10,000 samples/s (DESIGN: a 25,000-student university) with a wide margin',
 };
-writeFileSync(new URL('./results/pipeline.json', import.meta.url), JSON.stringify(result, null, 2) + '\n');
-process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+writeResult(new URL('./results/pipeline.json', import.meta.url), result);

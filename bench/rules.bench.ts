@@ -16,7 +16,6 @@
  * Float64Array of the same number of values (the cost of touching each loaded sample
  * once), timed between the runs. Prints the summary as JSON and writes it to --out.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,14 +24,13 @@ import { parseRuleFile } from '../alerts/rules.ts';
 import type { Sample } from '../core/samples.ts';
 import { dayOf, resolveMorningOptions, schedule } from '../simulator/index.ts';
 import { createVigieDetector } from './support/detectors.ts';
-import { median as medianOrNull, quantile } from './support/stats.ts';
+import { cpuMs, median as medianOrNull, quantile, writeResult } from './support/measure.ts';
 import { streamMorning } from './support/morningStream.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const RULES = resolve(ROOT, 'alerts/rules/default.yml');
 
 const median = (xs: readonly number[]): number => medianOrNull(xs) ?? Number.NaN;
-const cpuMs = (): number => ((u) => (u.user + u.system) / 1000)(process.cpuUsage());
 
 /** Values summed per second by a tight Float64Array loop (the calibration baseline). */
 function scanBaseline(n: number): number {
@@ -121,9 +119,7 @@ async function main(): Promise<void> {
     target: { sampleEvaluationsPerSecondPerCore: 1_000_000, met: med >= 1_000_000 },
     perRun: perRun.map((p) => ({ ...p, sampleEvalsPerCpuS: Math.round(p.sampleEvalsPerCpuS), ruleEvalsPerCpuS: Math.round(p.ruleEvalsPerCpuS), baselinePerCpuS: Math.round(p.baselinePerCpuS), evalCpuMs: Math.round(p.evalCpuMs), notifyP99Ms: Math.round(p.notifyP99Ms * 10) / 10 })),
   };
-  mkdirSync(dirname(values.out), { recursive: true });
-  writeFileSync(values.out, JSON.stringify(summary, null, 2) + '\n');
-  process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
+  writeResult(values.out, summary);
 }
 
 await main();

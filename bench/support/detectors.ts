@@ -18,6 +18,7 @@ import type { ScheduledExam } from '../../alerts/forecast/schedule.ts';
 import { createSeriesStore } from '../../alerts/windows.ts';
 import type { Sample } from '../../core/samples.ts';
 import type { RemoteWriteSeries, RunningPrometheus } from '../../test/support/prometheus.ts';
+import { cpuMs } from './measure.ts';
 
 /** A page: an alert with `severity=page` that reached firing. */
 export interface Page {
@@ -61,11 +62,6 @@ export function selectedMetrics(groups: readonly RuleGroup[]): Set<string> | nul
   const names = new Set(requiredRetentionByMetric(groups).keys());
   return names.has('*') ? null : names;
 }
-
-const cpuMs = (): number => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-};
 
 /** Options of {@link createVigieDetector}. */
 export interface VigieDetectorOptions {
