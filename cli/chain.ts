@@ -4,14 +4,12 @@
  * pipeline tap → rules engine → alerts_log + notifiers. Used by `vigie demo` and by the
  * end-to-end tests, so both exercise exactly the same wiring.
  */
-import { createAlertsLogWriter, createRuleEngine, createSeriesStore, createStatePersister, createWatermarkScheduler, loadRuleFile, readStateFile, requiredRetentionByMetric } from '../alerts/index.ts';
-import { createScheduleFeeder } from '../alerts/forecast/scheduleFeeder.ts';
+import { loadRuleFile } from '../alerts/index.ts';
 import type { AlertTransition } from '../alerts/index.ts';
 import type { PagerStats, PagingConfigInput } from '../alerts/routing/index.ts';
-import { buildPager } from './paging.ts';
+import { createRulesStage } from '../alerts/stage.ts';
 import type { Clock } from '../core/clock.ts';
 import { describeError } from '../core/errors.ts';
-import type { Sample } from '../core/samples.ts';
 import { countStoredSamples, createPipeline, migrate } from '../pipeline/index.ts';
 import type { PipelineStats, Storage } from '../pipeline/index.ts';
 import { dayOf, runMorning, schedule, type MorningOptions, type MorningResult } from '../simulator/index.ts';
@@ -101,71 +99,30 @@ export async function runMorningChain(opts: MorningChainOptions): Promise<Mornin
 
   const groups = await loadRuleFile(opts.rulesFile);
   const intervalMs = opts.evaluationIntervalMs ?? 15_000;
-  // Per-metric retention: a 6 h SLO window keeps 6 h of its inputs only, not of every series.
-  const store = createSeriesStore({ retentionMs: 10 * 60_000 + 2 * intervalMs, retentionByMetricMs: requiredRetentionByMetric(groups) });
-  const pager = buildPager({ paging: opts.paging, alertmanagerUrl: opts.alertmanagerUrl, webhookUrls: opts.webhookUrls, journalDir: opts.journalDir, clock: simClock, log });
-  pager?.start();
-  const writeAlertsLog = createAlertsLogWriter(storage.client, storage.database);
   const transitions: AlertTransition[] = [];
-  const initialState = opts.statePath ? readStateFile(opts.statePath, { nowMs: sim.start! }) : undefined;
-  const engine = createRuleEngine({
+  // The exam schedule is known in advance: its expected sessions enter the store as
+  // series, step by step as data time advances, so rules can tell an explained ramp from
+  // an overload. Stored too, for the exam-morning dashboard's annotations and the post-mortem.
+  const exams = opts.useSchedule === false ? [] : schedule(dayOf(sim.start!));
+  await writeSchedule(storage.client, storage.database, exams);
+  const stage = createRulesStage({
     groups,
-    ...(initialState ? { initialState } : {}),
-    store,
-    evaluationIntervalMs: intervalMs,
-    ...(pager ? { notify: pager.notify } : {}),
-    onTransitions: async (ts) => {
+    intervalMs,
+    schedule: { exams, startMs: sim.start! },
+    pager: { paging: opts.paging, alertmanagerUrl: opts.alertmanagerUrl, webhookUrls: opts.webhookUrls, journalDir: opts.journalDir, clock: simClock, log },
+    ...(opts.statePath ? { statePath: opts.statePath, stateNowMs: sim.start! } : {}),
+    alertsLog: { client: storage.client, database: storage.database },
+    onTransitions: (ts) => {
       for (const t of ts) {
         transitions.push(t);
         if (t.state === 'firing' || t.state === 'resolved') opts.onAlert?.(t);
       }
-      await writeAlertsLog(ts);
     },
+    log,
   });
-  const persister = opts.statePath ? createStatePersister({ path: opts.statePath, engine }) : null;
-  const deliveries: Promise<void>[] = [];
-  const scheduler = createWatermarkScheduler({
-    intervalMs,
-    evaluate: (now) => {
-      const r = engine.evaluate(now);
-      persister?.afterEvaluation(r);
-      deliveries.push(r.delivered);
-      return r;
-    },
-  });
-
-  // Watermark = the oldest of the per-resource latest timestamps: a boundary is
-  // evaluated only once every collector has reported past it, whatever the partition
-  // interleaving.
-  const latestByInstance = new Map<string, number>();
-  // The exam schedule is known in advance: its expected sessions enter the store as
-  // series, step by step as data time advances, so rules can tell an explained ramp from
-  // an overload.
-  const exams = opts.useSchedule === false ? [] : schedule(dayOf(sim.start!));
-  // Stored too, for the exam-morning dashboard's annotations and the post-mortem.
-  await writeSchedule(storage.client, storage.database, exams);
-  const feeder = createScheduleFeeder(exams, intervalMs, sim.start!);
-  const feedSchedule = (toMs: number) => {
-    const samples = feeder.feed(toMs);
-    if (samples.length) store.add(samples);
-  };
-  const onSamples = (samples: readonly Sample[]) => {
-    store.add(samples);
-    for (const s of samples) {
-      const inst = s.labels['instance'] ?? '';
-      const prev = latestByInstance.get(inst);
-      if (prev === undefined || s.timestampMs > prev) latestByInstance.set(inst, s.timestampMs);
-    }
-    let watermark = Infinity;
-    for (const ts of latestByInstance.values()) watermark = Math.min(watermark, ts);
-    if (Number.isFinite(watermark)) {
-      feedSchedule(watermark);
-      scheduler.observe(watermark);
-    }
-  };
 
   const pipeline = createPipeline({ transport, storage, clock: simClock, topic, dlqTopic, groupId: opts.groupId ?? 'vigie-pipeline', log });
-  pipeline.onSamples(onSamples);
+  pipeline.onSamples((samples) => stage.add(samples));
   await pipeline.start();
 
   const producer = transport.producer();
@@ -183,7 +140,7 @@ export async function runMorningChain(opts: MorningChainOptions): Promise<Mornin
           endMs: 0,
           exportedSamples: info.exportedSamples,
           storedSamples: pipeline.stats().samplesStored,
-          firing: engine.activeAlerts().filter((a) => a.state === 'firing').length,
+          firing: stage.engine.activeAlerts().filter((a) => a.state === 'firing').length,
         });
       },
     });
@@ -203,11 +160,9 @@ export async function runMorningChain(opts: MorningChainOptions): Promise<Mornin
   }
   await pipeline.stop();
   // Last evaluations up to the end of the morning, then let notifications finish.
-  feedSchedule(truth.endMs);
-  scheduler.observe(truth.endMs);
-  await Promise.all(deliveries);
-  await pager?.stop();
-  const health = engine.health();
+  await stage.finish(truth.endMs);
+  await stage.stop();
+  const health = stage.engine.health();
   if (health.lastNotifyError) log(`vigie: last notification error: ${health.lastNotifyError}`);
   if (health.lastTransitionsError) log(`vigie: last alerts_log error: ${health.lastTransitionsError}`);
   for (const r of health.rules) if (r.health === 'err') log(`vigie: rule ${r.group}/${r.rule} failed: ${r.lastError}`);
@@ -228,7 +183,7 @@ export async function runMorningChain(opts: MorningChainOptions): Promise<Mornin
     exportedSamples: truth.exportedSamples,
     storedSamples,
     pipeline: pipeline.stats(),
-    paging: pager?.stats() ?? null,
+    paging: stage.pagerStats(),
     wallMs: performance.now() - t0,
   };
 }

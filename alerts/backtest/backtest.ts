@@ -12,12 +12,10 @@ import { ConfigError, DecodeError } from '../../core/errors.ts';
 import type { Labels, Sample } from '../../core/samples.ts';
 import { EXAM_SCHEDULE, SAMPLES, SERIES, TABLES } from '../../pipeline/schema/tables.ts';
 import { postmortem, type Collapse } from '../../postmortem/index.ts';
-import { createRuleEngine, type AlertTransition } from '../engine.ts';
+import type { AlertTransition } from '../engine.ts';
 import { requiredRetentionMs, type RuleGroup } from '../rules.ts';
-import { createWatermarkScheduler } from '../scheduler.ts';
-import { createSeriesStore } from '../windows.ts';
+import { createRulesStage } from '../stage.ts';
 import type { ScheduledExam } from '../forecast/schedule.ts';
-import { createScheduleFeeder } from '../forecast/scheduleFeeder.ts';
 
 /** Options of {@link backtest}. */
 export interface BacktestOptions {
@@ -178,34 +176,27 @@ export async function backtest(client: ClickHouseClient, database: string, opts:
   // The schedule, known in advance live, is fed up to each watermark like the chain does
   // (from the start of the read, so the warm-up fills its windows too).
   const exams = opts.useSchedule === false ? [] : await readScheduledExams(client, database, readFrom, toMs);
-  const scheduleFeeder = createScheduleFeeder(exams, stepMs, readFrom);
-
-  const store = createSeriesStore({ retentionMs: requiredRetentionMs(opts.groups, lookback) + 2 * stepMs });
   const transitions: AlertTransition[] = [];
   const evaluations: number[] = [];
   const errors = new Map<string, { group: string; rule: string; error: string; count: number }>();
-  const engine = createRuleEngine({
+  const stage = createRulesStage({
     groups: opts.groups,
-    store,
-    evaluationIntervalMs: stepMs,
+    intervalMs: stepMs,
     lookbackMs: lookback,
+    minRetentionMs: 0,
     ...(opts.semantics ? { semantics: opts.semantics } : {}),
+    schedule: { exams, startMs: readFrom },
     onTransitions: (ts) => {
       transitions.push(...ts);
     },
-  });
-  const scheduler = createWatermarkScheduler({
-    intervalMs: stepMs,
-    evaluate: (now) => {
-      evaluations.push(now);
-      const r = engine.evaluate(now);
+    onEvaluation: (r) => {
+      evaluations.push(r.at);
       for (const e of r.errors) {
         const k = `${e.group}\0${e.rule}\0${e.error}`;
         const prev = errors.get(k);
         if (prev) prev.count++;
         else errors.set(k, { ...e, count: 1 });
       }
-      return r;
     },
   });
   const firstBoundary = Math.ceil(fromMs / stepMs) * stepMs;
@@ -215,9 +206,7 @@ export async function backtest(client: ClickHouseClient, database: string, opts:
    */
   const advance = (watermark: number) => {
     const w = Math.min(watermark, toMs);
-    const sched = scheduleFeeder.feed(w);
-    if (sched.length) store.add(sched);
-    if (w >= firstBoundary) scheduler.observe(w);
+    if (w >= firstBoundary) stage.advance(w);
   };
 
   let samplesRead = 0;
@@ -251,7 +240,7 @@ export async function backtest(client: ClickHouseClient, database: string, opts:
       }
       if (t !== pendingTs) {
         // All samples up to pendingTs are known: add them, then evaluate what is complete.
-        if (pending.length) store.add(pending);
+        if (pending.length) stage.ingest(pending);
         pending = [];
         if (Number.isFinite(pendingTs)) advance(t - 1);
         pendingTs = t;
@@ -261,8 +250,9 @@ export async function backtest(client: ClickHouseClient, database: string, opts:
     }
     opts.onProgress?.({ atMs: b, samples: samplesRead, evaluations: evaluations.length });
   }
-  if (pending.length) store.add(pending);
+  if (pending.length) stage.ingest(pending);
   advance(toMs);
+  if (toMs >= firstBoundary) await stage.finish(toMs);
   if (unknownSeries > 0) {
     const k = `\0\0unknown`;
     errors.set(k, { group: '', rule: '', error: `${unknownSeries} samples belong to no row of ${TABLES.series} and were skipped`, count: unknownSeries });

@@ -6,16 +6,8 @@
  * failing, re-attempted at the next evaluation because nothing is marked as sent.
  */
 import type { Clock } from '../../core/clock.ts';
-import { coalescing, postJson, postOnce } from './http.ts';
-import type { HttpNotifierOptions, Notification, NotifyFn, OutboxMessage, Receiver, SendContext } from './types.ts';
-
-/** Options of {@link createAlertmanagerNotifier}. */
-export interface AlertmanagerNotifierOptions extends HttpNotifierOptions {
-  /** Alertmanager base URL, e.g. http://127.0.0.1:9093 (path /api/v2/alerts is appended). */
-  readonly url: string;
-  readonly resendIntervalMs?: number;
-  readonly clock: Clock;
-}
+import { postOnce } from './http.ts';
+import type { Notification, OutboxMessage, Receiver, SendContext } from './types.ts';
 
 /** The JSON shape of one alert in POST /api/v2/alerts. */
 export interface AlertmanagerAlert {
@@ -35,37 +27,6 @@ export function toAlertmanagerAlert(n: Notification): AlertmanagerAlert {
     ...(n.status === 'resolved' && n.endsAt !== undefined ? { endsAt: new Date(n.endsAt).toISOString() } : {}),
     generatorURL: n.generatorURL,
   };
-}
-
-interface SentState {
-  status: 'firing' | 'resolved';
-  startsAt: number;
-  lastSentAt: number;
-}
-
-/** Creates a NotifyFn that pages through Alertmanager. Calls are serialised and a backlog is coalesced. */
-export function createAlertmanagerNotifier(opts: AlertmanagerNotifierOptions): NotifyFn {
-  const resend = opts.resendIntervalMs ?? 60_000;
-  const endpoint = opts.url.replace(/\/$/, '') + '/api/v2/alerts';
-  const sent = new Map<string, SentState>();
-
-  async function run(alerts: readonly Notification[]): Promise<void> {
-    const now = opts.clock();
-    const due: Notification[] = [];
-    const present = new Set<string>();
-    for (const a of alerts) {
-      present.add(a.fingerprint);
-      const prev = sent.get(a.fingerprint);
-      const changed = !prev || prev.status !== a.status || prev.startsAt !== a.startsAt;
-      if (changed || (a.status === 'firing' && now - prev.lastSentAt >= resend)) due.push(a);
-    }
-    for (const fp of sent.keys()) if (!present.has(fp)) sent.delete(fp);
-    if (due.length === 0) return;
-    await postJson(endpoint, due.map(toAlertmanagerAlert), opts);
-    for (const a of due) sent.set(a.fingerprint, { status: a.status, startsAt: a.startsAt, lastSentAt: now });
-  }
-
-  return coalescing(run);
 }
 
 /** Options of {@link createAlertmanagerReceiver}. */

@@ -26,17 +26,6 @@ export interface Notification {
  */
 export type NotifyFn = (alerts: readonly Notification[]) => Promise<void>;
 
-/** Shared options of HTTP notifiers. */
-export interface HttpNotifierOptions {
-  readonly url: string;
-  readonly fetch?: typeof fetch;
-  /** Attempts after the first on 5xx / network errors (default 3). */
-  readonly retries?: number;
-  /** Injected sleep for the retry backoff (tests). */
-  readonly sleep?: (ms: number) => Promise<void>;
-  readonly timeoutMs?: number;
-}
-
 /**
  * What the outbox journals and a direct receiver renders: a group of alerts (a single
  * alert for per-alert receivers such as PagerDuty and Alertmanager). Plain JSON.

@@ -5,8 +5,8 @@
  */
 import type { Clock } from '../../core/clock.ts';
 import type { Labels } from '../../core/samples.ts';
-import { coalescing, postJson, postOnce } from './http.ts';
-import type { HttpNotifierOptions, Notification, NotifyFn, OutboxMessage, Receiver, SendContext } from './types.ts';
+import { postOnce } from './http.ts';
+import type { Notification, OutboxMessage, Receiver, SendContext } from './types.ts';
 
 /** One alert in a version-4 webhook body. */
 export interface WebhookAlert {
@@ -31,13 +31,6 @@ export interface WebhookBody {
   readonly commonAnnotations: Record<string, string>;
   readonly externalURL: string;
   readonly alerts: readonly WebhookAlert[];
-}
-
-/** Options of {@link createWebhookNotifier}. */
-export interface WebhookNotifierOptions extends HttpNotifierOptions {
-  readonly receiver?: string;
-  readonly externalURL?: string;
-  readonly clock?: Clock;
 }
 
 /** Alertmanager's "zero time" for endsAt of firing alerts. */
@@ -88,28 +81,6 @@ export function buildWebhookBody(
       fingerprint: hexFingerprint(a.fingerprint),
     })),
   };
-}
-
-/** Creates a NotifyFn posting status changes to a webhook. Calls are serialised and a backlog is coalesced. */
-export function createWebhookNotifier(opts: WebhookNotifierOptions): NotifyFn {
-  const lastStatus = new Map<string, string>();
-
-  async function run(alerts: readonly Notification[]): Promise<void> {
-    const present = new Set(alerts.map((a) => a.fingerprint));
-    for (const fp of lastStatus.keys()) if (!present.has(fp)) lastStatus.delete(fp);
-    const changed = alerts.filter((a) => lastStatus.get(a.fingerprint) !== `${a.status}@${a.startsAt}`);
-    const byName = new Map<string, Notification[]>();
-    for (const a of changed) {
-      const name = a.labels['alertname'] ?? '';
-      byName.set(name, [...(byName.get(name) ?? []), a]);
-    }
-    for (const [name, group] of byName) {
-      await postJson(opts.url, buildWebhookBody(group, { alertname: name }, opts), opts);
-      for (const a of group) lastStatus.set(a.fingerprint, `${a.status}@${a.startsAt}`);
-    }
-  }
-
-  return coalescing(run);
 }
 
 /** Options of {@link createWebhookReceiver}. */

@@ -1,21 +1,18 @@
 /**
- * Detectors of the detection benchmark. A Vigie detector is the live wiring of
- * `cli/chain.ts` minus transport and storage: the tap's samples go into a
- * `createSeriesStore`, the watermark (oldest of the per-instance latest timestamps)
- * drives `createWatermarkScheduler`, `createRuleEngine` evaluates, and `notify` is
- * timestamped so the bench can measure sample arrival → notifier call. The Prometheus
+ * Detectors of the detection benchmark. A Vigie detector is the production rules stage
+ * (`alerts/stage.ts`, as `vigie ingest` and `vigie demo` build it) minus transport and
+ * storage, with a `notify` that is timestamped so the bench can measure sample arrival →
+ * notifier call. The Prometheus
  * detector evaluates one alert expression on a real Prometheus (remote write, then
  * `query_range` at the 15 s evaluation step) and applies `for` with the same state
  * machine as Prometheus' rules manager.
  */
 import { INACTIVE, transition, type AlertState } from '../../alerts/alertState.ts';
-import { createRuleEngine, type AlertTransition } from '../../alerts/engine.ts';
+import type { AlertTransition } from '../../alerts/engine.ts';
 import type { Notification } from '../../alerts/notifiers/types.ts';
-import { requiredRetentionByMetric, requiredRetentionMs, type AlertingRule, type RuleGroup } from '../../alerts/rules.ts';
-import { createWatermarkScheduler } from '../../alerts/scheduler.ts';
-import { createScheduleFeeder } from '../../alerts/forecast/scheduleFeeder.ts';
+import { requiredRetentionByMetric, type AlertingRule, type RuleGroup } from '../../alerts/rules.ts';
+import { createRulesStage } from '../../alerts/stage.ts';
 import type { ScheduledExam } from '../../alerts/forecast/schedule.ts';
-import { createSeriesStore } from '../../alerts/windows.ts';
 import type { Sample } from '../../core/samples.ts';
 import type { RemoteWriteSeries, RunningPrometheus } from '../../test/support/prometheus.ts';
 import { cpuMs } from './measure.ts';
@@ -80,17 +77,12 @@ export interface VigieDetectorOptions {
  * work: used for the baselines, never for the default pack whose cost is measured).
  */
 export function createVigieDetector(groups: readonly RuleGroup[], opts: VigieDetectorOptions = {}): VigieDetector {
-  const keep = opts.onlySelected ? selectedMetrics(groups) : null;
-  const intervalMs = 15_000;
-  const feeder = opts.schedule ? createScheduleFeeder(opts.schedule.exams, intervalMs, opts.schedule.startMs) : null;
-  const store = createSeriesStore({ retentionMs: requiredRetentionMs(groups) + 2 * intervalMs });
   const transitions: AlertTransition[] = [];
   const errors = new Set<string>();
   const arrivals: number[] = [];
   const notifyLatencyMs: number[] = [];
   const pageLatencyMs: number[] = [];
   const firing = new Set<string>();
-  const deliveries: Promise<void>[] = [];
   const rules = groups.reduce((n, g) => n + g.rules.length, 0);
   let currentArrival = 0;
   let samples = 0;
@@ -113,61 +105,39 @@ export function createVigieDetector(groups: readonly RuleGroup[], opts: VigieDet
     for (const fp of [...firing]) if (!alerts.some((a) => a.fingerprint === fp && a.status === 'firing')) firing.delete(fp);
     if (newPage) pageLatencyMs.push(now - arrival);
   };
-  const engine = createRuleEngine({
+  // The production rules stage (alerts/stage.ts), with a timestamping notify in place of the pager.
+  const stage = createRulesStage({
     groups,
-    store,
-    evaluationIntervalMs: intervalMs,
+    minRetentionMs: 0,
     ...(opts.semantics ? { semantics: opts.semantics } : {}),
+    ...(opts.onlySelected ? { onlySelectedMetrics: true } : {}),
+    ...(opts.schedule ? { schedule: opts.schedule } : {}),
     notify,
     onTransitions: (ts) => {
       transitions.push(...ts);
     },
-  });
-  const scheduler = createWatermarkScheduler({
-    intervalMs,
-    evaluate: (now) => {
+    onEvaluation: (r) => {
       evaluations++;
       arrivals.push(currentArrival);
-      const r = engine.evaluate(now);
       samplesLoaded += r.samplesLoaded;
       for (const e of r.errors) errors.add(`${e.rule}: ${e.error}`);
-      deliveries.push(r.delivered);
-      return r;
     },
   });
-  const latestByInstance = new Map<string, number>();
 
   return {
     onSamples(all, arrivalMs) {
-      const batch = keep === null ? all : all.filter((s) => keep.has(s.metric));
       const t0 = cpuMs();
-      store.add(batch);
+      const watermark = stage.ingest(all);
       const t1 = cpuMs();
-      samples += batch.length;
-      for (const s of batch) {
-        const inst = s.labels['instance'] ?? '';
-        const prev = latestByInstance.get(inst);
-        if (prev === undefined || s.timestampMs > prev) latestByInstance.set(inst, s.timestampMs);
-      }
-      let watermark = Infinity;
-      for (const ts of latestByInstance.values()) watermark = Math.min(watermark, ts);
+      samples += all.length;
       currentArrival = arrivalMs;
-      let t2 = t1;
-      if (Number.isFinite(watermark)) {
-        // Schedule samples up to the watermark first, as cli/chain.ts does (counted as add time).
-        if (feeder) {
-          store.add(feeder.feed(watermark));
-          t2 = cpuMs();
-        }
-        scheduler.observe(watermark);
-      }
-      addMs += t1 - t0 + (t2 - t1);
-      evalMs += cpuMs() - t2;
+      // Schedule samples up to the watermark, then the evaluations (both counted as evaluation time).
+      stage.advance(watermark);
+      addMs += t1 - t0;
+      evalMs += cpuMs() - t1;
     },
     async finish(endMs) {
-      if (feeder) store.add(feeder.feed(endMs));
-      scheduler.observe(endMs);
-      await Promise.all(deliveries);
+      await stage.finish(endMs);
     },
     pages: () =>
       transitions

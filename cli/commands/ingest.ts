@@ -6,9 +6,11 @@
  * batch before exiting.
  */
 import type { Command } from 'commander';
-import { createAlertsLogWriter, createRuleEngine, createSeriesStore, createStatePersister, createWatermarkScheduler, loadRuleFile, readStateFile, requiredRetentionByMetric } from '../../alerts/index.ts';
-import type { Pager, PagingConfigInput } from '../../alerts/routing/index.ts';
-import { buildPager } from '../paging.ts';
+import { loadRuleFile } from '../../alerts/index.ts';
+import { readScheduledExams } from '../../alerts/backtest/backtest.ts';
+import type { PagingConfigInput } from '../../alerts/routing/index.ts';
+import { createRulesStage, type RulesStage } from '../../alerts/stage.ts';
+import { describeError } from '../../core/errors.ts';
 import { systemClock } from '../../core/clock.ts';
 import type { Sample } from '../../core/samples.ts';
 import { loadConfig } from '../../core/config.ts';
@@ -73,47 +75,53 @@ export function registerIngestCommand(program: Command): void {
       ]);
       const pipeline = createPipeline({ transport, storage, clock: systemClock, topic: config.kafka.topic, groupId: config.kafka.groupId });
 
-      let pager: Pager | null = null;
+      let stage: RulesStage | null = null;
+      let scheduleTimer: NodeJS.Timeout | null = null;
       if (flags.rules || program.opts()['config']) {
         const groups = await loadRuleFile(config.alerts.rulesFile);
-        const store = createSeriesStore({ retentionMs: 10 * 60_000, retentionByMetricMs: requiredRetentionByMetric(groups) });
-        const statePath = flags.state ?? '.vigie/alert-state.json';
-        // A restarted evaluator neither re-pages nor forgets pending progress.
-        const initialState = readStateFile(statePath, { nowMs: systemClock() });
-        pager = buildPager({ paging: config.paging as PagingConfigInput | undefined, alertmanagerUrl: config.alerts.alertmanagerUrl, webhookUrls: config.alerts.webhookUrls, journalDir: flags.outbox ?? '.vigie/outbox', clock: systemClock });
-        pager?.start();
-        const engine = createRuleEngine({
+        const intervalMs = config.alerts.evaluationIntervalMs;
+        const rules = createRulesStage({
           groups,
-          ...(initialState ? { initialState } : {}),
-          store,
-          evaluationIntervalMs: config.alerts.evaluationIntervalMs,
-          onTransitions: createAlertsLogWriter(storage.client, storage.database),
-          ...(pager ? { notify: pager.notify } : {}),
+          intervalMs,
+          pager: { paging: config.paging as PagingConfigInput | undefined, alertmanagerUrl: config.alerts.alertmanagerUrl, webhookUrls: config.alerts.webhookUrls, journalDir: flags.outbox ?? '.vigie/outbox', clock: systemClock },
+          // A restarted evaluator neither re-pages nor forgets pending progress.
+          statePath: flags.state ?? '.vigie/alert-state.json',
+          stateNowMs: systemClock(),
+          alertsLog: { client: storage.client, database: storage.database },
+          // Evaluations follow the data's own time (as in the demo and backtests); when the
+          // data stops, time goes on with the wall clock so absence and stalls are seen.
+          idleAdvance: { afterMs: 2 * intervalMs, wallClock: systemClock },
         });
-        const persister = createStatePersister({ path: statePath, engine });
-        const scheduler = createWatermarkScheduler({
-          evaluate: (t) => {
-            const r = engine.evaluate(t);
-            persister.afterEvaluation(r);
-            return r;
-          },
-          intervalMs: config.alerts.evaluationIntervalMs,
-        });
+        stage = rules;
+        // The timetable lives in exam_schedule (`vigie schedule import`); re-read every
+        // minute around the data's time, so an import during the morning is picked up.
+        const refreshSchedule = async () => {
+          const w = rules.watermark();
+          const at = Number.isFinite(w) ? w : systemClock();
+          try {
+            rules.setSchedule(await readScheduledExams(storage.client, storage.database, at - 86_400_000, at + 86_400_000));
+          } catch (err) {
+            process.stderr.write(`vigie ingest: cannot read the exam schedule: ${describeError(err)}\n`);
+          }
+        };
+        await refreshSchedule();
+        scheduleTimer = setInterval(() => void refreshSchedule(), 60_000);
+        scheduleTimer.unref();
         let lastStoredAt = systemClock();
         pipeline.onSamples((samples) => {
           lastStoredAt = systemClock();
-          store.add(samples);
+          rules.add(samples);
         });
-        // Live: evaluate on wall-clock boundaries, a scrape interval behind so late series
-        // are in. Each tick also records the pipeline's own health for the watchdog rule.
+        // Each second: the idle advance, and the pipeline's own health for the watchdog
+        // rule, stamped at the evaluation watermark (data time) so replays stay consistent.
         const timer = setInterval(() => {
-          const now = systemClock();
           void pipeline
             .lag()
             .catch(() => NaN)
             .then((lag) => {
-              store.add(selfSamples(now - config.alerts.evaluationIntervalMs, lag, (now - lastStoredAt) / 1000));
-              scheduler.observe(now - config.alerts.evaluationIntervalMs);
+              rules.tick();
+              const w = rules.watermark();
+              if (Number.isFinite(w)) rules.store.add(selfSamples(w, lag, (systemClock() - lastStoredAt) / 1000));
             });
         }, 1000);
         timer.unref();
@@ -127,7 +135,8 @@ export function registerIngestCommand(program: Command): void {
       });
       process.stderr.write('vigie ingest: stopping (finishing the in-flight batch)…\n');
       await pipeline.stop();
-      await pager?.stop();
+      if (scheduleTimer) clearInterval(scheduleTimer);
+      await stage?.stop();
       await storage.close();
       await self?.shutdown();
       const s = pipeline.stats();

@@ -1,5 +1,5 @@
 /**
- * The pager in front of a real Prometheus Alertmanager: the rules engine fires, the
+ * The rules stage in front of a real Prometheus Alertmanager: the engine fires, the
  * pager journals and sends the raw alert (re-sent while firing), Alertmanager groups
  * and notifies its webhook receiver exactly once; the resolve (endsAt) follows, once.
  */
@@ -8,11 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { manualClock } from '../../core/clock.ts';
-import { createRuleEngine } from '../../alerts/engine.ts';
 import { parseRuleFile } from '../../alerts/rules.ts';
-import { createSeriesStore } from '../../alerts/windows.ts';
-import { parsePagingConfig } from '../../alerts/routing/config.ts';
-import { createPager } from '../../alerts/routing/pager.ts';
+import { createRulesStage } from '../../alerts/stage.ts';
 import { startAlertmanager, type RunningAlertmanager } from './support/alertmanager.ts';
 import { startWebhookReceiver, type WebhookReceiver } from './support/webhook.ts';
 
@@ -37,14 +34,11 @@ describe('pager → real Alertmanager → webhook', () => {
     const t0 = Math.floor((Date.now() - 60_000) / 15_000) * 15_000;
     const clock = manualClock(t0);
     const dir = mkdtempSync(join(tmpdir(), 'vigie-paging-am-'));
-    const config = parsePagingConfig({
-      receivers: [{ name: 'am', type: 'alertmanager', url: am.url, resend_interval: '15s' }],
+    const paging = {
+      receivers: [{ name: 'am', type: 'alertmanager' as const, url: am.url, resend_interval: '15s' }],
       resolve_hold: '15s',
       silences_file: join(dir, 'silences.json'),
-    });
-    const pager = createPager({ config, journalDir: join(dir, 'outbox'), clock: clock.now, log: () => undefined });
-    pager.start();
-    const store = createSeriesStore();
+    };
     const groups = parseRuleFile(`groups:
   - name: capacity
     rules:
@@ -53,16 +47,18 @@ describe('pager → real Alertmanager → webhook', () => {
         labels: { severity: page }
         annotations: { summary: '{{ $labels.faculty }} is at {{ $value | humanizePercentage }} of capacity' }
 `);
-    const engine = createRuleEngine({ groups, store, notify: pager.notify });
+    // The production rules stage: engine → pager (router, outbox) → Alertmanager receiver.
+    const stage = createRulesStage({ groups, pager: { paging, journalDir: join(dir, 'outbox'), clock: clock.now, log: () => undefined } });
+    const pager = stage.pager!;
     const put = (t: number, sessions: number) =>
-      store.add([
+      stage.add([
         { metric: 'ecampus_sessions_active', labels: { faculty: 'med', server: 's1' }, timestampMs: t, value: sessions },
         { metric: 'ecampus_capacity_sessions', labels: { faculty: 'med', server: 's1' }, timestampMs: t, value: 1000 },
       ]);
     const step = async (t: number, sessions: number) => {
       clock.set(t);
       put(t, sessions);
-      await engine.evaluate(t).delivered;
+      await stage.finish(t);
       await pager.tick(t);
     };
     await step(t0, 990);
@@ -75,7 +71,7 @@ describe('pager → real Alertmanager → webhook', () => {
     expect(Date.parse((resolved.body as AmWebhook).alerts[0]!.endsAt)).toBe(t0 + 30_000);
     // Give Alertmanager a few group_intervals to send anything extra, then count.
     await new Promise((r) => setTimeout(r, 3500));
-    await pager.stop();
+    await stage.stop();
     const bodies = receiver.received.filter((r) => r.path === '/alertmanager').map((r) => (r.body as AmWebhook).status);
     expect(bodies).toEqual(['firing', 'resolved']);
     // firing, re-sent at +15 s and during the hold at +30 s (keep-alives), then the resolve.
