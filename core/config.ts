@@ -52,6 +52,11 @@ export const configSchema = z
      * core does not depend on a stage.
      */
     paging: z.record(z.unknown()).optional(),
+    /**
+     * The metric mapping (rename, relabel: a platform's names → the telemetry contract).
+     * Validated by the pipeline's own schema (`pipeline/mapping.ts`) at start-up.
+     */
+    metrics: z.record(z.unknown()).optional(),
     selfTelemetry: z
       .object({
         /** Port of the process's own Prometheus endpoint; 0 = disabled. */

@@ -20,6 +20,7 @@ import type { Clock } from '../core/clock.ts';
 import { DecodeError, UnavailableError, VigieError, describeError } from '../core/errors.ts';
 import { retry } from '../core/retry.ts';
 import type { Sample } from '../core/samples.ts';
+import type { MetricMapping } from './mapping.ts';
 import { createCardinalityLimiter, decodeMetricsRequest, mergeCounts, toSamples, VALIDATION_DEFAULTS, type ToSamplesOptions } from '../otlp/decode.ts';
 import { HEADERS, TOPICS, type IncomingBatch, type IncomingMessage, type OutgoingMessage, type Transport, type TransportConsumer, type TransportProducer } from '../transport/types.ts';
 import { createClickHouseSink, type ClickHouseSink } from './clickhouseSink.ts';
@@ -63,6 +64,8 @@ export interface PipelineOptions {
   readonly afterInsert?: (info: InsertAck) => void | Promise<void>;
   /** Counter series whose last point is kept in memory (default 1,000,000; see `counterDeltas.ts`). */
   readonly maxCounterSeries?: number;
+  /** The `metrics:` mapping (platform names → telemetry contract), applied before storage and the tap. */
+  readonly mapping?: MetricMapping | null;
 }
 
 /** What {@link PipelineOptions.afterInsert} is told about an acknowledged insert. */
@@ -234,6 +237,7 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
     },
   });
 
+  const mapping = opts.mapping ?? null;
   const handle = async (batch: IncomingBatch): Promise<void> => {
     if (stopping) throw new UnavailableError('pipeline stopping: batch left uncommitted for redelivery');
     const nowMs = opts.clock();
@@ -286,6 +290,7 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
       let decoded: ReturnType<typeof toSamples>;
       try {
         decoded = toSamples(decodeMetricsRequest(m.value), toSamplesOpts);
+        if (mapping) decoded = { ...decoded, samples: [...mapping(decoded.samples)] };
       } catch (err) {
         if (stored) continue;
         const reason = err instanceof DecodeError ? err.reason : DLQ_REASONS.malformed;

@@ -16,6 +16,7 @@ import type { Sample } from '../../core/samples.ts';
 import { loadConfig } from '../../core/config.ts';
 import { startSelfTelemetry } from '../../core/selfTelemetry.ts';
 import { createPipeline, createStorage, migrate } from '../../pipeline/index.ts';
+import { parseMetricMapping } from '../../pipeline/mapping.ts';
 import { createTransport } from '../../transport/index.ts';
 import { floatOption, kafkaOption } from '../options.ts';
 
@@ -63,6 +64,8 @@ export function registerIngestCommand(program: Command): void {
         alerts: { alertmanagerUrl: flags.alertmanager, ...(flags.webhook ? { webhookUrls: flags.webhook } : {}), ...(flags.rules ? { rulesFile: flags.rules } : {}) },
         selfTelemetry: { port: flags.metricsPort },
       });
+      // Validated before anything starts: a bad mapping names its key and stops here.
+      const mapping = parseMetricMapping(config.metrics, 'metrics');
       if (!config.kafka.brokers) throw new Error('vigie ingest needs Kafka: pass --kafka HOST:PORT or set kafka.brokers in --config (the embedded mode runs in `vigie demo`)');
       const self = config.selfTelemetry.port > 0 ? await startSelfTelemetry({ port: config.selfTelemetry.port, serviceName: 'vigie-ingest' }) : null;
       if (self) process.stderr.write(`vigie ingest: self-metrics at ${self.url}\n`);
@@ -73,7 +76,7 @@ export function registerIngestCommand(program: Command): void {
         { name: config.kafka.topic, partitions: config.kafka.partitions },
         { name: `${config.kafka.topic}.dlq`, partitions: 1 },
       ]);
-      const pipeline = createPipeline({ transport, storage, clock: systemClock, topic: config.kafka.topic, groupId: config.kafka.groupId });
+      const pipeline = createPipeline({ transport, storage, clock: systemClock, topic: config.kafka.topic, groupId: config.kafka.groupId, mapping });
 
       let stage: RulesStage | null = null;
       let scheduleTimer: NodeJS.Timeout | null = null;

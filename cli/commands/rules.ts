@@ -7,8 +7,12 @@ import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
 import { backtest, type BacktestResult } from '../../alerts/backtest/index.ts';
 import { formatDuration, loadRuleFile, parseDuration, requiredRetentionMs, type RuleGroup } from '../../alerts/index.ts';
+import { existsSync } from 'node:fs';
+import { checkRuleInputs, formatInputsReport } from '../../alerts/inputs.ts';
 import { ConfigError } from '../../core/errors.ts';
 import { createStorage } from '../../pipeline/index.ts';
+import { qualifiedTable } from '../../pipeline/schema/queries.ts';
+import { SERIES, TABLES } from '../../pipeline/schema/tables.ts';
 import { formatLead } from '../../postmortem/index.ts';
 import { DEFAULT_RULES_FILE, timeOption } from '../options.ts';
 
@@ -88,6 +92,27 @@ export function formatBacktestTable(r: BacktestResult): string {
   return lines.join('\n') + '\n';
 }
 
+/**
+ * `--against STORE`: the series the store holds, checked against the pack's selectors
+ * (see `alerts/inputs.ts`). A chDB directory must exist: a typo must not create an empty store.
+ */
+export async function checkAgainstStore(groups: readonly RuleGroup[], store: string, database: string): Promise<string> {
+  const isUrl = /^https?:\/\//.test(store);
+  if (!isUrl && !existsSync(store)) throw new ConfigError(`rules check --against ${store}: no such chDB directory (give a data directory written by vigie ingest/demo, or a ClickHouse URL)`);
+  const storage = createStorage({ database, ...(isUrl ? { url: store } : { chdbPath: store }) });
+  try {
+    const rs = await storage.client.query({
+      query: `SELECT ${SERIES.metric} AS metric, CAST(${SERIES.labels}, 'Map(String, String)') AS labels FROM ${qualifiedTable({ database }, TABLES.series)} GROUP BY metric, labels`,
+      format: 'JSONEachRow',
+    });
+    const stored = await rs.json<{ metric: string; labels: Record<string, string> }>();
+    const metrics = new Set(stored.map((s) => s.metric)).size;
+    return formatInputsReport(`${store} (database ${database})`, stored.length, metrics, checkRuleInputs(groups, stored));
+  } finally {
+    await storage.close();
+  }
+}
+
 /** Runs `vigie rules backtest`; prints the result and returns it. */
 export async function runRulesBacktest(opts: RulesBacktestOptions): Promise<BacktestResult> {
   if (opts.chdbPath !== undefined && opts.clickhouseUrl !== undefined) {
@@ -117,10 +142,13 @@ export function registerRulesCommand(program: Command): void {
     .command('check')
     .description('Parse and validate a Prometheus-style rule file (YAML, PromQL, templates); list its groups and rules.')
     .argument('<file>', 'rule file')
-    .action(async (file: string) => {
+    .option('--against <store>', 'also check every selector against the series a store holds: a chDB directory or a ClickHouse URL')
+    .option('--database <name>', 'ClickHouse database of --against', 'vigie')
+    .action(async (file: string, opts: { against?: string; database: string }) => {
       // A bad file throws a RuleFileError (a ConfigError): main() prints it and exits 2.
       const groups = await loadRuleFile(file);
       process.stdout.write(formatRuleCheck(file, groups));
+      if (opts.against !== undefined) process.stdout.write(await checkAgainstStore(groups, opts.against, opts.database));
     });
 
   rules
