@@ -1,6 +1,6 @@
 /**
  * Dashboard and report benchmark on embedded chDB (run on purpose:
- * `npx tsx bench/dashboards.bench.ts [--series N] [--runs N] [--raw-minutes N]`).
+ * `node bench/dashboards.bench.ts [--series N] [--runs N] [--raw-minutes N]`).
  *
  * Data, generated inside the engine with INSERT … SELECT (JSON inserts would take
  * longer than the day they describe):
@@ -47,7 +47,7 @@ const SERIES = Number(args.get('series') ?? 150_000);
 const RUNS = Number(args.get('runs') ?? 10);
 const RAW_MINUTES = Number(args.get('raw-minutes') ?? 60);
 const BASELINE_RUNS = Number(args.get('baseline-runs') ?? 3);
-const COMMAND = ['npx tsx bench/dashboards.bench.ts', ...process.argv.slice(2)].join(' ');
+const COMMAND = ['node bench/dashboards.bench.ts', ...process.argv.slice(2)].join(' ');
 const DB = 'bench';
 // Yesterday (UTC): raw `samples` has a 30-day TTL, so an old fixed date would be dropped at merge.
 const DAY = Math.floor(Date.now() / 86_400_000) * 86_400_000 - 86_400_000;

@@ -2,7 +2,7 @@
  * Detection benchmark: lead time, misses and false pages of Vigie's default rule pack
  * against two baselines, side by side on the same simulated mornings in the same run.
  *
- *   node --import tsx bench/detection.bench.ts [--mornings N] [--workers 2] [--out bench/results/detection.json]
+ *   node bench/detection.bench.ts [--mornings N] [--workers 2] [--out bench/results/detection.json]
  *                                              [--schedule-error σ | --no-schedule]
  *
  * Each morning: simulator → collectors → in-memory producer → otlp/decode (decode +
@@ -237,7 +237,7 @@ function summarise(outcomes: readonly MorningOutcome[], wallMs: number, workers:
   };
   return {
     benchmark: 'detection',
-    command: 'node --import tsx bench/detection.bench.ts',
+    command: 'node bench/detection.bench.ts',
     generatedAt: new Date().toISOString(),
     node: process.version,
     workers,
@@ -349,7 +349,7 @@ async function main(): Promise<void> {
     shards.map(
       (ids) =>
         new Promise<MorningOutcome[]>((resolveShard, reject) => {
-          const child = fork(fileURLToPath(import.meta.url), ['--worker-ids', ids.join(','), '--schedule-error', String(feed.enrolmentError), ...(feed.fed ? [] : ['--no-schedule'])], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+          const child = fork(fileURLToPath(import.meta.url), ['--worker-ids', ids.join(','), '--schedule-error', String(feed.enrolmentError), ...(feed.fed ? [] : ['--no-schedule'])], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
           let got: MorningOutcome[] | undefined;
           child.on('message', (m) => (got = m as MorningOutcome[]));
           child.on('error', reject);

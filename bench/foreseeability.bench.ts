@@ -2,7 +2,7 @@
  * Which collapses can any detector foresee? A study on the simulator's own truth, over
  * many more mornings than the detection benchmark runs through the whole chain.
  *
- *   node --import tsx bench/foreseeability.bench.ts [--seeds 30] [--out bench/results/foreseeability.json]
+ *   node bench/foreseeability.bench.ts [--seeds 30] [--out bench/results/foreseeability.json]
  *
  * For each cell of the detection benchmark's matrix (capacity × ramp shape × noise, spikes
  * on heavy and noisy mornings), `--seeds` mornings run through the model alone (no
@@ -79,7 +79,7 @@ function main(): void {
     },
   });
   if (values.help) {
-    process.stdout.write('usage: node --import tsx bench/foreseeability.bench.ts [--seeds 30] [--out FILE]\n');
+    process.stdout.write('usage: node bench/foreseeability.bench.ts [--seeds 30] [--out FILE]\n');
     return;
   }
   const seeds = Number(values.seeds);
@@ -124,7 +124,7 @@ function main(): void {
   }
   const summary = {
     benchmark: 'foreseeability',
-    command: 'node --import tsx bench/foreseeability.bench.ts',
+    command: 'node bench/foreseeability.bench.ts',
     generatedAt: new Date().toISOString(),
     node: process.version,
     seedsPerCell: seeds,

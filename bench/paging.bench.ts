@@ -5,7 +5,7 @@
  * notifying a local webhook. Baseline in the same run: the same chain straight to the
  * webhook (generic webhook receiver, no Alertmanager). Target: p99 ≤ 2 s via Alertmanager.
  *
- *   node --import tsx bench/paging.bench.ts [--trials 30] [--out bench/results/paging.json]
+ *   node bench/paging.bench.ts [--trials 30] [--out bench/results/paging.json]
  *
  * Each trial uses a new faculty (a new Alertmanager group, so group_wait applies) and
  * evaluates the engine at the sample's arrival; the time to the next 15 s evaluation

@@ -3,7 +3,7 @@
  * decode/validate → chDB (exactly-once path) → committed. Baseline in the same run:
  * decode + validation alone on the same messages (the CPU ceiling noted in PITFALLS).
  * Prints JSON and writes bench/results/pipeline.json.
- *   node --import tsx bench/pipeline.bench.ts [--minutes 60]
+ *   node bench/pipeline.bench.ts [--minutes 60]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

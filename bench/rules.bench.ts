@@ -2,7 +2,7 @@
  * Rule-evaluation benchmark: sample-evaluations per second per core of the default rule
  * pack, and sample arrival → notifier call latency, on one recorded simulated morning.
  *
- *   node --import tsx bench/rules.bench.ts [--runs 5] [--capacity 1] [--seed 42] [--out bench/results/rules.json]
+ *   node bench/rules.bench.ts [--runs 5] [--capacity 1] [--seed 42] [--out bench/results/rules.json]
  *
  * The morning (simulator → collectors → OTLP → `otlp/decode.ts`, as the pipeline taps it)
  * is recorded once, then replayed `--runs` times into a fresh detector built like the
@@ -55,7 +55,7 @@ async function main(): Promise<void> {
     },
   });
   if (values.help) {
-    process.stdout.write('usage: node --import tsx bench/rules.bench.ts [--runs 5] [--seed 42] [--capacity 1] [--out FILE]\n');
+    process.stdout.write('usage: node bench/rules.bench.ts [--runs 5] [--seed 42] [--capacity 1] [--out FILE]\n');
     return;
   }
   const runs = Number(values.runs);
@@ -101,7 +101,7 @@ async function main(): Promise<void> {
   const base = median(perRun.map((p) => p.baselinePerCpuS));
   const summary = {
     benchmark: 'rules',
-    command: 'node --import tsx bench/rules.bench.ts',
+    command: 'node bench/rules.bench.ts',
     generatedAt: new Date().toISOString(),
     node: process.version,
     morning: { ...sim, samples: rec.samples, hours: (endMs - rec.truth.startMs) / 3_600_000 },

@@ -2,22 +2,61 @@
  * The `vigie` command and the composition root: the only place where stages are wired
  * together (collectors → transport → pipeline → tap → rules → notifiers; storage →
  * dashboards and post-mortem). Each sub-command validates its options up front.
+ *
+ * Registration is lazy: a sub-command's module (and with it chDB, Kafka, OpenTelemetry
+ * or ECharts) is imported only when that sub-command runs, so `vigie --help` and light
+ * commands such as `vigie detect` start in a few tens of milliseconds.
  */
 import { Command } from 'commander';
-import { registerCollectCommand } from './commands/collect.ts';
-import { registerDashboardsCommand } from './commands/dashboards.ts';
-import { registerDemoCommand } from './commands/demo.ts';
-import { registerDetectCommand } from './commands/detect.ts';
-import { registerIngestCommand } from './commands/ingest.ts';
-import { registerPostmortemCommand } from './commands/postmortem.ts';
-import { registerQueryCommand } from './commands/query.ts';
-import { registerRulesCommand } from './commands/rules.ts';
-import { registerSilenceCommand } from './commands/silence.ts';
-import { registerSimulateCommand } from './commands/simulate.ts';
 import { ConfigError, describeError } from '../core/errors.ts';
 
-/** Builds the command tree: one `register…Command` per sub-command. */
-export function buildProgram(): Command {
+/** A sub-command as the top-level help lists it, and how to load its full definition. */
+export interface CommandEntry {
+  readonly name: string;
+  /** One line for `vigie --help`; the module's own description is shown by `vigie NAME --help`. */
+  readonly summary: string;
+  /** Imports the command's module and returns its `register…Command`. */
+  readonly load: () => Promise<(program: Command) => void>;
+}
+
+/** Every sub-command, in the order `vigie --help` lists them. */
+export const COMMANDS: readonly CommandEntry[] = [
+  { name: 'demo', summary: 'Run a simulated exam morning end to end: pages as they happen, a summary, dashboards and a post-mortem.', load: async () => (await import('./commands/demo.ts')).registerDemoCommand },
+  { name: 'simulate', summary: 'Simulate an exam morning and produce its OTLP telemetry to Kafka.', load: async () => (await import('./commands/simulate.ts')).registerSimulateCommand },
+  { name: 'collect', summary: 'Run a live collector: host saturation and HTTP probes, exported as OTLP to Kafka.', load: async () => (await import('./commands/collect.ts')).registerCollectCommand },
+  { name: 'ingest', summary: 'Run the pipeline: Kafka → ClickHouse (exactly once), optionally with the rules engine.', load: async () => (await import('./commands/ingest.ts')).registerIngestCommand },
+  { name: 'silence', summary: 'Silence direct pages by label matchers, now or as a scheduled maintenance window.', load: async () => (await import('./commands/silence.ts')).registerSilenceCommand },
+  { name: 'detect', summary: 'Score a timestamp,value CSV series for anomalies (vigie_anomaly_score).', load: async () => (await import('./commands/detect.ts')).registerDetectCommand },
+  { name: 'rules', summary: 'Check rule files and backtest them over stored history.', load: async () => (await import('./commands/rules.ts')).registerRulesCommand },
+  { name: 'dashboards', summary: 'Generate Grafana dashboards and provisioning for Vigie.', load: async () => (await import('./commands/dashboards.ts')).registerDashboardsCommand },
+  { name: 'postmortem', summary: 'Post-mortem of a time window: timeline, pages and lead times; HTML/Markdown report.', load: async () => (await import('./commands/postmortem.ts')).registerPostmortemCommand },
+  { name: 'query', summary: 'Run a saved post-mortem query with bound parameters; without a name, list them.', load: async () => (await import('./commands/query.ts')).registerQueryCommand },
+];
+
+/** Global options that take a value (their value is not a sub-command name). */
+const VALUE_OPTIONS = new Set(['-c', '--config']);
+
+/** The sub-command `argv` (user arguments, without node and script) asks for, if any: `vigie [-c f] NAME …` or `vigie help NAME`. */
+export function requestedCommand(args: readonly string[]): CommandEntry | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (VALUE_OPTIONS.has(a)) {
+      i++;
+      continue;
+    }
+    if (a.startsWith('-')) continue;
+    const name = a === 'help' ? args[i + 1] : a;
+    return COMMANDS.find((c) => c.name === name);
+  }
+  return undefined;
+}
+
+/**
+ * Builds the command tree for `argv` (user arguments): the requested sub-command in full,
+ * every other one as a name and summary only (enough for the help listing and for
+ * commander's "unknown command" suggestions). With no `argv`, every command is loaded.
+ */
+export async function buildProgram(args?: readonly string[]): Promise<Command> {
   const program = new Command('vigie')
     .description('Vigie — the lookout for online exam platforms: OTLP collectors, Kafka, ClickHouse, forecasting alerts, Grafana dashboards.')
     .version('0.1.0')
@@ -25,24 +64,18 @@ export function buildProgram(): Command {
     .exitOverride()
     .option('-c, --config <file>', 'YAML configuration file (see deploy/vigie.example.yml)');
 
-  registerDemoCommand(program);
-  registerSimulateCommand(program);
-  registerCollectCommand(program);
-  registerIngestCommand(program);
-  registerSilenceCommand(program);
-  registerDetectCommand(program);
-  registerRulesCommand(program);
-  registerDashboardsCommand(program);
-  registerPostmortemCommand(program);
-  registerQueryCommand(program);
-
+  const wanted = args === undefined ? undefined : requestedCommand(args);
+  for (const entry of COMMANDS) {
+    if (args === undefined || entry === wanted) (await entry.load())(program);
+    else program.command(entry.name).summary(entry.summary);
+  }
   return program;
 }
 
 /** Runs the CLI; returns the process exit code. Errors print for people, not as stacks. */
 export async function main(argv: readonly string[]): Promise<number> {
-  const program = buildProgram();
   try {
+    const program = await buildProgram(argv.slice(2));
     await program.parseAsync([...argv]);
     return 0;
   } catch (err) {

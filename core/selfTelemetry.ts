@@ -100,12 +100,20 @@ interface SyncTarget {
 
 class DeferredSync implements Rebindable {
   private target!: SyncTarget;
+  private readonly meterName: string;
+  private readonly kind: SyncKind;
+  private readonly name: string;
+  private readonly options: MetricOptions | undefined;
   constructor(
-    private readonly meterName: string,
-    private readonly kind: SyncKind,
-    private readonly name: string,
-    private readonly options: MetricOptions | undefined,
+    meterName: string,
+    kind: SyncKind,
+    name: string,
+    options: MetricOptions | undefined,
   ) {
+    this.meterName = meterName;
+    this.kind = kind;
+    this.name = name;
+    this.options = options;
     this.rebind();
     registry.add(this);
   }
@@ -123,12 +131,20 @@ class DeferredSync implements Rebindable {
 class DeferredObservable implements Rebindable, Observable {
   target!: Observable;
   private readonly callbacks = new Set<ObservableCallback>();
+  private readonly meterName: string;
+  private readonly kind: AsyncKind;
+  private readonly name: string;
+  private readonly options: MetricOptions | undefined;
   constructor(
-    private readonly meterName: string,
-    private readonly kind: AsyncKind,
-    private readonly name: string,
-    private readonly options: MetricOptions | undefined,
+    meterName: string,
+    kind: AsyncKind,
+    name: string,
+    options: MetricOptions | undefined,
   ) {
+    this.meterName = meterName;
+    this.kind = kind;
+    this.name = name;
+    this.options = options;
     this.rebind();
     registry.add(this);
   }
@@ -148,11 +164,17 @@ class DeferredObservable implements Rebindable, Observable {
 
 class DeferredBatch implements Rebindable {
   private bound: { meter: Meter; cb: BatchObservableCallback; targets: Observable[] } | undefined;
+  private readonly meterName: string;
+  private readonly callback: BatchObservableCallback;
+  private readonly observables: readonly Observable[];
   constructor(
-    private readonly meterName: string,
-    private readonly callback: BatchObservableCallback,
-    private readonly observables: readonly Observable[],
+    meterName: string,
+    callback: BatchObservableCallback,
+    observables: readonly Observable[],
   ) {
+    this.meterName = meterName;
+    this.callback = callback;
+    this.observables = observables;
     this.rebind();
     registry.add(this);
   }

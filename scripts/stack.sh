@@ -4,7 +4,7 @@
 # 127.0.0.1 only, with all state under .stack/ in the repository.
 #
 #   bash scripts/stack.sh start    # install what is missing, start, wait until ready
-#   bash scripts/stack.sh stop     # stop only the processes this script started
+#   bash scripts/stack.sh stop [kafka|alertmanager]  # stop what this script started
 #   bash scripts/stack.sh status   # one line per service
 #
 # Ports (env): VIGIE_KAFKA_PORT (19092), VIGIE_KAFKA_CONTROLLER_PORT (19093),
@@ -213,8 +213,8 @@ kafka_ready() {
   port_open "$KAFKA_PORT" || return 1
   grep -qF 'Kafka Server started' "$KDIR/logs/server.log" 2>/dev/null || return 1
   # A real client round trip (metadata) when the Node deps are installed.
-  if [[ -d "$ROOT/node_modules/kafkajs" && -d "$ROOT/node_modules/tsx" ]]; then
-    (cd "$ROOT" && node --import tsx scripts/kafka-ready.ts "127.0.0.1:$KAFKA_PORT" >>"$KDIR/logs/ready.log" 2>&1)
+  if [[ -d "$ROOT/node_modules/kafkajs" ]]; then
+    (cd "$ROOT" && source scripts/node.sh && node scripts/kafka-ready.ts "127.0.0.1:$KAFKA_PORT" >>"$KDIR/logs/ready.log" 2>&1)
   fi
 }
 
@@ -346,8 +346,16 @@ case "$cmd" in
     start_alertmanager
     ;;
   stop)
-    stop_pid alertmanager "$AM_PID" "$AM_MARKER"
-    stop_pid kafka "$KAFKA_PID" "$KAFKA_MARKER"
+    # With names, only those services (scripts/test.sh stops just what it started).
+    services=("${@:2}")
+    ((${#services[@]})) || services=(alertmanager kafka)
+    for s in "${services[@]}"; do
+      case "$s" in
+        alertmanager) stop_pid alertmanager "$AM_PID" "$AM_MARKER" ;;
+        kafka) stop_pid kafka "$KAFKA_PID" "$KAFKA_MARKER" ;;
+        *) echo "usage: bash scripts/stack.sh stop [kafka|alertmanager]..." >&2; exit 2 ;;
+      esac
+    done
     ;;
   status)
     rc=0
@@ -356,7 +364,7 @@ case "$cmd" in
     exit "$rc"
     ;;
   *)
-    echo "usage: bash scripts/stack.sh start|stop|status" >&2
+    echo "usage: bash scripts/stack.sh start|stop [kafka|alertmanager]...|status" >&2
     exit 2
     ;;
 esac

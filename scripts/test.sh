@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
-# Vigie's test command: bash scripts/test.sh
+# Vigie's test command: bash scripts/test.sh [--skip-typecheck]
 #
-# 1. npm ci when node_modules is missing or older than package-lock.json
-# 2. bash scripts/stack.sh start (Kafka + Alertmanager on 127.0.0.1; installs what is missing)
-# 3. typecheck (tsc --noEmit), 4. unit suite, 5. integration suite (vitest projects)
+# 1. Node >= 22.15 on PATH (scripts/node.sh fetches Node 24 from the npm registry when
+#    the machine's Node is older; VIGIE_NODE=/path/to/node forces one)
+# 2. npm ci when node_modules was not installed from this package-lock.json
+# 3. bash scripts/stack.sh start (Kafka + Alertmanager on 127.0.0.1; installs what is
+#    missing). The services this run started are stopped when it ends, however it ends;
+#    services that were already running are left running.
+# 4. typecheck (tsc --noEmit), 5. unit suite, 6. integration suite (vitest projects)
 #
-# VIGIE_NODE=/path/to/node runs typecheck and suites under that Node binary (its
-# directory is put first on PATH; vitest's forks inherit it).
-# --skip-typecheck skips step 3 (CI runs it once, on Node 20).
+# The stack's ports and state directory come from the environment as for stack.sh
+# (VIGIE_KAFKA_PORT, VIGIE_ALERTMANAGER_PORT, VIGIE_STACK_DIR, ...); the tests find the
+# broker through VIGIE_KAFKA_PORT / VIGIE_KAFKA_BROKERS.
 # Every step runs even if an earlier one failed (except integration when the stack is
-# down); the exit code is non-zero if any step failed, and the last line says which.
+# down); the exit code is non-zero if any step failed. The last lines give the test
+# counts ("N passed, N failed") and which steps failed.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -23,16 +28,26 @@ for arg in "$@"; do
   esac
 done
 
-if [[ -n "${VIGIE_NODE:-}" ]]; then
-  [[ -x "$VIGIE_NODE" ]] || { echo "[test] VIGIE_NODE=$VIGIE_NODE is not an executable" >&2; exit 2; }
-  PATH="$(cd "$(dirname "$VIGIE_NODE")" && pwd):$PATH"
-  export PATH
-fi
+source scripts/node.sh
 echo "[test] node $(node -v) ($(command -v node))"
 
 t_start=$SECONDS
 failed=()
 passed=()
+started=()
+RESULTS="$(mktemp -d)"
+
+stop_started() {
+  local rc=$?
+  if ((${#started[@]} > 0)); then
+    echo "[test] stopping what this run started: ${started[*]}"
+    bash scripts/stack.sh stop "${started[@]}" || true
+  fi
+  rm -rf "$RESULTS"
+  exit "$rc"
+}
+trap stop_started EXIT
+trap 'exit 130' INT TERM
 
 step() {
   local name="$1"
@@ -49,24 +64,42 @@ step() {
   return 1
 }
 
-if [[ ! -d node_modules || ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
-  step "npm ci" bash scripts/npm-ci.sh || { echo "[test] FAILED: npm ci" >&2; exit 1; }
-fi
+step "npm ci" bash scripts/npm-ci.sh --if-needed || { echo "[test] FAILED: npm ci" >&2; exit 1; }
 
+# Which services are running before we start anything: only the others are ours to stop.
+status="$(bash scripts/stack.sh status 2>&1 || true)"
+for s in kafka alertmanager; do
+  grep -q "\] $s: running\|\] $s: starting" <<<"$status" || started+=("$s")
+done
 stack_ok=1
 step "stack start" bash scripts/stack.sh start || stack_ok=0
+
+vitest() {
+  local project="$1"
+  node node_modules/vitest/vitest.mjs run --project "$project" --reporter=default --reporter=json --outputFile.json="$RESULTS/$project.json"
+}
 
 if ((SKIP_TYPECHECK == 0)); then
   step "typecheck" node node_modules/typescript/bin/tsc -p tsconfig.json --noEmit || true
 fi
-step "unit" node node_modules/vitest/vitest.mjs run --project unit || true
+step "unit" vitest unit || true
 if ((stack_ok)); then
-  step "integration" node node_modules/vitest/vitest.mjs run --project integration || true
+  step "integration" vitest integration || true
 else
   failed+=("integration (not run: stack did not start)")
 fi
 
 elapsed=$((SECONDS - t_start))
+# Totals over the suites that wrote a report (vitest's JSON reporter).
+node -e '
+  const fs = require("node:fs"); let p = 0, f = 0, s = 0;
+  for (const file of process.argv.slice(1)) {
+    if (!fs.existsSync(file)) continue;
+    const r = JSON.parse(fs.readFileSync(file, "utf8"));
+    p += r.numPassedTests; f += r.numFailedTests; s += r.numPendingTests + r.numTodoTests;
+  }
+  console.log(`tests: ${p} passed, ${f} failed` + (s ? `, ${s} skipped` : ""));
+' "$RESULTS/unit.json" "$RESULTS/integration.json"
 if ((${#failed[@]} > 0)); then
   echo "[test] FAILED on node $(node -v): $(IFS=,; echo "${failed[*]}") — passed: $(IFS=,; echo "${passed[*]:-none}") (${elapsed} s)" >&2
   exit 1

@@ -111,11 +111,18 @@ function drawLatency(d: LatencyDist, rng: Rng): number {
 /** Records one server's step on its collector's instruments. */
 class ServerRecorder {
   private readonly attrCache = new Map<string, Attributes>();
+  private readonly collector: Collector;
+  private readonly server: string;
+  private readonly faculty: string;
   constructor(
-    private readonly collector: Collector,
-    private readonly server: string,
-    private readonly faculty: string,
-  ) {}
+    collector: Collector,
+    server: string,
+    faculty: string,
+  ) {
+    this.collector = collector;
+    this.server = server;
+    this.faculty = faculty;
+  }
 
   private attrs(key: string, make: () => Attributes): Attributes {
     let a = this.attrCache.get(key);

@@ -241,7 +241,10 @@ export class InProcessTransport implements Transport {
 
 class InProcessProducer implements TransportProducer {
   private connected = false;
-  constructor(private readonly transport: InProcessTransport) {}
+  private readonly transport: InProcessTransport;
+  constructor(transport: InProcessTransport) {
+    this.transport = transport;
+  }
 
   async connect(): Promise<void> {
     this.connected = true;
@@ -265,10 +268,15 @@ export class InProcessConsumer implements TransportConsumer {
   /** Per partition: failed attempts of the current batch and when it may be retried. */
   private readonly retries = new Map<number, { attempt: number; at: number }>();
 
+  private readonly transport: InProcessTransport;
+  readonly groupId: string;
   constructor(
-    private readonly transport: InProcessTransport,
-    readonly groupId: string,
-  ) {}
+    transport: InProcessTransport,
+    groupId: string,
+  ) {
+    this.transport = transport;
+    this.groupId = groupId;
+  }
 
   async connect(): Promise<void> {
     this.stopping = false;

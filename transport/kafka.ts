@@ -190,10 +190,15 @@ async function withAdmin<T>(kafka: InstanceType<typeof Kafka>, brokers: readonly
 
 /** Producer with acks=all; resolves once every message of the call is acknowledged. */
 class KafkaProducer implements TransportProducer {
+  private readonly producer: Producer;
+  private readonly brokers: readonly string[];
   constructor(
-    private readonly producer: Producer,
-    private readonly brokers: readonly string[],
-  ) {}
+    producer: Producer,
+    brokers: readonly string[],
+  ) {
+    this.producer = producer;
+    this.brokers = brokers;
+  }
 
   async connect(): Promise<void> {
     try {
@@ -233,11 +238,15 @@ export class KafkaConsumer implements TransportConsumer {
   /** Redelivery attempts per `topic/partition/firstOffset`, for the backoff. */
   private readonly attempts = new Map<string, number>();
 
+  readonly groupId: string;
+  private readonly opts: KafkaTransportOptions;
   constructor(
     kafka: InstanceType<typeof Kafka>,
-    readonly groupId: string,
-    private readonly opts: KafkaTransportOptions,
+    groupId: string,
+    opts: KafkaTransportOptions,
   ) {
+    this.groupId = groupId;
+    this.opts = opts;
     // Heartbeats must go on while a long handler runs, so they are sent from a timer too.
     this.consumer = kafka.consumer({ groupId, allowAutoTopicCreation: true, sessionTimeout: 30_000,
       heartbeatInterval: 3_000,

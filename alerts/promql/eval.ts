@@ -162,12 +162,21 @@ const MATH: Readonly<Record<string, (v: number) => number>> = {
 class Evaluator {
   samplesLoaded = 0;
 
+  private readonly store: SeriesStore;
+  private readonly t: number;
+  private readonly lookback: number;
+  private readonly v2: boolean;
   constructor(
-    private readonly store: SeriesStore,
-    private readonly t: number,
-    private readonly lookback: number,
-    private readonly v2: boolean,
-  ) {}
+    store: SeriesStore,
+    t: number,
+    lookback: number,
+    v2: boolean,
+  ) {
+    this.store = store;
+    this.t = t;
+    this.lookback = lookback;
+    this.v2 = v2;
+  }
 
   eval(e: Expr): Value {
     switch (e.kind) {

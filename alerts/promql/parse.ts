@@ -243,10 +243,15 @@ function unquote(text: string): string {
 }
 
 class Walker {
+  private readonly src: string;
+  private readonly vigieNames: ReadonlyMap<number, string>;
   constructor(
-    private readonly src: string,
-    private readonly vigieNames: ReadonlyMap<number, string> = new Map(),
-  ) {}
+    src: string,
+    vigieNames: ReadonlyMap<number, string> = new Map(),
+  ) {
+    this.src = src;
+    this.vigieNames = vigieNames;
+  }
 
   text(n: SyntaxNode): string {
     return this.src.slice(n.from, n.to);

@@ -1,7 +1,6 @@
 /**
  * `vigie detect` as a user runs it: a CSV file or stdin in, scored CSV on stdout, a clear
- * error and exit status 2 on a bad row. Uses `bin/vigie.mjs` once the command is wired
- * into cli/main.ts; until then, the same registerDetectCommand on a bare commander program.
+ * error and exit status 2 on a bad row, through `bin/vigie.mjs`.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -11,22 +10,9 @@ import { describe, expect, it } from 'vitest';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const BIN = join(ROOT, 'bin/vigie.mjs');
-const wired = spawnSync(process.execPath, [BIN, '--help'], { encoding: 'utf8' }).stdout.includes('detect');
-const FALLBACK = `
-import { Command } from 'commander';
-import { registerDetectCommand } from ${JSON.stringify(join(ROOT, 'cli/commands/detect.ts'))};
-import { ConfigError } from ${JSON.stringify(join(ROOT, 'core/errors.ts'))};
-const p = new Command('vigie').exitOverride();
-registerDetectCommand(p);
-try { await p.parseAsync(process.argv); } catch (e) {
-  if (e instanceof ConfigError) { process.stderr.write('vigie: ' + e.message + '\\n'); process.exitCode = 2; }
-  else if (String(e.code ?? '').startsWith('commander.help')) process.exitCode = 0;
-  else { process.stderr.write(String(e) + '\\n'); process.exitCode = 1; }
-}`;
 
 function vigie(args: string[], input?: string) {
-  const argv = wired ? [BIN, ...args] : ['--import', 'tsx', '--input-type=module', '-e', FALLBACK, 'vigie', ...args];
-  return spawnSync(process.execPath, argv, { cwd: ROOT, encoding: 'utf8', ...(input !== undefined ? { input } : {}) });
+  return spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: 'utf8', ...(input !== undefined ? { input } : {}) });
 }
 
 describe('vigie detect', () => {

@@ -18,9 +18,9 @@ const chdb = join(dir, 'chdb');
 const from = new Date(MORNING_START_MS).toISOString();
 const to = new Date(MORNING_END_MS).toISOString();
 
-/** Runs module code with the tsx loader from the repository root. */
+/** Runs module code from the repository root (Node strips the types of the .ts files it imports). */
 function node(code: string): Promise<{ stdout: string; stderr: string }> {
-  return exec(process.execPath, ['--import', 'tsx', '--input-type=module', '--eval', code], { cwd: ROOT, timeout: 120_000, maxBuffer: 16 * 1024 * 1024 });
+  return exec(process.execPath, ['--input-type=module', '--eval', code], { cwd: ROOT, timeout: 120_000, maxBuffer: 16 * 1024 * 1024 });
 }
 
 /** `vigie <argv…>` with the commands this stage provides. */

@@ -1,5 +1,5 @@
 /**
- * kill -9 while sending: a child process (`npx tsx` on a small script) journals two
+ * kill -9 while sending: a child process (node on a small TypeScript script) journals two
  * pages and starts delivering; the PagerDuty-speaking receiver answers one and holds
  * the other open; the test SIGKILLs the child there, deterministically, and restarts
  * it on the same journal. No page is lost, none is duplicated at the deduplicating
@@ -50,7 +50,7 @@ process.stdout.write('drained ' + JSON.stringify(pager.stats()) + '\\n');
 `;
 
 function startChild(dir: string, url: string): { child: ChildProcess; out: () => string; exit: Promise<number | null> } {
-  const child = spawn('npx', ['tsx', join(dir, 'pager-child.mts'), join(dir, 'outbox'), url, JSON.stringify([A, B])], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn(process.execPath, [join(dir, 'pager-child.mts'), join(dir, 'outbox'), url, JSON.stringify([A, B])], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let out = '';
   child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
@@ -91,7 +91,7 @@ describe('pager kill -9 mid-delivery', () => {
     };
     // A is held open by the receiver; B was answered and its delivery is on disk.
     await until(() => fake.incidents.has(keyA) && fake.incidents.has(keyB) && journalText().includes('"t":"done"'), () => `both pages at the receiver (child output: ${first.out()}; journal: ${journalText()}; counts ${JSON.stringify(fake.counts())})`);
-    // npx → tsx → node: SIGKILL the whole process group, as `kill -9 -PGID` would.
+    // SIGKILL the whole process group, as `kill -9 -PGID` would.
     process.kill(-first.child.pid!, 'SIGKILL');
     expect(await first.exit).toBeNull();
     expect(first.out()).not.toContain('drained');

@@ -1,0 +1,85 @@
+/**
+ * Lazy command registration (cli/main.ts): the top-level help lists every command
+ * without importing any command module, a command's module registers the command the
+ * table names, and `vigie --help` / `vigie detect` load none of the heavy packages.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Command } from 'commander';
+import { afterAll, describe, expect, it } from 'vitest';
+import { COMMANDS, requestedCommand } from '../../../cli/main.ts';
+import { heavyPackagesIn } from '../../support/heavyPackages.ts';
+
+const ROOT = resolve(import.meta.dirname, '../../..');
+const BIN = join(ROOT, 'bin/vigie.mjs');
+const dir = mkdtempSync(join(tmpdir(), 'vigie-main-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Runs `vigie …args` in its own process; returns its output and the module URLs it loaded. */
+function vigie(...args: string[]): { status: number | null; stdout: string; stderr: string; urls: string[] } {
+  const record = join(dir, `imports-${Math.random().toString(36).slice(2)}.txt`);
+  const r = spawnSync(process.execPath, ['--import', join(ROOT, 'test/support/recordImports.ts'), BIN, ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, VIGIE_RECORD_IMPORTS: record },
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr, urls: readFileSync(record, 'utf8').split('\n').filter(Boolean) };
+}
+
+describe('requestedCommand', () => {
+  it('finds the sub-command after global options, or after help', () => {
+    expect(requestedCommand(['detect', '--input', 'x.csv'])?.name).toBe('detect');
+    expect(requestedCommand(['-c', 'demo', 'ingest'])?.name).toBe('ingest'); // 'demo' is the config file
+    expect(requestedCommand(['--config', 'f.yml', 'rules', 'check', 'r.yml'])?.name).toBe('rules');
+    expect(requestedCommand(['--config=f.yml', 'query'])?.name).toBe('query');
+    expect(requestedCommand(['help', 'postmortem'])?.name).toBe('postmortem');
+    expect(requestedCommand(['--help'])).toBeUndefined();
+    expect(requestedCommand(['nope'])).toBeUndefined();
+  });
+});
+
+describe('the command table', () => {
+  it('names, for each entry, the command its module registers', async () => {
+    expect(new Set(COMMANDS.map((c) => c.name)).size).toBe(COMMANDS.length);
+    for (const entry of COMMANDS) {
+      const program = new Command('vigie');
+      (await entry.load())(program);
+      expect(program.commands.map((c) => c.name()), entry.name).toEqual([entry.name]);
+    }
+  });
+});
+
+describe('vigie start-up', () => {
+  it('--help lists every command and loads no heavy package', () => {
+    const r = vigie('--help');
+    expect(r.status, r.stderr).toBe(0);
+    for (const c of COMMANDS) expect(r.stdout).toMatch(new RegExp(`^  ${c.name} `, 'm'));
+    expect(heavyPackagesIn(r.urls)).toEqual([]);
+    expect(r.urls.some((u) => u.includes('/cli/commands/'))).toBe(false);
+  });
+
+  it('detect loads its own module only, none of the heavy packages', () => {
+    const csv = join(dir, 'series.csv');
+    writeFileSync(csv, ['timestamp,value', ...Array.from({ length: 50 }, (_, i) => `${i},${100 + (i % 3)}`)].join('\n') + '\n');
+    const r = vigie('detect', '--input', csv);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout.trim().split('\n')).toHaveLength(51);
+    expect(heavyPackagesIn(r.urls)).toEqual([]);
+    expect(r.urls.filter((u) => u.includes('/cli/commands/')).map((u) => u.replace(/.*\/cli\/commands\//, ''))).toEqual(['detect.ts']);
+  });
+
+  it('a heavy command loads what it uses (the recorder sees chDB, Kafka, OpenTelemetry)', () => {
+    const r = vigie('demo', '--help');
+    expect(r.status, r.stderr).toBe(0);
+    expect(heavyPackagesIn(r.urls)).toEqual(expect.arrayContaining(['chdb', 'kafkajs', '@opentelemetry/sdk-metrics', 'echarts']));
+  });
+
+  it('an unknown command fails with a suggestion', () => {
+    const r = vigie('dem');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("unknown command 'dem'");
+    expect(r.stderr).toContain('demo');
+  });
+});
