@@ -5,7 +5,7 @@
  * end-to-end tests, so both exercise exactly the same wiring.
  */
 import { createAlertsLogWriter, createRuleEngine, createSeriesStore, createStatePersister, createWatermarkScheduler, loadRuleFile, readStateFile, requiredRetentionByMetric } from '../alerts/index.ts';
-import { createScheduleFeeder } from '../alerts/forecast/scheduleFeeder.ts';
+import { createScheduleFeeder, writeSchedule } from '../schedule/index.ts';
 import type { AlertTransition } from '../alerts/index.ts';
 import type { PagerStats, PagingConfigInput } from '../alerts/routing/index.ts';
 import { buildPager } from './paging.ts';
@@ -16,7 +16,6 @@ import { countStoredSamples, createPipeline, migrate } from '../pipeline/index.t
 import type { PipelineStats, Storage } from '../pipeline/index.ts';
 import { dayOf, runMorning, schedule, type MorningOptions, type MorningResult } from '../simulator/index.ts';
 import { createTransport, TOPICS } from '../transport/index.ts';
-import { writeSchedule } from '../postmortem/index.ts';
 
 /** Options of {@link runMorningChain}. */
 export interface MorningChainOptions {

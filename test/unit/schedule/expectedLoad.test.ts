@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { expectedSessionsAt, scheduleSeries } from '../../../alerts/forecast/schedule.ts';
+import { expectedSessionsAt, scheduleSeries } from '../../../schedule/expectedLoad.ts';
 
 const DAY = Date.UTC(2026, 0, 12);
 const at = (hh: number, mm: number) => DAY + (hh * 60 + mm) * 60_000;

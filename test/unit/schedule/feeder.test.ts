@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createScheduleFeeder } from '../../../alerts/forecast/scheduleFeeder.ts';
-import { scheduleSeries, type ScheduledExam } from '../../../alerts/forecast/schedule.ts';
+import { createScheduleFeeder } from '../../../schedule/feeder.ts';
+import type { ScheduledExam } from '../../../schedule/exam.ts';
+import { scheduleSeries } from '../../../schedule/expectedLoad.ts';
 
 const DAY = Date.UTC(2026, 0, 12);
 const START = DAY + 7.5 * 3_600_000;
