@@ -5,7 +5,7 @@
  * quoting (a quoted field may hold the delimiter, `""` and line breaks). Unknown columns
  * are ignored and named in the notes; blank lines are skipped.
  */
-import { examOfRaw, fieldOfName, type ExamField, type ParsedRow, type ParserOutput, type RawExam, type TimetableIssue } from './timetable.ts';
+import { examOfRaw, fieldOfName, type ExamField, type ParsedRow, type ParserOutput, type RawExam, type RowId, type TimetableIssue } from './timetable.ts';
 
 interface CsvRecord {
   readonly line: number;
@@ -85,12 +85,12 @@ export function parseCsvTimetable(text: string, source: string, issues: Timetabl
   const { records, unterminatedAt } = splitCsv(body, delimiter);
   if (unterminatedAt !== undefined) {
     issues.push({ source, line: unterminatedAt, message: 'a quoted field is never closed (missing ")' });
-    return { rows: [], notes: [] };
+    return { rows: [], ids: [], notes: [] };
   }
   const header = records[0];
   if (!header) {
     issues.push({ source, line: 0, message: 'empty file: expected a header row (exam_id, faculty, start, duration, enrolled[, start_window, server])' });
-    return { rows: [], notes: [] };
+    return { rows: [], ids: [], notes: [] };
   }
   const columns = new Map<ExamField, { index: number; name: string }>();
   const ignored: string[] = [];
@@ -106,9 +106,10 @@ export function parseCsvTimetable(text: string, source: string, issues: Timetabl
   if (missing.length) {
     const names = { id: 'exam_id', faculty: 'faculty', start: 'start', duration: 'duration', enrolled: 'enrolled' } as const;
     issues.push({ source, line: header.line, message: `header lacks column${missing.length > 1 ? 's' : ''} ${missing.map((f) => names[f]).join(', ')} (found: ${header.fields.map((f) => f.trim()).join(', ')})` });
-    return { rows: [], notes: [] };
+    return { rows: [], ids: [], notes: [] };
   }
   const rows: ParsedRow[] = [];
+  const ids: RowId[] = [];
   const fieldName = (f: ExamField) => columns.get(f)?.name ?? f;
   for (const rec of records.slice(1)) {
     if (rec.fields.every((f) => f.trim() === '')) continue;
@@ -121,8 +122,9 @@ export function parseCsvTimetable(text: string, source: string, issues: Timetabl
       const v = rec.fields[c.index];
       if (v !== undefined) raw[f] = v;
     }
+    if (typeof raw.id === 'string' && raw.id.trim() !== '') ids.push({ id: raw.id.trim(), line: rec.line, idField: fieldName('id') });
     const exam = examOfRaw(raw, { line: rec.line, fieldName }, source, issues);
-    if (exam) rows.push({ exam, line: rec.line, idField: fieldName('id') });
+    if (exam) rows.push({ exam, line: rec.line });
   }
-  return { rows, notes: ignored.length ? [`ignored column${ignored.length > 1 ? 's' : ''}: ${ignored.join(', ')}`] : [] };
+  return { rows, ids, notes: ignored.length ? [`ignored column${ignored.length > 1 ? 's' : ''}: ${ignored.join(', ')}`] : [] };
 }

@@ -14,7 +14,7 @@
  * parameters, text escapes and the three time forms are all an exam timetable needs.
  */
 import { isTimeZone, parseIsoDuration, utcOfFields, wallTimeToUtc, type Parsed } from './time.ts';
-import { examOfRaw, type ExamField, type ParsedRow, type ParserOutput, type RawExam, type TimetableIssue } from './timetable.ts';
+import { examOfRaw, type ExamField, type ParsedRow, type ParserOutput, type RawExam, type RowId, type TimetableIssue } from './timetable.ts';
 
 /** One content line after unfolding. */
 export interface ContentLine {
@@ -110,6 +110,18 @@ const X_PROPERTIES: Readonly<Record<string, ExamField>> = {
   'X-VIGIE-SERVER': 'server',
 };
 
+/** Where an event may say what it lacks. */
+function missingHint(f: ExamField): string {
+  switch (f) {
+    case 'faculty':
+      return 'missing (give X-VIGIE-FACULTY, CATEGORIES, or a DESCRIPTION line "faculty: …")';
+    case 'enrolled':
+      return 'missing (give X-VIGIE-ENROLLED or a DESCRIPTION line "enrolled: N")';
+    default:
+      return 'missing';
+  }
+}
+
 interface EventProps {
   readonly beginLine: number;
   readonly props: ContentLine[];
@@ -117,11 +129,11 @@ interface EventProps {
 
 /** Parses an iCalendar timetable (see the module comment). */
 export function parseIcsTimetable(text: string, source: string, issues: TimetableIssue[]): ParserOutput {
-  const lines = contentLines(text, source, issues);
-  if (!lines.length || lines[0]!.name !== 'BEGIN' || lines[0]!.value.trim().toUpperCase() !== 'VCALENDAR') {
-    issues.push({ source, line: lines[0]?.line ?? 0, message: 'not an iCalendar file: it must start with BEGIN:VCALENDAR' });
-    return { rows: [], notes: [] };
+  if (!/^\s*BEGIN:VCALENDAR\s*(\r|\n|$)/i.test(text.replace(/^\uFEFF/, ''))) {
+    issues.push({ source, line: 1, message: 'not an iCalendar file: it must start with BEGIN:VCALENDAR' });
+    return { rows: [], ids: [], notes: [] };
   }
+  const lines = contentLines(text, source, issues);
   let defaultZone: string | undefined;
   const events: EventProps[] = [];
   const stack: { name: string; line: number }[] = [];
@@ -138,7 +150,7 @@ export function parseIcsTimetable(text: string, source: string, issues: Timetabl
       const open = stack.pop();
       if (!open || open.name !== comp) {
         issues.push({ source, line: l.line, message: `END:${comp} does not close ${open ? `BEGIN:${open.name} (line ${open.line})` : 'anything'}` });
-        return { rows: [], notes: [] };
+        return { rows: [], ids: [], notes: [] };
       }
       if (comp === 'VEVENT' && current && stack.length === 1) {
         events.push(current);
@@ -157,10 +169,11 @@ export function parseIcsTimetable(text: string, source: string, issues: Timetabl
   if (stack.length) {
     const open = stack[stack.length - 1]!;
     issues.push({ source, line: open.line, message: `BEGIN:${open.name} is never closed (the file is truncated?)` });
-    return { rows: [], notes: [] };
+    return { rows: [], ids: [], notes: [] };
   }
 
   const rows: ParsedRow[] = [];
+  const ids: RowId[] = [];
   const cancelled: string[] = [];
   for (const ev of events) {
     const one = (name: string) => ev.props.find((p) => p.name === name);
@@ -201,8 +214,6 @@ export function parseIcsTimetable(text: string, source: string, issues: Timetabl
       const first = cat.value.split(/(?<!\\),/)[0];
       if (first !== undefined && first.trim() !== '') set('faculty', unescapeText(first.trim()), 'CATEGORIES', cat.line);
     }
-    if (!names.has('faculty')) names.set('faculty', 'X-VIGIE-FACULTY');
-    if (!names.has('enrolled')) names.set('enrolled', 'X-VIGIE-ENROLLED');
 
     const dtstart = one('DTSTART');
     let start: number | undefined;
@@ -233,9 +244,10 @@ export function parseIcsTimetable(text: string, source: string, issues: Timetabl
     // Start and duration are checked above; examOfRaw checks the rest with the same rules as CSV.
     raw.start = start ?? 0;
     raw.duration = durationMs !== undefined ? `PT${durationMs / 1000}S` : 'PT1S';
-    const exam = examOfRaw(raw, { line: ev.beginLine, fieldName: (f) => names.get(f) ?? f, fieldLine: (f) => lineOf.get(f) }, source, issues);
-    if (exam && issues.length === before) rows.push({ exam, line: uid?.line ?? ev.beginLine, idField: 'UID' });
+    if (uid && raw.id !== '') ids.push({ id: String(raw.id), line: uid.line, idField: 'UID' });
+    const exam = examOfRaw(raw, { line: ev.beginLine, fieldName: (f) => names.get(f) ?? f, fieldLine: (f) => lineOf.get(f), missing: missingHint }, source, issues);
+    if (exam && issues.length === before) rows.push({ exam, line: uid?.line ?? ev.beginLine });
   }
   const notes = cancelled.length ? [`skipped ${cancelled.length} cancelled event${cancelled.length > 1 ? 's' : ''} (STATUS:CANCELLED): ${cancelled.join(', ')}`] : [];
-  return { rows, notes };
+  return { rows, ids, notes };
 }

@@ -5,7 +5,7 @@
  * offset, `duration`/`start_window` minutes (number) or an ISO 8601 duration (string).
  * Unknown keys are refused: a misspelt `enroled` must not silently read as absent.
  */
-import { examOfRaw, fieldOfName, type ExamField, type ParsedRow, type ParserOutput, type RawExam, type TimetableIssue } from './timetable.ts';
+import { examOfRaw, fieldOfName, type ExamField, type ParsedRow, type ParserOutput, type RawExam, type RowId, type TimetableIssue } from './timetable.ts';
 
 /**
  * Line of each object that is a direct element of the exam array (depth `target` in the
@@ -40,7 +40,7 @@ export function parseJsonTimetable(text: string, source: string, issues: Timetab
     doc = JSON.parse(text.replace(/^\uFEFF/, ''));
   } catch (err) {
     issues.push({ source, line: 0, message: `not valid JSON: ${(err as Error).message}` });
-    return { rows: [], notes: [] };
+    return { rows: [], ids: [], notes: [] };
   }
   let list: unknown;
   let depth = 1;
@@ -54,15 +54,16 @@ export function parseJsonTimetable(text: string, source: string, issues: Timetab
     path = 'exams';
     if (!Array.isArray(list)) {
       issues.push({ source, line: 1, field: 'exams', message: 'expected an array of exams' });
-      return { rows: [], notes: [] };
+      return { rows: [], ids: [], notes: [] };
     }
   } else {
     issues.push({ source, line: 1, message: 'expected an array of exams or { "exams": [ … ] }' });
-    return { rows: [], notes: [] };
+    return { rows: [], ids: [], notes: [] };
   }
   const items = list as unknown[];
   const lines = elementLines(text.replace(/^\uFEFF/, ''), depth);
   const rows: ParsedRow[] = [];
+  const ids: RowId[] = [];
   let objectIndex = 0;
   items.forEach((item, i) => {
     const at = `${path}[${i}]`;
@@ -91,8 +92,9 @@ export function parseJsonTimetable(text: string, source: string, issues: Timetab
       }
       raw[f] = v;
     }
+    if (typeof raw.id === 'string' && raw.id.trim() !== '') ids.push({ id: raw.id.trim(), line, idField: names.get('id') ?? 'id' });
     const exam = examOfRaw(raw, { line, fieldName: (f) => names.get(f) ?? f }, source, issues);
-    if (exam) rows.push({ exam, line, idField: names.get('id') ?? 'id' });
+    if (exam) rows.push({ exam, line });
   });
-  return { rows, notes: [] };
+  return { rows, ids, notes: [] };
 }

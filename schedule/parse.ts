@@ -29,7 +29,7 @@ export function parseTimetable(text: string, opts: ParseTimetableOptions): Timet
   const format = opts.format ?? detectFormat(opts.source, text);
   const issues: TimetableIssue[] = [];
   const out = PARSERS[format](text, opts.source, issues);
-  checkDuplicateIds(out.rows, opts.source, issues);
+  checkDuplicateIds(out.ids, opts.source, issues);
   if (issues.length) {
     issues.sort((a, b) => a.line - b.line);
     throw new TimetableError(opts.source, issues);

@@ -84,6 +84,8 @@ export interface RowOrigin {
   readonly fieldName?: (f: ExamField) => string;
   /** Line of a field when it differs from the row's (iCalendar properties). */
   readonly fieldLine?: (f: ExamField) => number | undefined;
+  /** What to say when a required field is absent (default `missing`). */
+  readonly missing?: (f: ExamField) => string;
 }
 
 const MAX_ENROLLED = 0xffffffff;
@@ -101,10 +103,11 @@ export function examOfRaw(raw: RawExam, origin: RowOrigin, source: string, issue
   const before = issues.length;
   const name = (f: ExamField) => origin.fieldName?.(f) ?? f;
   const fail = (f: ExamField, message: string) => issues.push({ source, line: origin.fieldLine?.(f) ?? origin.line, field: name(f), message });
+  const missing = (f: ExamField) => fail(f, origin.missing?.(f) ?? 'missing');
   const text = (f: ExamField, required: boolean): string | undefined => {
     const v = raw[f];
     if (v === undefined || (typeof v === 'string' && v.trim() === '')) {
-      if (required) fail(f, 'missing');
+      if (required) missing(f);
       return undefined;
     }
     if (typeof v !== 'string') {
@@ -119,7 +122,7 @@ export function examOfRaw(raw: RawExam, origin: RowOrigin, source: string, issue
 
   let start: number | undefined;
   const rs = raw.start;
-  if (rs === undefined || rs === '') fail('start', 'missing');
+  if (rs === undefined || rs === '') missing('start');
   else if (typeof rs === 'number') start = Number.isFinite(rs) ? rs : (fail('start', `${rs} is not epoch milliseconds`), undefined);
   else {
     const p = parseIsoInstant(rs);
@@ -130,7 +133,7 @@ export function examOfRaw(raw: RawExam, origin: RowOrigin, source: string, issue
   const minutes = (f: ExamField, required: boolean, positive: boolean): number | undefined => {
     const v = raw[f];
     if (v === undefined || v === '') {
-      if (required) fail(f, 'missing');
+      if (required) missing(f);
       return undefined;
     }
     const p: Parsed<number> =
@@ -148,7 +151,7 @@ export function examOfRaw(raw: RawExam, origin: RowOrigin, source: string, issue
 
   let enrolled: number | undefined;
   const re = raw.enrolled;
-  if (re === undefined || re === '') fail('enrolled', 'missing');
+  if (re === undefined || re === '') missing('enrolled');
   else {
     const n = intOf(re);
     if (n === null || n < 0 || n > MAX_ENROLLED) fail('enrolled', `${JSON.stringify(typeof re === 'string' ? re.trim() : re)} is not a non-negative integer`);
@@ -168,12 +171,12 @@ export function examOfRaw(raw: RawExam, origin: RowOrigin, source: string, issue
 }
 
 /** Pushes an issue for every exam id seen before (naming the first line), in place. */
-export function checkDuplicateIds(rows: readonly ParsedRow[], source: string, issues: TimetableIssue[]): void {
+export function checkDuplicateIds(ids: readonly RowId[], source: string, issues: TimetableIssue[]): void {
   const first = new Map<string, number>();
-  for (const r of rows) {
-    const seen = first.get(r.exam.id);
-    if (seen === undefined) first.set(r.exam.id, r.line);
-    else issues.push({ source, line: r.line, field: r.idField, message: `${JSON.stringify(r.exam.id)} is already used on line ${seen}` });
+  for (const r of ids) {
+    const seen = first.get(r.id);
+    if (seen === undefined) first.set(r.id, r.line);
+    else issues.push({ source, line: r.line, field: r.idField, message: `${JSON.stringify(r.id)} is already used on line ${seen}` });
   }
 }
 
@@ -200,14 +203,22 @@ export function formatOfContentType(contentType: string | null | undefined): Tim
 
 /** What a format-specific parser returns before the shared checks. */
 export interface ParserOutput {
-  /** Good rows, in file order, with the line and the name of their id field (for duplicate messages). */
+  /** Good rows, in file order. */
   readonly rows: readonly ParsedRow[];
+  /** Every row that names an exam id, good or not, for the duplicate check. */
+  readonly ids: readonly RowId[];
   readonly notes: readonly string[];
 }
 
 /** One good row of a timetable. */
 export interface ParsedRow {
   readonly exam: ScheduledExam;
+  readonly line: number;
+}
+
+/** Where a row names its exam id (and under which column or property). */
+export interface RowId {
+  readonly id: string;
   readonly line: number;
   readonly idField: string;
 }
