@@ -30,5 +30,5 @@ export { createScheduleFeeder } from './feeder.ts';
 export type { ScheduleFeeder } from './feeder.ts';
 export { writeSchedule, readSchedule } from './storage.ts';
 export type { ReadScheduleWindow, WriteScheduleOptions } from './storage.ts';
-export { createScheduleSource } from './source.ts';
-export type { ScheduleCheck, ScheduleSource, ScheduleSourceDeps, ScheduleSourceSpec, ScheduleSourceStatus } from './source.ts';
+export { createScheduleSource, scheduleSourceSpecOf } from './source.ts';
+export type { ScheduleCheck, ScheduleConfigSection, ScheduleSource, ScheduleSourceDeps, ScheduleSourceSpec, ScheduleSourceStatus } from './source.ts';

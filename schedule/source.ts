@@ -222,3 +222,21 @@ export function createScheduleSource(spec: ScheduleSourceSpec, deps: ScheduleSou
     },
   };
 }
+
+/** The `schedule:` config section, as `core/config.ts` validates it (exactly one of file/url). */
+export interface ScheduleConfigSection {
+  readonly file?: string;
+  readonly url?: string;
+  readonly format?: TimetableFormat;
+  readonly pollSeconds: number;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/** The source spec a validated `schedule:` section describes. */
+export function scheduleSourceSpecOf(c: ScheduleConfigSection): ScheduleSourceSpec {
+  const pollMs = c.pollSeconds * 1000;
+  const format = c.format ? { format: c.format } : {};
+  if (c.file !== undefined) return { file: c.file, pollMs, ...format };
+  if (c.url !== undefined) return { url: c.url, pollMs, ...(c.headers ? { headers: c.headers } : {}), ...format };
+  throw new ConfigError('schedule: give exactly one of schedule.file or schedule.url');
+}
