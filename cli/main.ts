@@ -12,6 +12,7 @@ import { registerIngestCommand } from './commands/ingest.ts';
 import { registerPostmortemCommand } from './commands/postmortem.ts';
 import { registerQueryCommand } from './commands/query.ts';
 import { registerRulesCommand } from './commands/rules.ts';
+import { registerScheduleCommand } from './commands/schedule.ts';
 import { registerSilenceCommand } from './commands/silence.ts';
 import { registerSimulateCommand } from './commands/simulate.ts';
 import { ConfigError, describeError } from '../core/errors.ts';
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
   registerDashboardsCommand(program);
   registerPostmortemCommand(program);
   registerQueryCommand(program);
+  registerScheduleCommand(program);
 
   return program;
 }

@@ -28,6 +28,8 @@ export {
 export type { ExpectedPeak, ScheduleSeriesOptions } from './expectedLoad.ts';
 export { createScheduleFeeder } from './feeder.ts';
 export type { ScheduleFeeder } from './feeder.ts';
+export { summarizeLoad } from './summary.ts';
+export type { LoadSummaryRow, SummarizeLoadOptions } from './summary.ts';
 export { writeSchedule, readSchedule } from './storage.ts';
 export type { ReadScheduleWindow, WriteScheduleOptions } from './storage.ts';
 export { createScheduleSource, scheduleSourceSpecOf } from './source.ts';
