@@ -1,7 +1,7 @@
 /**
  * CSV timetables: a header row names the columns (any order; `exam_id`, `faculty`,
  * `start`, `duration`, `enrolled`, optional `start_window`, `server`, with the aliases
- * of `fieldOfName`), `;` or `,` as delimiter (whichever the header uses), RFC 4180
+ * of `fieldOfName`), `;`, `,` or tab as delimiter (whichever the header uses), RFC 4180
  * quoting (a quoted field may hold the delimiter, `""` and line breaks). Unknown columns
  * are ignored and named in the notes; blank lines are skipped.
  */
@@ -64,17 +64,15 @@ export function splitCsv(text: string, delimiter: string): { records: CsvRecord[
   return { records };
 }
 
-/** `;` when the header line has more semicolons than commas outside quotes, else `,`. */
+/** The most frequent of `;`, tab and `,` outside quotes in the header line (`,` on a tie). */
 function delimiterOf(headerLine: string): string {
-  let semi = 0;
-  let comma = 0;
+  const n: Record<string, number> = { ',': 0, ';': 0, '\t': 0 };
   let q = false;
   for (const c of headerLine) {
     if (c === '"') q = !q;
-    else if (!q && c === ';') semi++;
-    else if (!q && c === ',') comma++;
+    else if (!q && c in n) n[c]!++;
   }
-  return semi > comma ? ';' : ',';
+  return n[';']! > n[',']! && n[';']! >= n['\t']! ? ';' : n['\t']! > n[',']! ? '\t' : ',';
 }
 
 /** Parses a CSV timetable (see the module comment). */

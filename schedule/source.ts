@@ -82,7 +82,8 @@ export function createScheduleSource(spec: ScheduleSourceSpec, deps: ScheduleSou
   let lastHash: string | undefined;
   let etag: string | undefined;
   let lastModified: string | undefined;
-  let storePending = false;
+  /** A version accepted but not yet stored (its write failed): retried on the next check. */
+  let pendingWrite: { exams: readonly ScheduledExam[]; removed: readonly ScheduledExam[] } | null = null;
   const counts = { accepted: 0, rejected: 0, unreachable: 0 };
   let lastError: string | undefined;
   const subscribers = new Set<(exams: readonly ScheduledExam[], t: Timetable) => void>();
@@ -111,16 +112,17 @@ export function createScheduleSource(spec: ScheduleSourceSpec, deps: ScheduleSou
     if (!deps.store) return;
     try {
       await writeSchedule(deps.store.client, deps.store.database, next, { removed: previous });
-      storePending = false;
+      pendingWrite = null;
     } catch (err) {
-      storePending = true;
+      // Tombstones still due from an earlier failed write are kept with the new ones.
+      pendingWrite = { exams: next, removed: previous };
       lastError = `writing ${name} to exam_schedule: ${describeError(err)}`;
       log(`vigie schedule: ${lastError} (retried on the next check)`);
     }
   }
 
   async function checkOnce(first: boolean): Promise<ScheduleCheck> {
-    if (storePending) await writeStore(exams, []);
+    if (pendingWrite) await writeStore(pendingWrite.exams, pendingWrite.removed);
     let got: Awaited<ReturnType<typeof fetchText>>;
     try {
       got = await fetchText();
@@ -146,7 +148,8 @@ export function createScheduleSource(spec: ScheduleSourceSpec, deps: ScheduleSou
       if (!first) log(`vigie schedule: new version of ${err.message}\nvigie schedule: keeping the version in force (${exams.length} exams)`);
       return { kind: 'rejected', error: err };
     }
-    const previous = exams;
+    // When the previous version never reached the store, its own predecessor's rows are still there.
+    const previous = pendingWrite ? [...pendingWrite.removed, ...exams] : exams;
     exams = timetable.exams;
     counts.accepted++;
     await writeStore(exams, previous);
@@ -212,7 +215,7 @@ export function createScheduleSource(spec: ScheduleSourceSpec, deps: ScheduleSou
       return () => subscribers.delete(fn);
     },
     check,
-    status: () => ({ ...counts, storePending, ...(lastError !== undefined ? { lastError } : {}) }),
+    status: () => ({ ...counts, storePending: pendingWrite !== null, ...(lastError !== undefined ? { lastError } : {}) }),
     async stop() {
       running = false;
       clearTimeout(timer);

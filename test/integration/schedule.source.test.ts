@@ -79,6 +79,26 @@ describe('schedule source: file', () => {
     }
   });
 
+  it('a failed write to exam_schedule keeps the version in force and is retried on the next check', async () => {
+    const file = join(dir, 'late.csv');
+    save(file, csv(row('law-1', 'law', '09:00', 900)));
+    const logs: string[] = [];
+    // The database does not exist yet: the first write fails.
+    const source = createScheduleSource({ file, pollMs: 60_000 }, { store: { client: storage.client, database: 'sched_late' }, log: (l) => logs.push(l) });
+    try {
+      await source.start();
+      expect(source.current().map((e) => e.id)).toEqual(['law-1']);
+      expect(source.status().storePending).toBe(true);
+      expect(logs.join('\n')).toContain(`vigie schedule: writing ${file} to exam_schedule: `);
+      await migrate(storage.client, { database: 'sched_late' });
+      expect(await source.check()).toEqual({ kind: 'unchanged' });
+      expect(source.status().storePending).toBe(false);
+      expect((await readSchedule(storage.client, 'sched_late', { fromMs: Date.UTC(2026, 11, 7), toMs: Date.UTC(2026, 11, 8) })).map((e) => e.id)).toEqual(['law-1']);
+    } finally {
+      await source.stop();
+    }
+  });
+
   it('refuses to start on an invalid first version, with every error', async () => {
     const file = join(dir, 'bad.csv');
     save(file, csv('a;law;2026-12-07T09:00;60;1', 'a;law;2026-12-07T09:00:00Z;x;1'));

@@ -47,6 +47,11 @@ describe('CSV', () => {
     expect(t.format).toBe('csv');
   });
 
+  it('reads tab-separated files too', () => {
+    const t = parseTimetable('exam_id\tfaculty\tstart\tduration\tenrolled\na\tlaw\t2026-01-12T09:00:00Z\t60\t10\n', { source: 'x.tsv' });
+    expect(t.exams).toEqual([{ id: 'a', faculty: 'law', start: Date.UTC(2026, 0, 12, 9), enrolled: 10, durationMs: H }]);
+  });
+
   it('refuses a broken file whole, naming file, line and field of every error', () => {
     const text = [
       'exam_id;faculty;start;duration;enrolled;room',
