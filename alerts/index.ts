@@ -36,5 +36,3 @@ export type { AlertsLogClient } from './alertsLog.ts';
 export { requiredRetentionByMetric } from './rules.ts';
 export { createStatePersister, readStateFile, writeStateFile, StateFileError } from './statePersistence.ts';
 export type { EngineStateSnapshot, StatePersister } from './statePersistence.ts';
-export { scheduleSeries, expectedSessionsAt } from './forecast/index.ts';
-export type { ScheduledExam } from './forecast/index.ts';

@@ -12,10 +12,9 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Clock } from '../core/clock.ts';
 import type { Sample } from '../core/samples.ts';
-import type { ScheduledExam } from '../core/schedule.ts';
 import { createAlertsLogWriter } from './alertsLog.ts';
 import { createRuleEngine, type AlertTransition, type EvaluationResult, type RuleEngine } from './engine.ts';
-import { createScheduleFeeder, type ScheduleFeeder } from './forecast/scheduleFeeder.ts';
+import { createScheduleFeeder, type ScheduleFeeder, type ScheduledExam } from '../schedule/index.ts';
 import type { NotifyFn } from './notifiers/types.ts';
 import { createPager, parsePagingConfig, type Pager, type PagerStats, type PagingConfigInput } from './routing/index.ts';
 import { requiredRetentionByMetric, requiredRetentionMs, type RuleGroup } from './rules.ts';
@@ -235,8 +234,7 @@ export function createRulesStage(opts: RulesStageOptions): RulesStage {
     },
     setSchedule(next) {
       exams = next;
-      const fedTo = feeder?.fedTo();
-      feeder = fedTo === undefined ? null : createScheduleFeeder(next, intervalMs, fedTo + 1);
+      feeder?.setExams(next);
     },
     async finish(endMs) {
       advance(endMs);

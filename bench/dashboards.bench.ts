@@ -37,7 +37,7 @@ import { join } from 'node:path';
 import { dashboardCatalog, expandMacros, type MacroContext } from '../dashboards/index.ts';
 import { migrate } from '../pipeline/schema/migrate.ts';
 import { createStorage } from '../pipeline/storage.ts';
-import { writeSchedule } from '../postmortem/schedule.ts';
+import { writeSchedule } from '../schedule/index.ts';
 import { writePostmortemReport } from '../postmortem/reportFiles.ts';
 import { quantile as quantileOrNull, writeResult } from './support/measure.ts';
 

@@ -38,7 +38,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parseRuleFile, type AlertingRule, type RuleGroup } from '../alerts/rules.ts';
-import type { ScheduledExam } from '../core/schedule.ts';
+import type { ScheduledExam } from '../schedule/index.ts';
 import { dayOf, mulberry32, resolveMorningOptions, schedule } from '../simulator/index.ts';
 import { gaussian, type CollapseTrigger, type RampShape } from '../simulator/model.ts';
 import { PROMETHEUS_BIN, startPrometheus } from '../test/support/prometheus.ts';

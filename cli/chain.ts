@@ -5,6 +5,7 @@
  * end-to-end tests, so both exercise exactly the same wiring.
  */
 import { loadRuleFile } from '../alerts/index.ts';
+import { writeSchedule } from '../schedule/index.ts';
 import type { AlertTransition } from '../alerts/index.ts';
 import type { PagerStats, PagingConfigInput } from '../alerts/routing/index.ts';
 import { createRulesStage } from '../alerts/stage.ts';
@@ -14,7 +15,6 @@ import { countStoredSamples, createPipeline, migrate } from '../pipeline/index.t
 import type { PipelineStats, Storage } from '../pipeline/index.ts';
 import { dayOf, runMorning, schedule, type MorningOptions, type MorningResult } from '../simulator/index.ts';
 import { createTransport, TOPICS } from '../transport/index.ts';
-import { writeSchedule } from '../postmortem/index.ts';
 
 /** Options of {@link runMorningChain}. */
 export interface MorningChainOptions {

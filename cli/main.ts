@@ -31,6 +31,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'dashboards', summary: 'Generate Grafana dashboards and provisioning for Vigie.', load: async () => (await import('./commands/dashboards.ts')).registerDashboardsCommand },
   { name: 'postmortem', summary: 'Post-mortem of a time window: timeline, pages and lead times; HTML/Markdown report.', load: async () => (await import('./commands/postmortem.ts')).registerPostmortemCommand },
   { name: 'query', summary: 'Run a saved post-mortem query with bound parameters; without a name, list them.', load: async () => (await import('./commands/query.ts')).registerQueryCommand },
+  { name: 'schedule', summary: 'Import the exam timetable (CSV, JSON, iCalendar) and show its expected load against capacity.', load: async () => (await import('./commands/schedule.ts')).registerScheduleCommand },
 ];
 
 /** Global options that take a value (their value is not a sub-command name). */

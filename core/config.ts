@@ -57,6 +57,34 @@ export const configSchema = z
      * Validated by the pipeline's own schema (`pipeline/mapping.ts`) at start-up.
      */
     metrics: z.record(z.unknown()).optional(),
+    /**
+     * The exam timetable (schedule/): a file or an HTTP URL, reloaded live; each accepted
+     * version is stored in `exam_schedule` and feeds the rules' expected-load series.
+     */
+    schedule: z
+      .object({
+        /** Timetable file (CSV, JSON or iCalendar; format from the extension unless `format`). */
+        file: z.string().min(1).optional(),
+        /** Timetable URL, polled with If-None-Match (ETag). */
+        url: z.string().url().regex(/^https?:\/\//i, 'expected an http:// or https:// URL').optional(),
+        format: z.enum(['csv', 'json', 'ics']).optional(),
+        /** How often the source is checked (a file is also watched for changes). */
+        pollSeconds: z.number().min(1).max(86_400).default(30),
+        /** Extra request headers for `url` (e.g. Authorization). */
+        headers: z.record(z.string()).optional(),
+        /** Tested session capacity per faculty, for `vigie schedule show`. */
+        capacity: z.record(z.number().int().positive()).optional(),
+      })
+      .strict()
+      .superRefine((s, ctx) => {
+        if ((s.file === undefined) === (s.url === undefined)) {
+          ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'give exactly one of schedule.file or schedule.url' });
+        }
+        if (s.headers !== undefined && s.url === undefined) {
+          ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['headers'], message: 'headers apply to schedule.url only' });
+        }
+      })
+      .optional(),
     selfTelemetry: z
       .object({
         /** Port of the process's own Prometheus endpoint; 0 = disabled. */

@@ -464,7 +464,8 @@ export function examStartAnnotationsSql(t: SqlTarget, scope: FacultyScope): stri
   concat(${E.examId}, ' starts (', ${E.faculty}, ', ', toString(${E.enrolled}), ' enrolled, ', toString(intDiv(${E.durationMs}, 60000)), ' min)') AS text,
   concat('exam,', ${E.faculty}, ',', ${E.examId}) AS tags
 FROM ${table(t, TABLES.examSchedule)} FINAL
-WHERE $__timeFilter(${E.start})
+WHERE ${E.deleted} = 0
+  AND $__timeFilter(${E.start})
   AND ${scopeCond(E.faculty, scope)}
 ORDER BY time, ${E.examId}`;
 }
@@ -479,7 +480,8 @@ export function examScheduleTableSql(t: SqlTarget, scope: FacultyScope): string 
 FROM (
   SELECT ${E.examId}, ${E.faculty}, ${E.start}, ${E.enrolled}, ${E.durationMs}
   FROM ${table(t, TABLES.examSchedule)} FINAL
-  WHERE ${scopeCond(E.faculty, scope)}
+  WHERE ${E.deleted} = 0
+    AND ${scopeCond(E.faculty, scope)}
     AND ${E.start} <= $__toTime AND ${E.start} + toIntervalMillisecond(${E.durationMs}) >= $__fromTime
 ) AS e
 LEFT JOIN (

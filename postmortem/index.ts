@@ -6,7 +6,7 @@
  * `PostmortemReport` (timeline of alert transitions, collapse minute, first deviation,
  * per-faculty peaks, page lead times), its text rendering for the CLI, a self-contained
  * HTML report with server-side SVG charts and a Markdown summary, saved SQL queries
- * (`./queries/*.sql`) and the exam schedule writer. Feeds: people after an incident.
+ * (`./queries/*.sql`); the timetable is written by `schedule/`. Feeds: people after an incident.
  */
 export {
   analyse,
@@ -28,7 +28,6 @@ export { renderReportHtml, escapeHtml, type ReportHtmlInput } from './html.ts';
 export { renderReportMarkdown } from './markdown.ts';
 export { firstDeviationChart, latencyChart, leadTimeChart, renderSvg, sessionsChart, timelineChart, type Chart } from './charts.ts';
 export { createProgress, silentProgress, type Progress, type ProgressStream } from './progress.ts';
-export { writeSchedule, type ScheduledExam } from './schedule.ts';
 export {
   bindParams,
   formatResult,

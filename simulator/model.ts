@@ -7,6 +7,8 @@
  * until students give up or exams are postponed.
  */
 
+import type { ScheduledExam } from '../schedule/exam.ts';
+
 // ---------------------------------------------------------------------------------
 // Randomness
 
@@ -68,15 +70,8 @@ export const FACULTIES: readonly FacultySpec[] = [
   { code: 'architecture', name: 'Architecture', students: 700, servers: 1, sessionCapacity: 300 },
 ];
 
-/** One exam of the morning. */
-export interface Exam {
-  readonly id: string;
-  readonly faculty: string;
-  /** Start, epoch ms. */
-  readonly start: number;
-  readonly enrolled: number;
-  readonly durationMs: number;
-}
+/** One exam of the morning: the timetable's exam type (start windows and servers are not simulated). */
+export type Exam = ScheduledExam;
 
 /** Default simulated day (a Monday in the January session). */
 export const DEFAULT_DAY_MS = Date.UTC(2026, 0, 12);

@@ -10,12 +10,12 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { z } from 'zod';
 import { ConfigError, DecodeError } from '../../core/errors.ts';
 import type { Labels, Sample } from '../../core/samples.ts';
-import { EXAM_SCHEDULE, SAMPLES, SERIES, TABLES } from '../../pipeline/schema/tables.ts';
+import { SAMPLES, SERIES, TABLES } from '../../pipeline/schema/tables.ts';
 import { postmortem, type Collapse } from '../../postmortem/index.ts';
 import type { AlertTransition } from '../engine.ts';
 import { requiredRetentionMs, type RuleGroup } from '../rules.ts';
 import { createRulesStage } from '../stage.ts';
-import type { ScheduledExam } from '../forecast/schedule.ts';
+import { readSchedule, scheduleReachMs, type ScheduledExam } from '../../schedule/index.ts';
 
 /** Options of {@link backtest}. */
 export interface BacktestOptions {
@@ -84,37 +84,6 @@ export interface BacktestResult {
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 const seriesRow = z.tuple([z.string(), z.string(), z.record(z.string())]);
-// 64-bit integers come quoted in JSON.
-const examRow = z.tuple([z.string(), z.string(), z.coerce.number(), z.coerce.number(), z.coerce.number()]);
-
-/**
- * How far the schedule series look around an exam (defaults of `scheduleSeries`): sessions
- * ramp up 30 min before the start and the peak looks 30 min ahead, so an exam starting up
- * to 1 h after the window still shapes its values.
- */
-const SCHEDULE_REACH_MS = 30 * 60_000 + 30 * 60_000;
-
-/**
- * Exams of `exam_schedule` that shape the schedule series anywhere in [fromMs, toMs]
- * (deduplicated with FINAL: re-written schedules replace rows), by start then id.
- */
-export async function readScheduledExams(client: ClickHouseClient, database: string, fromMs: number, toMs: number): Promise<ScheduledExam[]> {
-  if (!IDENT.test(database)) throw new ConfigError(`readScheduledExams: database "${database}" is not a ClickHouse identifier (letters, digits, _)`);
-  const E = EXAM_SCHEDULE;
-  const rows = await rowsOf(
-    client,
-    'exam_schedule',
-    `SELECT ${E.examId}, ${E.faculty}, toUnixTimestamp64Milli(${E.start}) AS start_ms, ${E.enrolled}, ${E.durationMs}
-     FROM \`${database}\`.${TABLES.examSchedule} FINAL
-     WHERE ${E.start} <= fromUnixTimestamp64Milli({to:Int64}, 'UTC')
-       AND ${E.start} + toIntervalMillisecond(${E.durationMs}) >= fromUnixTimestamp64Milli({from:Int64}, 'UTC')
-     ORDER BY ${E.start}, ${E.examId}`,
-    { from: fromMs, to: toMs + SCHEDULE_REACH_MS },
-    examRow,
-  );
-  return rows.map(([id, faculty, start, enrolled, durationMs]) => ({ id, faculty, start, enrolled, durationMs }));
-}
-
 function floatOf(v: number | string | null): number {
   if (v === null) return NaN;
   if (typeof v === 'number') return v;
@@ -175,7 +144,7 @@ export async function backtest(client: ClickHouseClient, database: string, opts:
 
   // The schedule, known in advance live, is fed up to each watermark like the chain does
   // (from the start of the read, so the warm-up fills its windows too).
-  const exams = opts.useSchedule === false ? [] : await readScheduledExams(client, database, readFrom, toMs);
+  const exams = opts.useSchedule === false ? [] : await readSchedule(client, database, { fromMs: readFrom, toMs: toMs + scheduleReachMs() });
   const transitions: AlertTransition[] = [];
   const evaluations: number[] = [];
   const errors = new Map<string, { group: string; rule: string; error: string; count: number }>();

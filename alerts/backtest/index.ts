@@ -5,5 +5,5 @@
  * lead times against stored collapses. Used by `vigie rules backtest` and the backtest
  * integration test.
  */
-export { backtest, alertsOf, readScheduledExams } from './backtest.ts';
+export { backtest, alertsOf } from './backtest.ts';
 export type { BacktestAlert, BacktestOptions, BacktestResult } from './backtest.ts';

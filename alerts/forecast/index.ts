@@ -2,8 +2,8 @@
  * Forecasting and detection kernels of the rules engine: pure math over (time, value)
  * points behind the `create / add / merge? / result` interface, no I/O. In: a window of
  * samples (from the PromQL evaluator) or a CSV stream (`vigie detect`). Out: numbers the
- * `vigie_*` PromQL functions return (alerts/promql/vigie.ts), plus the schedule's
- * expected-load series the CLI writes into the store.
+ * `vigie_*` PromQL functions return (alerts/promql/vigie.ts) (the timetable's
+ * expected-load series live in `schedule/`).
  */
 export { runKernel, medianInPlace, select } from './kernel.ts';
 export type { Kernel } from './kernel.ts';
@@ -14,7 +14,3 @@ export type { HoltParams, HoltResult, HoltState } from './holt.ts';
 export { queueKnee, erlangB, erlangC } from './queue.ts';
 export { anomalyKernel, anomalyScores, zToScore, ANOMALY_DEFAULTS } from './anomaly.ts';
 export type { AnomalyParams, AnomalyState } from './anomaly.ts';
-export { scheduleSeries, expectedSessionsAt } from './schedule.ts';
-export type { ScheduledExam, ScheduleSeriesOptions } from './schedule.ts';
-export { createScheduleFeeder } from './scheduleFeeder.ts';
-export type { ScheduleFeeder } from './scheduleFeeder.ts';

@@ -12,7 +12,7 @@ import type { AlertTransition } from '../../alerts/engine.ts';
 import type { Notification } from '../../alerts/notifiers/types.ts';
 import { requiredRetentionByMetric, type AlertingRule, type RuleGroup } from '../../alerts/rules.ts';
 import { createRulesStage } from '../../alerts/stage.ts';
-import type { ScheduledExam } from '../../alerts/forecast/schedule.ts';
+import type { ScheduledExam } from '../../schedule/index.ts';
 import type { Sample } from '../../core/samples.ts';
 import type { RemoteWriteSeries, RunningPrometheus } from '../../test/support/prometheus.ts';
 import { cpuMs } from './measure.ts';

@@ -7,7 +7,7 @@
  */
 import type { Command } from 'commander';
 import { loadRuleFile } from '../../alerts/index.ts';
-import { readScheduledExams } from '../../alerts/backtest/backtest.ts';
+import { createScheduleSource, readSchedule, scheduleSourceSpecOf, type ScheduleSource } from '../../schedule/index.ts';
 import type { PagingConfigInput } from '../../alerts/routing/index.ts';
 import { createRulesStage, type RulesStage } from '../../alerts/stage.ts';
 import { describeError } from '../../core/errors.ts';
@@ -80,6 +80,7 @@ export function registerIngestCommand(program: Command): void {
 
       let stage: RulesStage | null = null;
       let scheduleTimer: NodeJS.Timeout | null = null;
+      let scheduleSource: ScheduleSource | null = null;
       if (flags.rules || program.opts()['config']) {
         const groups = await loadRuleFile(config.alerts.rulesFile);
         const intervalMs = config.alerts.evaluationIntervalMs;
@@ -96,17 +97,23 @@ export function registerIngestCommand(program: Command): void {
           idleAdvance: { afterMs: 2 * intervalMs, wallClock: systemClock },
         });
         stage = rules;
-        // The timetable lives in exam_schedule (`vigie schedule import`); re-read every
-        // minute around the data's time, so an import during the morning is picked up.
+        // The timetable lives in exam_schedule (`vigie schedule import`, or the schedule:
+        // source below, which stores each accepted version); re-read every minute around
+        // the data's time and at once after a reload, so a change during the morning counts.
         const refreshSchedule = async () => {
           const w = rules.watermark();
           const at = Number.isFinite(w) ? w : systemClock();
           try {
-            rules.setSchedule(await readScheduledExams(storage.client, storage.database, at - 86_400_000, at + 86_400_000));
+            rules.setSchedule(await readSchedule(storage.client, storage.database, { fromMs: at - 86_400_000, toMs: at + 86_400_000 }));
           } catch (err) {
             process.stderr.write(`vigie ingest: cannot read the exam schedule: ${describeError(err)}\n`);
           }
         };
+        if (config.schedule) {
+          scheduleSource = createScheduleSource(scheduleSourceSpecOf(config.schedule), { store: { client: storage.client, database: storage.database } });
+          await scheduleSource.start();
+          scheduleSource.onChange(() => void refreshSchedule());
+        }
         await refreshSchedule();
         scheduleTimer = setInterval(() => void refreshSchedule(), 60_000);
         scheduleTimer.unref();
@@ -139,6 +146,7 @@ export function registerIngestCommand(program: Command): void {
       process.stderr.write('vigie ingest: stopping (finishing the in-flight batch)…\n');
       await pipeline.stop();
       if (scheduleTimer) clearInterval(scheduleTimer);
+      await scheduleSource?.stop();
       await stage?.stop();
       await storage.close();
       await self?.shutdown();

@@ -26,6 +26,8 @@ export interface RulesBacktestOptions {
   readonly clickhouseUrl?: string;
   readonly database: string;
   readonly format: 'table' | 'json';
+  /** `--no-schedule` sets false: replay without the timetable's expected-load series. */
+  readonly schedule?: boolean;
 }
 
 function durationOption(flag: string): (v: string) => number {
@@ -126,7 +128,7 @@ export async function runRulesBacktest(opts: RulesBacktestOptions): Promise<Back
     ...(opts.chdbPath !== undefined ? { chdbPath: opts.chdbPath } : {}),
   });
   try {
-    const result = await backtest(storage.client, storage.database, { groups, fromMs: opts.from, toMs: opts.to, stepMs: opts.step ?? 15_000 });
+    const result = await backtest(storage.client, storage.database, { groups, fromMs: opts.from, toMs: opts.to, stepMs: opts.step ?? 15_000, useSchedule: opts.schedule !== false });
     process.stdout.write(opts.format === 'json' ? JSON.stringify({ ...result, transitions: undefined, evaluations: result.evaluations.length }, null, 2) + '\n' : formatBacktestTable(result));
     return result;
   } finally {
@@ -162,6 +164,7 @@ export function registerRulesCommand(program: Command): void {
     .option('--clickhouse-url <url>', 'ClickHouse server URL instead of embedded chDB')
     .option('--database <name>', 'ClickHouse database', 'vigie')
     .addOption(new Option('--format <format>', 'output format').choices(['table', 'json']).default('table'))
+    .option('--no-schedule', 'replay without the exam timetable (no ecampus_expected_* series): how much lead does the schedule buy?')
     .action(async (opts: RulesBacktestOptions) => {
       await runRulesBacktest(opts);
     });

@@ -80,13 +80,20 @@ export const ALERTS_LOG = {
   activeAt: 'active_at',
 } as const;
 
-/** Column names of `exam_schedule`: one row per exam (planned start, enrolment, duration). */
+/**
+ * Column names of `exam_schedule`: one row per exam (planned start, enrolment, duration;
+ * migration 008: start window, server, and `deleted` tombstones — read `deleted = 0`
+ * after FINAL).
+ */
 export const EXAM_SCHEDULE = {
   examId: 'exam_id',
   faculty: 'faculty',
   start: 'start',
   enrolled: 'enrolled',
   durationMs: 'duration_ms',
+  startWindowMs: 'start_window_ms',
+  server: 'server',
+  deleted: 'deleted',
 } as const;
 
 /**

@@ -10,8 +10,9 @@ SELECT e.exam_id AS exam_id, e.faculty AS faculty, e.start AS start, e.enrolled 
 FROM (
   SELECT exam_id, faculty, start, enrolled, duration_ms
   FROM {db:Identifier}.exam_schedule FINAL
-  WHERE ({faculty:String} = '' OR faculty = {faculty:String})
-    AND start <= {to:DateTime64(3)} AND start + toIntervalMillisecond(duration_ms) >= {from:DateTime64(3)}
+  WHERE deleted = 0
+    AND ({faculty:String} = '' OR faculty = {faculty:String})
+    AND start <= {to:DateTime64(3)} AND start + toIntervalMillisecond(duration_ms + start_window_ms) >= {from:DateTime64(3)}
 ) AS e
 LEFT JOIN (
   SELECT exam_id, max(sessions) AS peak_sessions, argMax(minute, sessions) AS peak_at

@@ -3,7 +3,8 @@
  * planted collapse minute, first deviation and the lead time of each page.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatPostmortemText, postmortem, writeSchedule, type PostmortemReport } from '../../postmortem/index.ts';
+import { formatPostmortemText, postmortem, type PostmortemReport } from '../../postmortem/index.ts';
+import { writeSchedule } from '../../schedule/index.ts';
 import {
   insertMorning,
   MORNING_SCHEDULE,

@@ -12,7 +12,7 @@ import { fingerprint, type Labels } from '../../../core/samples.ts';
 import { migrate } from '../../../pipeline/schema/migrate.ts';
 import { createStorage, type Storage } from '../../../pipeline/storage.ts';
 import { TABLES } from '../../../pipeline/schema/tables.ts';
-import { writeSchedule, type ScheduledExam } from '../../../postmortem/schedule.ts';
+import { writeSchedule, type ScheduledExam } from '../../../schedule/index.ts';
 
 const MIN = 60_000;
 /** 2026-01-12 08:30:00 UTC, the fixed epoch of the morning. */

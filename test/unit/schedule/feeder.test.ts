@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createScheduleFeeder } from '../../../alerts/forecast/scheduleFeeder.ts';
-import { scheduleSeries, type ScheduledExam } from '../../../alerts/forecast/schedule.ts';
+import { createScheduleFeeder } from '../../../schedule/feeder.ts';
+import type { ScheduledExam } from '../../../schedule/exam.ts';
+import { scheduleSeries } from '../../../schedule/expectedLoad.ts';
 
 const DAY = Date.UTC(2026, 0, 12);
 const START = DAY + 7.5 * 3_600_000;
@@ -40,5 +41,18 @@ describe('createScheduleFeeder', () => {
 
   it('feeds nothing without exams', () => {
     expect(createScheduleFeeder([], STEP, START).feed(START + 3_600_000)).toEqual([]);
+  });
+
+  it('setExams: a new timetable shapes the grid points not yet fed, what was fed stays', () => {
+    const feeder = createScheduleFeeder(EXAMS, STEP, START);
+    const before = feeder.feed(START + 30 * 60_000);
+    const moved = EXAMS.map((e) => ({ ...e, start: e.start + 3_600_000 }));
+    feeder.setExams(moved);
+    const after = feeder.feed(START + 3 * 3_600_000);
+    expect(before).toEqual(scheduleSeries(EXAMS, START, START + 30 * 60_000, STEP));
+    expect(after).toEqual(scheduleSeries(moved, START + 30 * 60_000 + STEP, START + 3 * 3_600_000, STEP));
+    feeder.setExams([]);
+    expect(feeder.feed(START + 4 * 3_600_000)).toEqual([]);
+    expect(feeder.fedTo()).toBe(START + 4 * 3_600_000);
   });
 });
