@@ -54,8 +54,22 @@ export const configSchema = z
     paging: z.record(z.unknown()).optional(),
     selfTelemetry: z
       .object({
-        /** Port of the process's own Prometheus endpoint; 0 = disabled. */
-        port: z.number().int().min(0).max(65535).default(0),
+        /** Port of the process's own Prometheus endpoint; 0 = disabled; absent = the command's default (`vigie ingest`: 9464). */
+        port: z.number().int().min(0).max(65535).optional(),
+        /** Listen address of that endpoint (default 127.0.0.1; `0.0.0.0` for a scraper on another host). */
+        host: z.string().min(1).default('127.0.0.1'),
+      })
+      .strict()
+      .default({}),
+    /** Validation limits of the pipeline stage (`vigie ingest`). */
+    pipeline: z
+      .object({
+        /** Oldest accepted sample, relative to now, in ms (default 7 days; a backfill needs more). */
+        maxAgeMs: z.number().int().min(60_000).default(7 * 24 * 3600_000),
+        /** Furthest accepted future timestamp, in ms (default 10 minutes). */
+        maxSkewMs: z.number().int().min(0).default(10 * 60_000),
+        /** How long SIGTERM may take (finish the batch, commit, leave the group) before the process exits anyway. */
+        shutdownTimeoutMs: z.number().int().min(1000).default(20_000),
       })
       .strict()
       .default({}),

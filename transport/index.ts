@@ -14,7 +14,7 @@ import { InProcessTransport } from './inprocess.ts';
 import { KafkaTransport } from './kafka.ts';
 import type { Transport } from './types.ts';
 
-export { HEADERS, TOPICS } from './types.ts';
+export { HEADERS, TOPICS, dlqTopicOf } from './types.ts';
 export type {
   IncomingBatch,
   IncomingMessage,

@@ -188,6 +188,21 @@ async function withAdmin<T>(kafka: InstanceType<typeof Kafka>, brokers: readonly
   }
 }
 
+/**
+ * The broker's refusal that no retry can fix (a protocol error kafkajs marks
+ * non-retriable: MESSAGE_TOO_LARGE, RECORD_LIST_TOO_LARGE, TOPIC_AUTHORIZATION_FAILED…),
+ * as its type name; undefined for outages and timeouts, which may heal.
+ */
+export function permanentKafkaError(err: unknown): string | undefined {
+  let cur: unknown = err;
+  for (let depth = 0; cur instanceof Error && depth < 6; depth++) {
+    const e = cur as Error & { retriable?: boolean; type?: string };
+    if (e.name === 'KafkaJSProtocolError' && e.retriable === false) return e.type ?? e.message;
+    cur = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
 /** Producer with acks=all; resolves once every message of the call is acknowledged. */
 class KafkaProducer implements TransportProducer {
   constructor(
@@ -216,7 +231,11 @@ class KafkaProducer implements TransportProducer {
         })),
       });
     } catch (err) {
-      throw new UnavailableError(`Kafka send to topic ${topic} failed (${messages.length} messages)`, { cause: err });
+      const permanent = permanentKafkaError(err);
+      throw new UnavailableError(
+        `Kafka send to topic ${topic} failed (${messages.length} messages)${permanent ? `: the broker refuses it for good (${permanent})` : ''}`,
+        { cause: err, retriable: permanent === undefined },
+      );
     }
   }
 
