@@ -8,7 +8,7 @@
  */
 import { createRequire } from 'node:module';
 import { DecodeError } from '../core/errors.ts';
-import { seriesKey, type Labels, type Sample } from '../core/samples.ts';
+import { escapeLabelName, escapeLabelValue, seriesKey, type Labels, type Sample } from '../core/samples.ts';
 import {
   leLabel,
   longToNumber,
@@ -207,7 +207,7 @@ export const counterHint = new WeakMap<Labels, boolean>();
 /** `seriesKey(metric, labels)` using {@link labelsKeyHint} when available. */
 export function seriesKeyFast(metric: string, labels: Labels): string {
   const part = labelsKeyHint.get(labels);
-  return part === undefined ? seriesKey(metric, labels) : metric + part;
+  return part === undefined || metric.includes('{') || metric.includes('\\') ? seriesKey(metric, labels) : metric + part;
 }
 
 /** Result of {@link toSamples}: accepted samples and rejected sample counts by reason. */
@@ -381,7 +381,7 @@ export function toSamples(request: OtlpMetricsRequest, opts: ToSamplesOptions): 
             let after = '';
             for (const k of Object.keys(labels).sort()) {
               if (k === 'le') continue;
-              const kv = k + '="' + labels[k] + '"';
+              const kv = escapeLabelName(k) + '="' + escapeLabelValue(labels[k]!) + '"';
               if (k < 'le') before += (before ? ',' : '') + kv;
               else after += ',' + kv;
             }
