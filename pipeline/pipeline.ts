@@ -63,6 +63,8 @@ export interface PipelineOptions {
    * the broker refuses for good is skipped at once: one bad message never stops the stream.
    */
   readonly dlqRetryMs?: number;
+  /** Consumer lag (messages) above which one `pipeline.lagging` line is logged, and a tenth of it for `caught_up` (default 10,000). */
+  readonly lagWarnMessages?: number;
   /** Interval of the one-line-per-reason rejection log (default 30 s; also flushed at stop). */
   readonly rejectionLogIntervalMs?: number;
   readonly validation?: PipelineValidationOptions;
@@ -509,11 +511,20 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
   let lagCached: number | undefined;
   let lagTimer: ReturnType<typeof setInterval> | undefined;
   let lagRefreshing = false;
+  let lagging = false;
   const refreshLag = async (): Promise<void> => {
     if (!consumer || lagRefreshing) return;
     lagRefreshing = true;
     try {
       lagCached = await consumer.lag(topic);
+      const warn = opts.lagWarnMessages ?? 10_000;
+      if (!lagging && lagCached >= warn) {
+        lagging = true;
+        log(`vigie pipeline.lagging topic=${topic} lag=${lagCached}: ingest is ${lagCached} messages behind the producers`);
+      } else if (lagging && lagCached <= warn / 10) {
+        lagging = false;
+        log(`vigie pipeline.caught_up topic=${topic} lag=${lagCached}`);
+      }
     } catch {
       lagCached = undefined;
     } finally {

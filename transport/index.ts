@@ -23,7 +23,7 @@ export type {
   TransportConsumer,
   TransportProducer,
 } from './types.ts';
-export { KafkaConsumer, KafkaTransport, oneLineLogCreator, toIncomingMessage } from './kafka.ts';
+export { KafkaConsumer, KafkaHealth, KafkaTransport, permanentKafkaError, toIncomingMessage } from './kafka.ts';
 export type { KafkaLogLevelName, KafkaTransportOptions } from './kafka.ts';
 export { InProcessConsumer, InProcessTransport, murmur2, partitionForKey } from './inprocess.ts';
 export type { InProcessTransportOptions } from './inprocess.ts';
