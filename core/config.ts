@@ -23,6 +23,28 @@ export const configSchema = z
         topic: z.string().min(1).default('otlp_metrics'),
         groupId: z.string().min(1).default('vigie-pipeline'),
         partitions: z.number().int().min(1).max(1024).default(4),
+        /** TLS to the brokers; `{}` = TLS with the system CAs. */
+        tls: z
+          .object({
+            /** PEM file of the CA that signed the brokers' certificates. */
+            caFile: z.string().min(1).optional(),
+            /** PEM client certificate and key, for brokers that require mutual TLS. */
+            certFile: z.string().min(1).optional(),
+            keyFile: z.string().min(1).optional(),
+            /** Host name checked against the broker certificate, when it differs from the bootstrap address. */
+            servername: z.string().min(1).optional(),
+          })
+          .strict()
+          .optional(),
+        /** SASL authentication; the password may come from `VIGIE_KAFKA_PASSWORD` instead of the file. */
+        sasl: z
+          .object({
+            mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
+            username: z.string().min(1),
+            password: z.string().optional(),
+          })
+          .strict()
+          .optional(),
       })
       .strict()
       .default({}),

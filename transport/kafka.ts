@@ -5,6 +5,7 @@
  * batch's offsets only after the handler resolved. A rejected handler leaves the
  * offsets unresolved, so kafkajs fetches the same batch again after a backoff.
  */
+import type { ConnectionOptions } from 'node:tls';
 import kafkajs from 'kafkajs';
 import type {
   Admin,
@@ -14,6 +15,7 @@ import type {
   KafkaMessage,
   LogEntry,
   Producer,
+  SASLOptions,
   logCreator as LogCreator,
 } from 'kafkajs';
 import { UnavailableError, describeError } from '../core/errors.ts';
@@ -28,6 +30,13 @@ import type {
 } from './types.ts';
 
 const { Kafka, Partitioners, logLevel: KafkaLogLevel } = kafkajs;
+
+/** SASL mechanism and credentials. */
+export interface KafkaSasl {
+  readonly mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512';
+  readonly username: string;
+  readonly password: string;
+}
 
 /** How much kafkajs may say on stderr. */
 export type KafkaLogLevelName = 'nothing' | 'error' | 'warn' | 'info' | 'debug';
@@ -49,6 +58,10 @@ export interface KafkaTransportOptions {
    * waits for an idle long-poll to come back.
    */
   readonly maxWaitTimeMs?: number;
+  /** TLS options of every broker connection (kafkajs `ssl`). */
+  readonly ssl?: ConnectionOptions | boolean;
+  /** SASL authentication (kafkajs `sasl`). */
+  readonly sasl?: KafkaSasl;
   /** Where Vigie's transport lines go (broker lost / reconnected / client messages); default stderr. */
   readonly log?: (line: string) => void;
   /** Called when a handler rejects (the batch will be redelivered); default logs one line on stderr. */
@@ -204,6 +217,8 @@ export class KafkaTransport implements Transport {
       clientId: opts.clientId ?? 'vigie',
       brokers: [...opts.brokers],
       connectionTimeout: opts.connectionTimeoutMs ?? 3_000,
+      ...(opts.ssl !== undefined ? { ssl: opts.ssl } : {}),
+      ...(opts.sasl !== undefined ? { sasl: { ...opts.sasl } as SASLOptions } : {}),
       logLevel: LEVELS[opts.logLevel ?? 'warn'],
       logCreator: this.health.logCreator(),
     });

@@ -111,7 +111,7 @@ export function registerIngestCommand(program: Command): void {
         ...clickhouseCredentials(config.clickhouse),
       });
       await migrate(storage.client, { database: storage.database });
-      const transport = createTransport({ kafkaBrokers: config.kafka.brokers, clientId: 'vigie-ingest' });
+      const transport = createTransport({ kafkaBrokers: config.kafka.brokers, clientId: 'vigie-ingest', tls: config.kafka.tls, sasl: config.kafka.sasl, log });
       await transport.ensureTopics([
         { name: config.kafka.topic, partitions: config.kafka.partitions },
         { name: dlqTopicOf(config.kafka.topic), partitions: 1 },

@@ -5,6 +5,7 @@
  * point falls inside `vigie ingest`'s accepted window (`--max-age`, 7 days by default).
  */
 import type { Command } from 'commander';
+import { loadConfig } from '../../core/config.ts';
 import { DEFAULT_MORNING, runMorning } from '../../simulator/index.ts';
 import { createTransport, TOPICS } from '../../transport/index.ts';
 import { floatOption, kafkaOption, timeOption } from '../options.ts';
@@ -37,7 +38,9 @@ export function registerSimulateCommand(program: Command): void {
     .action(async (o: { kafka: string; topic: string; seed: number; capacity: number; rampMinutes: number; rampShape: string; noise: number; compression: number; start?: number; durationMinutes?: number }) => {
       const durationMs = o.durationMinutes !== undefined ? o.durationMinutes * 60_000 : DEFAULT_MORNING.durationMs;
       const start = o.start ?? latestPastMorning(Date.now(), durationMs);
-      const transport = createTransport({ kafkaBrokers: [o.kafka], clientId: 'vigie-simulate' });
+      // TLS and SASL come from --config (kafka.tls, kafka.sasl), as for `vigie ingest`.
+      const config = loadConfig(program.opts()['config'] as string | undefined, { kafka: { brokers: [o.kafka] } });
+      const transport = createTransport({ kafkaBrokers: [o.kafka], clientId: 'vigie-simulate', tls: config.kafka.tls, sasl: config.kafka.sasl });
       await transport.ensureTopics([{ name: o.topic, partitions: 4 }]);
       const producer = transport.producer();
       await producer.connect();
