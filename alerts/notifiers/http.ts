@@ -5,6 +5,7 @@
  * outbox owns retries, persistence and give-up.
  */
 import { UnavailableError, VigieError } from '../../core/errors.ts';
+import { redactText, redactUrl, splitUrlCredentials } from '../../core/redact.ts';
 import { retry } from '../../core/retry.ts';
 import type { HttpNotifierOptions, Notification, NotifyFn } from './types.ts';
 
@@ -23,7 +24,7 @@ export async function postJson(url: string, body: unknown, opts: HttpNotifierOpt
           signal: AbortSignal.timeout(opts.timeoutMs ?? 10_000),
         });
       } catch (e) {
-        throw new UnavailableError(`POST ${url} failed: ${(e as Error).message}; is the receiver running?`, { cause: e });
+        throw new UnavailableError(`POST ${redactUrl(url)} failed: ${redactText((e as Error).message)}; is the receiver running?`, { cause: e });
       }
       if (res.ok) {
         await res.body?.cancel().catch(() => undefined);
@@ -31,7 +32,7 @@ export async function postJson(url: string, body: unknown, opts: HttpNotifierOpt
       }
       const text = await res.text().catch(() => '');
       const retriable = res.status >= 500 || res.status === 429;
-      const msg = `POST ${url} answered ${res.status}: ${text.slice(0, 300)}`;
+      const msg = `POST ${redactUrl(url)} answered ${res.status}: ${text.slice(0, 300)}`;
       throw retriable ? new UnavailableError(msg) : new VigieError(msg + ' (not retried: check the payload or the receiver configuration)');
     },
     { retries: opts.retries ?? 3, initialMs: 200, maxMs: 5000, ...(opts.sleep ? { sleep: opts.sleep } : {}) },
@@ -128,17 +129,29 @@ export interface HttpAttempt {
 /** POSTs JSON once; throws a {@link ReceiverError} on any failure. */
 export async function postOnce(a: HttpAttempt): Promise<void> {
   const doFetch = a.fetch ?? globalThis.fetch;
-  const shown = a.redactedUrl ?? a.url;
+  const shown = a.redactedUrl ?? redactUrl(a.url);
+  // A URL that can never work is a configuration error: refused at once, not retried.
+  let target: { url: string; authorization?: string };
+  try {
+    target = splitUrlCredentials(a.url);
+    if (!/^https?:$/.test(new URL(target.url).protocol)) throw new Error('only http and https are supported');
+  } catch (e) {
+    throw new ReceiverError(`receiver URL ${shown} is invalid (${(e as Error).message}): fix the receiver configuration`, { retriable: false });
+  }
   let res: Response;
   try {
-    res = await doFetch(a.url, {
+    res = await doFetch(target.url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', ...(a.headers ?? {}) },
+      headers: {
+        'content-type': 'application/json',
+        ...(target.authorization !== undefined ? { authorization: target.authorization } : {}),
+        ...(a.headers ?? {}),
+      },
       body: JSON.stringify(a.body),
       signal: AbortSignal.timeout(a.timeoutMs ?? 10_000),
     });
   } catch (e) {
-    throw new ReceiverError(`POST ${shown} failed: ${(e as Error).message}; is the receiver reachable?`, { retriable: true, cause: e });
+    throw new ReceiverError(`POST ${shown} failed: ${redactText((e as Error).message)}; is the receiver reachable?`, { retriable: true, cause: e });
   }
   if (res.ok) {
     await res.body?.cancel().catch(() => undefined);
