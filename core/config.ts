@@ -23,6 +23,28 @@ export const configSchema = z
         topic: z.string().min(1).default('otlp_metrics'),
         groupId: z.string().min(1).default('vigie-pipeline'),
         partitions: z.number().int().min(1).max(1024).default(4),
+        /** TLS to the brokers; `{}` = TLS with the system CAs. */
+        tls: z
+          .object({
+            /** PEM file of the CA that signed the brokers' certificates. */
+            caFile: z.string().min(1).optional(),
+            /** PEM client certificate and key, for brokers that require mutual TLS. */
+            certFile: z.string().min(1).optional(),
+            keyFile: z.string().min(1).optional(),
+            /** Host name checked against the broker certificate, when it differs from the bootstrap address. */
+            servername: z.string().min(1).optional(),
+          })
+          .strict()
+          .optional(),
+        /** SASL authentication; the password may come from `VIGIE_KAFKA_PASSWORD` instead of the file. */
+        sasl: z
+          .object({
+            mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
+            username: z.string().min(1),
+            password: z.string().optional(),
+          })
+          .strict()
+          .optional(),
       })
       .strict()
       .default({}),
@@ -87,8 +109,22 @@ export const configSchema = z
       .optional(),
     selfTelemetry: z
       .object({
-        /** Port of the process's own Prometheus endpoint; 0 = disabled. */
-        port: z.number().int().min(0).max(65535).default(0),
+        /** Port of the process's own Prometheus endpoint; 0 = disabled; absent = the command's default (`vigie ingest`: 9464). */
+        port: z.number().int().min(0).max(65535).optional(),
+        /** Listen address of that endpoint (default 127.0.0.1; `0.0.0.0` for a scraper on another host). */
+        host: z.string().min(1).default('127.0.0.1'),
+      })
+      .strict()
+      .default({}),
+    /** Validation limits of the pipeline stage (`vigie ingest`). */
+    pipeline: z
+      .object({
+        /** Oldest accepted sample, relative to now, in ms (default 7 days; a backfill needs more). */
+        maxAgeMs: z.number().int().min(60_000).default(7 * 24 * 3600_000),
+        /** Furthest accepted future timestamp, in ms (default 10 minutes). */
+        maxSkewMs: z.number().int().min(0).default(10 * 60_000),
+        /** How long SIGTERM may take (finish the batch, commit, leave the group) before the process exits anyway. */
+        shutdownTimeoutMs: z.number().int().min(1000).default(20_000),
       })
       .strict()
       .default({}),

@@ -3,6 +3,7 @@
  * trying again can help; `cause` keeps the underlying error. Messages are for people:
  * what failed, with which input, and what to do about it.
  */
+import { redactText } from './redact.ts';
 
 /** Root of all Vigie errors. */
 export class VigieError extends Error {
@@ -34,8 +35,12 @@ export class UnavailableError extends VigieError {
   }
 }
 
-/** Renders an error with its cause chain on one line per cause. */
+/** Renders an error with its cause chain on one line per cause, URL credentials and tokens redacted. */
 export function describeError(err: unknown): string {
+  return redactText(describeRaw(err));
+}
+
+function describeRaw(err: unknown): string {
   const parts: string[] = [];
   let cur: unknown = err;
   for (let depth = 0; cur !== undefined && depth < 5; depth++) {

@@ -14,13 +14,37 @@ export interface Sample {
   readonly value: number;
 }
 
-/** Stable text identity of a series: metric plus sorted labels. */
+const NEEDS_VALUE_ESCAPE = /[\\"\n]/;
+const NEEDS_NAME_ESCAPE = /[\\=]/;
+const NEEDS_METRIC_ESCAPE = /[\\{]/;
+
+/** A label value inside the key's quotes: `\`, `"` and newline escaped, as in the Prometheus text format. */
+export function escapeLabelValue(v: string): string {
+  return NEEDS_VALUE_ESCAPE.test(v) ? v.replace(/[\\"\n]/g, (c) => (c === '\n' ? '\\n' : '\\' + c)) : v;
+}
+
+/** A label name in the key: `\` and `=` escaped (a valid Prometheus name has neither, so it is unchanged). */
+export function escapeLabelName(n: string): string {
+  return NEEDS_NAME_ESCAPE.test(n) ? n.replace(/[\\=]/g, (c) => '\\' + c) : n;
+}
+
+function escapeMetric(m: string): string {
+  return NEEDS_METRIC_ESCAPE.test(m) ? m.replace(/[\\{]/g, (c) => '\\' + c) : m;
+}
+
+/**
+ * Stable text identity of a series: metric plus sorted labels, `metric{a="x",b="y"}`.
+ * Injective: the metric ends at the first unescaped `{`, each name at its unescaped `=`,
+ * each value at its unescaped `"`, so the key parses back to exactly one label set (two
+ * different sets can never share a key, whatever their values contain). Names and values
+ * valid in Prometheus are written unchanged, so ordinary keys look as before.
+ */
 export function seriesKey(metric: string, labels: Labels): string {
   const names = Object.keys(labels).sort();
-  let out = metric + '{';
+  let out = escapeMetric(metric) + '{';
   for (let i = 0; i < names.length; i++) {
     const n = names[i]!;
-    out += (i ? ',' : '') + n + '="' + labels[n] + '"';
+    out += (i ? ',' : '') + escapeLabelName(n) + '="' + escapeLabelValue(labels[n]!) + '"';
   }
   return out + '}';
 }

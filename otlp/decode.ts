@@ -8,7 +8,7 @@
  */
 import { createRequire } from 'node:module';
 import { DecodeError } from '../core/errors.ts';
-import { seriesKey, type Labels, type Sample } from '../core/samples.ts';
+import { escapeLabelName, escapeLabelValue, seriesKey, type Labels, type Sample } from '../core/samples.ts';
 import {
   leLabel,
   longToNumber,
@@ -207,13 +207,15 @@ export const counterHint = new WeakMap<Labels, boolean>();
 /** `seriesKey(metric, labels)` using {@link labelsKeyHint} when available. */
 export function seriesKeyFast(metric: string, labels: Labels): string {
   const part = labelsKeyHint.get(labels);
-  return part === undefined ? seriesKey(metric, labels) : metric + part;
+  return part === undefined || metric.includes('{') || metric.includes('\\') ? seriesKey(metric, labels) : metric + part;
 }
 
 /** Result of {@link toSamples}: accepted samples and rejected sample counts by reason. */
 export interface ToSamplesResult {
   readonly samples: Sample[];
   readonly rejected: Record<string, number>;
+  /** One example per rejection reason (the first seen): the series and why, for the operator's log line. */
+  readonly examples: Record<string, string>;
 }
 
 function attr(attrs: readonly OtlpKeyValue[] | null | undefined, key: string): string | undefined {
@@ -253,14 +255,19 @@ function baseLabels(rm: OtlpResourceMetrics, sm: OtlpScopeMetrics, opts: ToSampl
 export function toSamples(request: OtlpMetricsRequest, opts: ToSamplesOptions): ToSamplesResult {
   const samples: Sample[] = [];
   const rejected: Record<string, number> = {};
-  const reject = (reason: RejectReason, n: number) => {
-    if (n > 0) rejected[reason] = (rejected[reason] ?? 0) + n;
+  const examples: Record<string, string> = {};
+  const reject = (reason: RejectReason, n: number, example?: string) => {
+    if (n <= 0) return;
+    rejected[reason] = (rejected[reason] ?? 0) + n;
+    if (example !== undefined && examples[reason] === undefined) examples[reason] = example;
   };
   const minTs = opts.nowMs - (opts.maxAgeMs ?? VALIDATION_DEFAULTS.maxAgeMs);
   const maxTs = opts.nowMs + (opts.maxSkewMs ?? VALIDATION_DEFAULTS.maxSkewMs);
   const maxLen = opts.maxLabelValueLength ?? VALIDATION_DEFAULTS.maxLabelValueLength;
   const limiter = opts.cardinality ?? createCardinalityLimiter();
 
+  /** Set by `pointLabels` when it rejects: the series and the cause, for {@link ToSamplesResult.examples}. */
+  let pointExample = '';
   /** Point labels, or a reason when the point as a whole cannot be accepted. */
   const pointLabels = (
     base: Record<string, string>,
@@ -268,13 +275,19 @@ export function toSamples(request: OtlpMetricsRequest, opts: ToSamplesOptions): 
     attrs: readonly OtlpKeyValue[] | null | undefined,
     tsMs: number,
   ): Record<string, string> | RejectReason => {
-    if (!(tsMs >= minTs && tsMs <= maxTs)) return REJECT_REASONS.clockSkew;
+    if (!(tsMs >= minTs && tsMs <= maxTs)) {
+      pointExample = `${family} at ${Number.isFinite(tsMs) && Math.abs(tsMs) < 8.64e15 ? new Date(tsMs).toISOString() : String(tsMs)}`;
+      return REJECT_REASONS.clockSkew;
+    }
     const labels: Record<string, string> = { ...base };
     if (attrs) {
       for (const kv of attrs) {
         const name = promLabelName(kv.key ?? '');
         const value = promLabelValue(kv.value);
-        if (value.length > maxLen) return REJECT_REASONS.labelTooLong;
+        if (value.length > maxLen) {
+          pointExample = `${family} label ${name} of ${value.length} characters`;
+          return REJECT_REASONS.labelTooLong;
+        }
         if (name === '' || value === '') continue;
         // Two keys that sanitize to one name (`a.b`, `a_b`): join values, as the OTel
         // Prometheus compatibility spec says, rather than emit a duplicate label.
@@ -283,7 +296,10 @@ export function toSamples(request: OtlpMetricsRequest, opts: ToSamplesOptions): 
       }
     }
     const part = seriesKey('', labels);
-    if (!limiter.admit(family, part)) return REJECT_REASONS.cardinality;
+    if (!limiter.admit(family, part)) {
+      pointExample = family + part;
+      return REJECT_REASONS.cardinality;
+    }
     labelsKeyHint.set(labels, part);
     return labels;
   };
@@ -298,31 +314,31 @@ export function toSamples(request: OtlpMetricsRequest, opts: ToSamplesOptions): 
           const points = (metric.gauge ?? metric.sum)?.dataPoints ?? [];
           const family = promMetricName(otelName, isCounter ? 'counter' : 'gauge');
           if (family === undefined) {
-            reject(REJECT_REASONS.invalidName, points.length);
+            reject(REJECT_REASONS.invalidName, points.length, JSON.stringify(otelName));
             continue;
           }
           if (metric.sum && metric.sum.aggregationTemporality === TEMPORALITY.delta) {
-            reject(REJECT_REASONS.deltaTemporality, points.length);
+            reject(REJECT_REASONS.deltaTemporality, points.length, family);
             continue;
           }
           for (const p of points) {
             if (((p.flags ?? 0) & FLAG_NO_RECORDED_VALUE) !== 0) {
-              reject(REJECT_REASONS.noRecordedValue, 1);
+              reject(REJECT_REASONS.noRecordedValue, 1, family);
               continue;
             }
             const value = p.asDouble != null ? p.asDouble : p.asInt != null ? longToNumber(p.asInt) : undefined;
             if (value === undefined) {
-              reject(REJECT_REASONS.noData, 1);
+              reject(REJECT_REASONS.noData, 1, family);
               continue;
             }
             if (!Number.isFinite(value)) {
-              reject(REJECT_REASONS.nonFinite, 1);
+              reject(REJECT_REASONS.nonFinite, 1, `${family} = ${value}`);
               continue;
             }
             const ts = nanosToMillis(p.timeUnixNano);
             const labels = pointLabels(base, family, p.attributes, ts);
             if (typeof labels === 'string') {
-              reject(labels, 1);
+              reject(labels, 1, pointExample);
               continue;
             }
             counterHint.set(labels, isCounter);
@@ -334,7 +350,7 @@ export function toSamples(request: OtlpMetricsRequest, opts: ToSamplesOptions): 
           const expandedSize = (p: OtlpHistogramDataPoint) => (p.explicitBounds?.length ?? 0) + 2 + (p.sum != null ? 1 : 0);
           if (family === undefined || metric.histogram.aggregationTemporality === TEMPORALITY.delta) {
             const reason = family === undefined ? REJECT_REASONS.invalidName : REJECT_REASONS.deltaTemporality;
-            for (const p of points) reject(reason, expandedSize(p));
+            for (const p of points) reject(reason, expandedSize(p), family ?? JSON.stringify(otelName));
             continue;
           }
           const bucketName = family + '_bucket';
@@ -343,19 +359,19 @@ export function toSamples(request: OtlpMetricsRequest, opts: ToSamplesOptions): 
           for (const p of points) {
             const n = expandedSize(p);
             if (((p.flags ?? 0) & FLAG_NO_RECORDED_VALUE) !== 0) {
-              reject(REJECT_REASONS.noRecordedValue, n);
+              reject(REJECT_REASONS.noRecordedValue, n, family);
               continue;
             }
             const bounds = p.explicitBounds ?? [];
             const counts = p.bucketCounts ?? [];
             if (counts.length !== 0 && counts.length !== bounds.length + 1) {
-              reject(REJECT_REASONS.invalidHistogram, n);
+              reject(REJECT_REASONS.invalidHistogram, n, `${family}: ${counts.length} bucket counts for ${bounds.length} bounds`);
               continue;
             }
             const ts = nanosToMillis(p.timeUnixNano);
             const labels = pointLabels(base, family, p.attributes, ts);
             if (typeof labels === 'string') {
-              reject(labels, n);
+              reject(labels, n, pointExample);
               continue;
             }
             counterHint.set(labels, true);
@@ -365,7 +381,7 @@ export function toSamples(request: OtlpMetricsRequest, opts: ToSamplesOptions): 
             let after = '';
             for (const k of Object.keys(labels).sort()) {
               if (k === 'le') continue;
-              const kv = k + '="' + labels[k] + '"';
+              const kv = escapeLabelName(k) + '="' + escapeLabelValue(labels[k]!) + '"';
               if (k < 'le') before += (before ? ',' : '') + kv;
               else after += ',' + kv;
             }
@@ -382,21 +398,21 @@ export function toSamples(request: OtlpMetricsRequest, opts: ToSamplesOptions): 
             }
             if (p.sum != null) {
               if (Number.isFinite(p.sum)) samples.push({ metric: sumName, labels, timestampMs: ts, value: p.sum });
-              else reject(REJECT_REASONS.nonFinite, 1);
+              else reject(REJECT_REASONS.nonFinite, 1, `${sumName} = ${p.sum}`);
             }
             samples.push({ metric: countName, labels, timestampMs: ts, value: count });
           }
         } else if (metric.exponentialHistogram) {
-          reject(REJECT_REASONS.exponentialHistogram, metric.exponentialHistogram.dataPoints?.length ?? 0);
+          reject(REJECT_REASONS.exponentialHistogram, metric.exponentialHistogram.dataPoints?.length ?? 0, JSON.stringify(otelName));
         } else if (metric.summary) {
-          reject(REJECT_REASONS.summary, metric.summary.dataPoints?.length ?? 0);
+          reject(REJECT_REASONS.summary, metric.summary.dataPoints?.length ?? 0, JSON.stringify(otelName));
         } else {
-          reject(REJECT_REASONS.noData, 1);
+          reject(REJECT_REASONS.noData, 1, JSON.stringify(otelName));
         }
       }
     }
   }
-  return { samples, rejected };
+  return { samples, rejected, examples };
 }
 
 /** Adds `from` counts into `into` (for aggregating {@link ToSamplesResult.rejected}). */

@@ -22,9 +22,11 @@ import { retry } from '../core/retry.ts';
 import type { Sample } from '../core/samples.ts';
 import type { MetricMapping } from './mapping.ts';
 import { createCardinalityLimiter, decodeMetricsRequest, mergeCounts, toSamples, VALIDATION_DEFAULTS, type ToSamplesOptions } from '../otlp/decode.ts';
-import { HEADERS, TOPICS, type IncomingBatch, type IncomingMessage, type OutgoingMessage, type Transport, type TransportConsumer, type TransportProducer } from '../transport/types.ts';
+import { HEADERS, TOPICS, dlqTopicOf, type IncomingBatch, type IncomingMessage, type OutgoingMessage, type Transport, type TransportConsumer, type TransportProducer } from '../transport/types.ts';
 import { createClickHouseSink, type ClickHouseSink } from './clickhouseSink.ts';
 import { createCounterTracker } from './counterDeltas.ts';
+import { dlqEnvelope } from './dlq.ts';
+import { createRejectionReporter, MESSAGE_REASONS } from './rejections.ts';
 import type { Storage } from './storage.ts';
 
 /** Validation knobs, passed through to `toSamples`. */
@@ -50,6 +52,22 @@ export interface PipelineOptions {
   readonly maxBatchSamples?: number;
   /** Larger messages go to the DLQ as `oversized` (default 4 MiB). */
   readonly maxMessageBytes?: number;
+  /**
+   * Largest DLQ message (value + key + headers) the pipeline produces; a larger payload is
+   * truncated, with its origin and original size in headers (default 900 KiB, under
+   * Kafka's default `max.message.bytes` of 1 MB, so a stock DLQ topic always accepts it).
+   */
+  readonly maxDlqMessageBytes?: number;
+  /**
+   * How long a DLQ send the broker could accept later (an outage) is retried before the
+   * poison message is skipped, counted and logged as `dlq_failed` (default 60 s). A send
+   * the broker refuses for good is skipped at once: one bad message never stops the stream.
+   */
+  readonly dlqRetryMs?: number;
+  /** Consumer lag (messages) above which one `pipeline.lagging` line is logged, and a tenth of it for `caught_up` (default 10,000). */
+  readonly lagWarnMessages?: number;
+  /** Interval of the one-line-per-reason rejection log (default 30 s; also flushed at stop). */
+  readonly rejectionLogIntervalMs?: number;
   readonly validation?: PipelineValidationOptions;
   /** Backoff of insert/DLQ retries (which never give up while running). */
   readonly retry?: { readonly initialMs?: number; readonly maxMs?: number };
@@ -90,6 +108,10 @@ export interface PipelineStats {
   readonly lastError: string | null;
   /** Redelivered messages skipped because ClickHouse already held their offsets (not stored again, not tapped). */
   readonly skippedRedelivered: number;
+  /** Messages with no bytes or no resource metrics (committed, nothing to store). */
+  readonly emptyMessages: number;
+  /** Poison messages that could not be dead-lettered and were skipped (counted, logged). */
+  readonly dlqFailed: number;
 }
 
 /** Receives the samples of each stored batch, after ClickHouse acknowledged them. */
@@ -146,6 +168,8 @@ interface Instruments {
   readonly rejected: Counter;
   readonly insertErrors: Counter;
   readonly skipped: Counter;
+  readonly empty: Counter;
+  readonly dlqFailed: Counter;
   readonly insertDuration: Histogram;
   readonly batchSamples: Histogram;
 }
@@ -160,6 +184,8 @@ function instruments(): Instruments {
     rejected: meter.createCounter('pipeline.samples.rejected', { description: 'Samples rejected by validation, by reason' }),
     insertErrors: meter.createCounter('pipeline.clickhouse.insert.errors', { description: 'Failed ClickHouse insert attempts (retried)' }),
     skipped: meter.createCounter('pipeline.messages.skipped_redelivered', { description: 'Redelivered messages skipped because their offsets were already stored' }),
+    empty: meter.createCounter('pipeline.messages.empty', { description: 'Messages with no bytes or no resource metrics (committed, nothing stored)' }),
+    dlqFailed: meter.createCounter('pipeline.dlq.failed', { description: 'Poison messages that could not be dead-lettered and were skipped' }),
     insertDuration: meter.createHistogram('pipeline.clickhouse.insert.duration', { unit: 's', description: 'Duration of one acknowledged ClickHouse insert' }),
     batchSamples: meter.createHistogram('pipeline.batch.samples', { unit: '{sample}', description: 'Samples per ClickHouse insert' }),
   };
@@ -168,7 +194,9 @@ function instruments(): Instruments {
 /** Builds the pipeline; nothing runs until `start()`. */
 export function createPipeline(opts: PipelineOptions): Pipeline {
   const topic = opts.topic ?? TOPICS.metrics;
-  const dlqTopic = opts.dlqTopic ?? TOPICS.dlq;
+  const dlqTopic = opts.dlqTopic ?? dlqTopicOf(topic);
+  const maxDlqBytes = opts.maxDlqMessageBytes ?? 900 * 1024;
+  const dlqRetryMs = opts.dlqRetryMs ?? 60_000;
   const groupId = opts.groupId ?? 'vigie-pipeline';
   const maxBatchSamples = opts.maxBatchSamples ?? 200_000;
   const maxMessageBytes = opts.maxMessageBytes ?? 4 * 1024 * 1024;
@@ -176,6 +204,16 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
   const log = opts.log ?? ((line: string) => process.stderr.write(line + '\n'));
   const v = opts.validation ?? {};
   const limiter = createCardinalityLimiter(v.maxSeriesPerMetric ?? VALIDATION_DEFAULTS.maxSeriesPerMetric);
+  const rejections = createRejectionReporter({
+    log,
+    limits: {
+      maxAgeMs: v.maxAgeMs ?? VALIDATION_DEFAULTS.maxAgeMs,
+      maxSkewMs: v.maxSkewMs ?? VALIDATION_DEFAULTS.maxSkewMs,
+      maxLabelValueLength: v.maxLabelValueLength ?? VALIDATION_DEFAULTS.maxLabelValueLength,
+      maxSeriesPerMetric: v.maxSeriesPerMetric ?? VALIDATION_DEFAULTS.maxSeriesPerMetric,
+    },
+  });
+  let rejectionTimer: ReturnType<typeof setInterval> | undefined;
   const sink: ClickHouseSink = createClickHouseSink({ client: opts.storage.client, database: opts.storage.database, clock: opts.clock });
   // Counter increases at ingest: last point per series, applied only after an acknowledged
   // insert; a miss (restart, partition moved here) reads the last stored point once.
@@ -185,7 +223,7 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
   const listeners = new Set<SamplesListener>();
   const inFlight = new Set<Promise<void>>();
 
-  const s = { messages: 0, samplesStored: 0, dlq: 0, insertErrors: 0, batches: 0, lastError: null as string | null, skippedRedelivered: 0 };
+  const s = { messages: 0, samplesStored: 0, dlq: 0, insertErrors: 0, batches: 0, lastError: null as string | null, skippedRedelivered: 0, emptyMessages: 0, dlqFailed: 0 };
   const rejected: Record<string, number> = {};
   let consumer: TransportConsumer | undefined;
   let producer: TransportProducer | undefined;
@@ -226,16 +264,71 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
       },
     );
 
-  const toDlq = (batch: IncomingBatch, m: IncomingMessage, reason: string, detail: string): OutgoingMessage => ({
-    key: m.key ?? '',
-    value: m.value,
-    headers: {
-      ...m.headers,
-      [HEADERS.reason]: reason,
-      [HEADERS.detail]: detail.slice(0, 1000),
-      [HEADERS.origin]: `${batch.topic}/${batch.partition}/${m.offset}`,
-    },
-  });
+  const toDlq = (batch: IncomingBatch, m: IncomingMessage, reason: string, detail: string): OutgoingMessage =>
+    dlqEnvelope(m, { reason, detail, origin: `${batch.topic}/${batch.partition}/${m.offset}` }, maxDlqBytes);
+
+  /**
+   * Sends dead letters without ever blocking the stream for good: an outage is retried
+   * for `dlqRetryMs`, a refusal (too large, not authorized) falls back to a header-only
+   * envelope, and what still cannot be written is counted, logged and skipped.
+   * Returns how many were written.
+   */
+  const sendDlq = async (out: readonly OutgoingMessage[], what: string): Promise<OutgoingMessage[]> => {
+    if (out.length === 0) return [];
+    const deadline = Date.now() + dlqRetryMs;
+    const trySend = (msgs: readonly OutgoingMessage[]) =>
+      retry(
+        async () => {
+          if (abandoned) throw new AbandonedError(`pipeline stopping: ${what} abandoned uncommitted, it will be redelivered`);
+          return producer!.send(dlqTopic, msgs);
+        },
+        {
+          retries: Number.MAX_SAFE_INTEGER,
+          initialMs: opts.retry?.initialMs ?? 200,
+          maxMs: opts.retry?.maxMs ?? 10_000,
+          isRetriable: (e) => !(e instanceof AbandonedError) && Date.now() < deadline && (!(e instanceof VigieError) || e.retriable),
+          sleep,
+          onRetry: (err, attempt, delay) => {
+            s.lastError = describeError(err);
+            log(`vigie pipeline.retry what="${what}" attempt=${attempt} delay_ms=${delay}: ${s.lastError.replace(/\n/g, ' ')}`);
+          },
+        },
+      );
+    try {
+      await trySend(out);
+      return [...out];
+    } catch (err) {
+      if (err instanceof AbandonedError) throw err;
+      // One by one, so one refused message does not take the others with it.
+      const written: OutgoingMessage[] = [];
+      for (const msg of out) {
+        try {
+          await trySend([msg]);
+          written.push(msg);
+          continue;
+        } catch (e1) {
+          if (e1 instanceof AbandonedError) throw e1;
+          try {
+            // Headers only: the origin header points to the payload in the input topic.
+            await trySend([{ ...msg, value: new Uint8Array(0), headers: { ...msg.headers, [HEADERS.truncated]: 'true' } }]);
+            written.push(msg);
+            continue;
+          } catch (e2) {
+            if (e2 instanceof AbandonedError) throw e2;
+            s.dlqFailed++;
+            ins?.dlqFailed.add(1);
+            rejections.add({ [MESSAGE_REASONS.dlqFailed]: 1 }, { [MESSAGE_REASONS.dlqFailed]: msg.headers?.[HEADERS.origin] ?? '?' });
+            s.lastError = describeError(e2);
+            log(
+              `vigie pipeline.dlq_failed origin=${msg.headers?.[HEADERS.origin] ?? '?'} reason=${msg.headers?.[HEADERS.reason] ?? '?'}: ` +
+                `skipped (not dead-lettered): ${s.lastError.replace(/\n/g, ' ')}`,
+            );
+          }
+        }
+      }
+      return written;
+    }
+  };
 
   const mapping = opts.mapping ?? null;
   const handle = async (batch: IncomingBatch): Promise<void> => {
@@ -266,6 +359,9 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
     const dlq: OutgoingMessage[] = [];
     const dlqReasons: string[] = [];
     const batchRejected: Record<string, number> = {};
+    const batchExamples: Record<string, string> = {};
+    let empties = 0;
+    let emptyExample: string | undefined;
     const chunks: Chunk[] = [];
     let skipped = 0;
     let cur: Chunk = { messages: [], perMessage: [], samples: 0 };
@@ -284,18 +380,25 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
       if (m.value.byteLength > maxMessageBytes) {
         if (stored) continue;
         dlq.push(toDlq(batch, m, DLQ_REASONS.oversized, `message of ${m.value.byteLength} bytes exceeds maxMessageBytes=${maxMessageBytes}`));
-        dlqReasons.push(DLQ_REASONS.oversized);
         continue;
       }
       let decoded: ReturnType<typeof toSamples>;
       try {
-        decoded = toSamples(decodeMetricsRequest(m.value), toSamplesOpts);
+        const request = decodeMetricsRequest(m.value);
+        if ((request.resourceMetrics?.length ?? 0) === 0) {
+          // A null/empty value decodes as an empty request: nothing to store, but counted.
+          if (!stored) {
+            empties++;
+            if (emptyExample === undefined) emptyExample = `${batch.topic}/${batch.partition}/${m.offset} (${m.value.byteLength} bytes)`;
+          }
+          continue;
+        }
+        decoded = toSamples(request, toSamplesOpts);
         if (mapping) decoded = { ...decoded, samples: [...mapping(decoded.samples)] };
       } catch (err) {
         if (stored) continue;
         const reason = err instanceof DecodeError ? err.reason : DLQ_REASONS.malformed;
         dlq.push(toDlq(batch, m, reason, err instanceof Error ? err.message : String(err)));
-        dlqReasons.push(reason);
         continue;
       }
       if (stored) {
@@ -304,6 +407,7 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
         continue;
       }
       mergeCounts(batchRejected, decoded.rejected);
+      for (const [r, ex] of Object.entries(decoded.examples)) if (batchExamples[r] === undefined) batchExamples[r] = ex;
       if (decoded.samples.length === 0) continue;
       if (cur.samples > 0 && cur.samples + decoded.samples.length > maxBatchSamples) {
         chunks.push(cur);
@@ -316,7 +420,7 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
 
     // DLQ before inserts: once the handler resolves the offsets are committed, so every
     // poison message must be safely in the DLQ first.
-    if (dlq.length > 0) await persist(`DLQ send of ${dlq.length} messages`, () => producer!.send(dlqTopic, dlq));
+    for (const w of await sendDlq(dlq, `DLQ send of ${dlq.length} messages`)) dlqReasons.push(w.headers?.[HEADERS.reason] ?? DLQ_REASONS.malformed);
 
     let stored = 0;
     const storedSamples: Sample[][] = [];
@@ -362,8 +466,7 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
         s.lastError = detail;
         log(`vigie pipeline.insert_rejected token=${dedupToken}: ${detail.replace(/\n/g, ' ')}`);
         const out = chunk.messages.map((m) => toDlq(batch, m, DLQ_REASONS.insertRejected, detail));
-        await persist(`DLQ send of ${out.length} rejected messages`, () => producer!.send(dlqTopic, out));
-        for (let i = 0; i < out.length; i++) dlqReasons.push(DLQ_REASONS.insertRejected);
+        for (const _ of await sendDlq(out, `DLQ send of ${out.length} rejected messages`)) dlqReasons.push(DLQ_REASONS.insertRejected);
       }
     }
 
@@ -373,11 +476,15 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
     s.samplesStored += stored;
     s.skippedRedelivered += skipped;
     s.dlq += dlqReasons.length;
+    s.emptyMessages += empties;
     mergeCounts(rejected, batchRejected);
+    rejections.add(batchRejected, batchExamples);
+    if (empties > 0) rejections.add({ [MESSAGE_REASONS.empty]: empties }, emptyExample !== undefined ? { [MESSAGE_REASONS.empty]: emptyExample } : {});
     if (ins) {
       ins.messages.add(batch.messages.length);
       ins.stored.add(stored);
       if (skipped > 0) ins.skipped.add(skipped);
+      if (empties > 0) ins.empty.add(empties);
       for (const r of dlqReasons) ins.dlq.add(1, { reason: r });
       for (const [r, n] of Object.entries(batchRejected)) ins.rejected.add(n, { reason: r });
     }
@@ -404,14 +511,33 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
   };
 
   let lagGauge: ObservableGauge | undefined;
-  // Read at scrape time; an unreachable broker leaves the point out rather than failing the scrape.
-  const observeLag = async (r: ObservableResult): Promise<void> => {
-    if (!consumer) return;
+  // The scrape reads a value refreshed in the background: a scrape must answer at once
+  // even while the broker is away (an unknown lag leaves the point out).
+  let lagCached: number | undefined;
+  let lagTimer: ReturnType<typeof setInterval> | undefined;
+  let lagRefreshing = false;
+  let lagging = false;
+  const refreshLag = async (): Promise<void> => {
+    if (!consumer || lagRefreshing) return;
+    lagRefreshing = true;
     try {
-      r.observe(await consumer.lag(topic), { topic });
+      lagCached = await consumer.lag(topic);
+      const warn = opts.lagWarnMessages ?? 10_000;
+      if (!lagging && lagCached >= warn) {
+        lagging = true;
+        log(`vigie pipeline.lagging topic=${topic} lag=${lagCached}: ingest is ${lagCached} messages behind the producers`);
+      } else if (lagging && lagCached <= warn / 10) {
+        lagging = false;
+        log(`vigie pipeline.caught_up topic=${topic} lag=${lagCached}`);
+      }
     } catch {
-      /* reported by the consumer's own retries and logs */
+      lagCached = undefined;
+    } finally {
+      lagRefreshing = false;
     }
+  };
+  const observeLag = (r: ObservableResult): void => {
+    if (lagCached !== undefined) r.observe(lagCached, { topic });
   };
 
   return {
@@ -422,6 +548,10 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
       ins = instruments();
       lagGauge = metrics.getMeter('vigie.pipeline').createObservableGauge('pipeline.consumer.lag', { unit: '{message}', description: 'Messages of the input topic not yet committed by the consumer group' });
       lagGauge.addCallback(observeLag);
+      rejectionTimer = setInterval(() => rejections.flush(), opts.rejectionLogIntervalMs ?? 30_000);
+      rejectionTimer.unref();
+      lagTimer = setInterval(() => void refreshLag(), 5_000);
+      lagTimer.unref();
       await opts.transport.ensureTopics([
         { name: topic, partitions: 4 },
         { name: dlqTopic, partitions: 1 },
@@ -431,6 +561,7 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
       consumer = opts.transport.consumer(groupId);
       await consumer.connect();
       await consumer.run(topic, tracked);
+      void refreshLag();
     },
     async stop() {
       if (!consumer) return;
@@ -446,6 +577,9 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
         await producer?.disconnect();
       } finally {
         clearTimeout(timer);
+        clearInterval(rejectionTimer);
+        clearInterval(lagTimer);
+        rejections.flush();
         consumer = undefined;
         producer = undefined;
       }

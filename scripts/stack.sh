@@ -6,6 +6,15 @@
 #   bash scripts/stack.sh start    # install what is missing, start, wait until ready
 #   bash scripts/stack.sh stop [kafka|alertmanager]  # stop what this script started
 #   bash scripts/stack.sh status   # one line per service
+#   bash scripts/stack.sh kafka-start|kafka-stop   # Kafka only: a private broker for a test
+#                                   # (with its own VIGIE_STACK_DIR and ports)
+#
+# VIGIE_KAFKA_SECURITY=1 (opt-in) adds two listeners next to PLAINTEXT: SASL_PLAINTEXT on
+# VIGIE_KAFKA_SASL_PORT (default Kafka port + 2) and SASL_SSL on VIGIE_KAFKA_SASL_SSL_PORT
+# (default Kafka port + 3), with PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 for the user
+# `vigie` / password VIGIE_KAFKA_SASL_PASSWORD (default `vigie-secret`), and a test CA
+# made with keytool: its certificate is $VIGIE_STACK_DIR/kafka/tls/ca.pem (the broker's
+# certificate is for 127.0.0.1 and localhost).
 #
 # Ports (env): VIGIE_KAFKA_PORT (19092), VIGIE_KAFKA_CONTROLLER_PORT (19093),
 # VIGIE_ALERTMANAGER_PORT (19094), VIGIE_ALERTMANAGER_WEBHOOK_PORT (19095, where the
@@ -21,6 +30,10 @@ AM_PORT="${VIGIE_ALERTMANAGER_PORT:-19094}"
 AM_WEBHOOK_PORT="${VIGIE_ALERTMANAGER_WEBHOOK_PORT:-19095}"
 TIMEOUT="${VIGIE_STACK_TIMEOUT:-90}"
 KAFKA_HEAP="${VIGIE_KAFKA_HEAP:--Xms256m -Xmx512m}"
+SECURITY="${VIGIE_KAFKA_SECURITY:-0}"
+SASL_PORT="${VIGIE_KAFKA_SASL_PORT:-$((KAFKA_PORT + 2))}"
+SASL_SSL_PORT="${VIGIE_KAFKA_SASL_SSL_PORT:-$((KAFKA_PORT + 3))}"
+SASL_PASSWORD="${VIGIE_KAFKA_SASL_PASSWORD:-vigie-secret}"
 
 POM="$ROOT/scripts/kafka/pom.xml"
 LIBS="$ROOT/scripts/kafka/target/libs"
@@ -154,6 +167,7 @@ group.initial.rebalance.delay.ms=0
 log.retention.hours=24
 log.segment.bytes=67108864
 EOF
+  if [[ "$SECURITY" == 1 ]]; then write_kafka_security_config; fi
   cat >"$KDIR/log4j2.properties" <<EOF
 # Broker logs go to a file (the broker is silent without a backend on the classpath).
 status = warn
@@ -179,6 +193,50 @@ logger.state.level = WARN
 EOF
 }
 
+# A test CA and a broker certificate for 127.0.0.1/localhost, with keytool (Java 17).
+make_kafka_tls() {
+  local tls="$KDIR/tls" pw=vigie-test
+  [[ -f "$tls/broker.p12" && -f "$tls/ca.pem" ]] && return 0
+  rm -rf "$tls"
+  mkdir -p "$tls"
+  keytool -genkeypair -alias ca -keyalg RSA -keysize 2048 -dname CN=vigie-test-ca -ext bc:c -validity 3650 \
+    -keystore "$tls/ca.p12" -storetype PKCS12 -storepass "$pw" >/dev/null 2>&1
+  keytool -exportcert -alias ca -keystore "$tls/ca.p12" -storepass "$pw" -rfc -file "$tls/ca.pem" >/dev/null 2>&1
+  keytool -genkeypair -alias broker -keyalg RSA -keysize 2048 -dname CN=127.0.0.1 -validity 3650 \
+    -ext SAN=ip:127.0.0.1,dns:localhost -keystore "$tls/broker.p12" -storetype PKCS12 -storepass "$pw" >/dev/null 2>&1
+  keytool -certreq -alias broker -keystore "$tls/broker.p12" -storepass "$pw" -file "$tls/broker.csr" >/dev/null 2>&1
+  keytool -gencert -alias ca -keystore "$tls/ca.p12" -storepass "$pw" -infile "$tls/broker.csr" -outfile "$tls/broker.pem" \
+    -ext SAN=ip:127.0.0.1,dns:localhost -rfc -validity 3650 >/dev/null 2>&1
+  keytool -importcert -alias ca -file "$tls/ca.pem" -keystore "$tls/broker.p12" -storepass "$pw" -noprompt >/dev/null 2>&1
+  keytool -importcert -alias broker -file "$tls/broker.pem" -keystore "$tls/broker.p12" -storepass "$pw" -noprompt >/dev/null 2>&1
+  [[ -f "$tls/ca.pem" && -f "$tls/broker.pem" ]] || die "keytool could not make the test TLS certificates in $tls"
+}
+
+write_kafka_security_config() {
+  make_kafka_tls
+  local jaas_plain="org.apache.kafka.common.security.plain.PlainLoginModule required user_vigie=\"$SASL_PASSWORD\";"
+  local jaas_scram="org.apache.kafka.common.security.scram.ScramLoginModule required;"
+  local all="PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT,SASL_PLAINTEXT://127.0.0.1:$SASL_PORT,SASL_SSL://127.0.0.1:$SASL_SSL_PORT"
+  sed -i \
+    -e "s|^listeners=.*|listeners=$all|" \
+    -e "s|^advertised.listeners=.*|advertised.listeners=$all|" \
+    -e "s|^listener.security.protocol.map=.*|listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL|" \
+    "$KDIR/server.properties"
+  local l m
+  {
+    echo "# VIGIE_KAFKA_SECURITY=1: SASL (PLAIN, SCRAM) and TLS listeners for client tests."
+    echo "sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512"
+    echo "ssl.keystore.location=$KDIR/tls/broker.p12"
+    echo "ssl.keystore.type=PKCS12"
+    echo "ssl.keystore.password=vigie-test"
+    echo "ssl.key.password=vigie-test"
+    for l in sasl_plaintext sasl_ssl; do
+      echo "listener.name.$l.plain.sasl.jaas.config=$jaas_plain"
+      for m in scram-sha-256 scram-sha-512; do echo "listener.name.$l.$m.sasl.jaas.config=$jaas_scram"; done
+    done
+  } >>"$KDIR/server.properties"
+}
+
 kafka_java() {
   # shellcheck disable=SC2086
   java $KAFKA_HEAP -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true \
@@ -189,7 +247,7 @@ kafka_java() {
 format_kafka_storage() {
   # The KRaft voter set recorded at format time holds the controller's address, so a
   # port change means a fresh log directory (this is dev/test state, never precious).
-  local ports="$KAFKA_PORT $KAFKA_CONTROLLER_PORT"
+  local ports="$KAFKA_PORT $KAFKA_CONTROLLER_PORT security=$SECURITY"
   if [[ -f "$KDIR/data/meta.properties" ]]; then
     [[ "$(cat "$KDIR/ports" 2>/dev/null)" == "$ports" ]] && return 0
     log "kafka: ports changed to $ports, wiping $KDIR/data and formatting again"
@@ -201,7 +259,11 @@ format_kafka_storage() {
   [[ -n "$id" ]] || { show_log_tail "$KDIR/logs/format.log"; die "could not generate a Kafka cluster id"; }
   echo "$id" >"$KDIR/cluster.id"
   log "kafka: formatting storage (cluster id $id)"
-  if ! kafka_java kafka.tools.StorageTool format --standalone -t "$id" -c "$KDIR/server.properties" \
+  local scram=()
+  if [[ "$SECURITY" == 1 ]]; then
+    scram=(--add-scram "SCRAM-SHA-256=[name=vigie,password=$SASL_PASSWORD]" --add-scram "SCRAM-SHA-512=[name=vigie,password=$SASL_PASSWORD]")
+  fi
+  if ! kafka_java kafka.tools.StorageTool format --standalone -t "$id" -c "$KDIR/server.properties" "${scram[@]}" \
     >>"$KDIR/logs/format.log" 2>&1; then
     show_log_tail "$KDIR/logs/format.log"
     die "kafka storage format failed"
@@ -357,6 +419,13 @@ case "$cmd" in
       esac
     done
     ;;
+  kafka-start)
+    mkdir -p "$STATE"
+    start_kafka
+    ;;
+  kafka-stop)
+    stop_pid kafka "$KAFKA_PID" "$KAFKA_MARKER"
+    ;;
   status)
     rc=0
     status_line kafka "$KAFKA_PID" "$KAFKA_MARKER" "$KAFKA_PORT" || rc=1
@@ -364,7 +433,7 @@ case "$cmd" in
     exit "$rc"
     ;;
   *)
-    echo "usage: bash scripts/stack.sh start|stop [kafka|alertmanager]...|status" >&2
+    echo "usage: bash scripts/stack.sh start|stop [kafka|alertmanager]...|status|kafka-start|kafka-stop" >&2
     exit 2
     ;;
 esac

@@ -5,6 +5,7 @@
  * batch's offsets only after the handler resolved. A rejected handler leaves the
  * offsets unresolved, so kafkajs fetches the same batch again after a backoff.
  */
+import type { ConnectionOptions } from 'node:tls';
 import kafkajs from 'kafkajs';
 import type {
   Admin,
@@ -14,6 +15,7 @@ import type {
   KafkaMessage,
   LogEntry,
   Producer,
+  SASLOptions,
   logCreator as LogCreator,
 } from 'kafkajs';
 import { UnavailableError, describeError } from '../core/errors.ts';
@@ -28,6 +30,13 @@ import type {
 } from './types.ts';
 
 const { Kafka, Partitioners, logLevel: KafkaLogLevel } = kafkajs;
+
+/** SASL mechanism and credentials. */
+export interface KafkaSasl {
+  readonly mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512';
+  readonly username: string;
+  readonly password: string;
+}
 
 /** How much kafkajs may say on stderr. */
 export type KafkaLogLevelName = 'nothing' | 'error' | 'warn' | 'info' | 'debug';
@@ -49,6 +58,12 @@ export interface KafkaTransportOptions {
    * waits for an idle long-poll to come back.
    */
   readonly maxWaitTimeMs?: number;
+  /** TLS options of every broker connection (kafkajs `ssl`). */
+  readonly ssl?: ConnectionOptions | boolean;
+  /** SASL authentication (kafkajs `sasl`). */
+  readonly sasl?: KafkaSasl;
+  /** Where Vigie's transport lines go (broker lost / reconnected / client messages); default stderr. */
+  readonly log?: (line: string) => void;
   /** Called when a handler rejects (the batch will be redelivered); default logs one line on stderr. */
   readonly onHandlerError?: (err: unknown, batch: { topic: string; partition: number; firstOffset: string; attempt: number }) => void;
 }
@@ -72,16 +87,82 @@ const BENIGN = [
   'The coordinator is loading and hence can\'t process requests',
 ];
 
-/** kafkajs log lines as one line on stderr: `kafkajs WARN [Namespace] message {extra}`. */
-export function oneLineLogCreator(write: (line: string) => void = (l) => process.stderr.write(l)): LogCreator {
-  return () => (entry: LogEntry) => {
-    const { message, timestamp: _ts, logger: _logger, ...extra } = entry.log as unknown as Record<string, unknown> & { message: string };
-    const errText = typeof extra['error'] === 'string' ? extra['error'] : '';
-    if (BENIGN.some((b) => errText.includes(b) || message.includes(b))) return;
-    delete extra['stack'];
-    const rest = Object.keys(extra).length > 0 ? ` ${JSON.stringify(extra)}` : '';
-    write(`kafkajs ${entry.label} [${entry.namespace}] ${message}${rest}\n`);
-  };
+/** Client messages that mean "the broker (or its coordinator) is out of reach", not a bug. */
+const CONNECTIVITY = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|EPIPE|Connection error|Connection timeout|Closed connection|Connection closed|not connected|KafkaJSConnection|Request timed out|timed out|Failed to connect|Restarting the consumer|NumberOfRetriesExceeded|Crash|LEADER_NOT_AVAILABLE|leader is not available|not available|Broker not found|group is rebalancing/i;
+
+/**
+ * What kafkajs says, turned into one Vigie line per state change: `broker_lost` when the
+ * broker goes out of reach (the client's own retry chatter is muted while it is),
+ * `reconnected` when a fetch, send or offset read succeeds again; other client messages
+ * once per minute each, with a repeat count. `ok()` is called by the transport on success.
+ */
+export class KafkaHealth {
+  private state: 'unknown' | 'up' | 'lost' = 'unknown';
+  private lostAt = 0;
+  private muted = 0;
+  private readonly lastSaid = new Map<string, { at: number; repeats: number }>();
+  private readonly brokers: string;
+  private readonly write: (line: string) => void;
+  private readonly now: () => number;
+  private readonly repeatMs: number;
+
+  constructor(opts: { readonly brokers: readonly string[]; readonly log?: (line: string) => void; readonly now?: () => number; readonly repeatMs?: number }) {
+    this.brokers = opts.brokers.join(',');
+    this.write = opts.log ?? ((l) => process.stderr.write(l + '\n'));
+    this.now = opts.now ?? Date.now;
+    this.repeatMs = opts.repeatMs ?? 60_000;
+  }
+
+  /** True while the broker is out of reach. */
+  get lost(): boolean {
+    return this.state === 'lost';
+  }
+
+  /** A round trip with the broker succeeded. */
+  ok(): void {
+    if (this.state === 'lost') {
+      const s = ((this.now() - this.lostAt) / 1000).toFixed(1);
+      this.write(`vigie transport.kafka.reconnected brokers=${this.brokers}: back after ${s} s (${this.muted} client messages muted meanwhile)`);
+    }
+    this.state = 'up';
+    this.muted = 0;
+  }
+
+  /** One kafkajs log entry. */
+  onClientLog(label: string, namespace: string, message: string, error: string): void {
+    if (BENIGN.some((b) => error.includes(b) || message.includes(b))) return;
+    const text = error ? `${message}: ${error}` : message;
+    if (this.state === 'lost') {
+      this.muted++;
+      return;
+    }
+    if (CONNECTIVITY.test(text)) {
+      this.state = 'lost';
+      this.lostAt = this.now();
+      this.muted = 0;
+      this.write(`vigie transport.kafka.broker_lost brokers=${this.brokers}: ${text}; retrying, client messages muted until it is back`);
+      return;
+    }
+    const key = `${namespace}|${message}`;
+    const prev = this.lastSaid.get(key);
+    const t = this.now();
+    if (prev && t - prev.at < this.repeatMs) {
+      prev.repeats++;
+      return;
+    }
+    const again = prev && prev.repeats > 0 ? ` (${prev.repeats} more like it in the last ${this.repeatMs / 1000} s)` : '';
+    this.lastSaid.set(key, { at: t, repeats: 0 });
+    this.write(`vigie transport.kafka.client ${label} [${namespace}] ${text}${again}`);
+  }
+
+  /** A kafkajs `logCreator` feeding {@link onClientLog}. */
+  logCreator(): LogCreator {
+    return () => (entry: LogEntry) => {
+      const log = entry.log as unknown as Record<string, unknown> & { message: string };
+      const error = typeof log['error'] === 'string' ? log['error'] : '';
+      this.onClientLog(entry.label, entry.namespace, String(log.message), error);
+    };
+  }
 }
 
 /** Kafka header values arrive as Buffer, string or arrays of them; the last value wins. */
@@ -124,28 +205,33 @@ export class KafkaTransport implements Transport {
   readonly brokers: readonly string[];
   private readonly kafka: InstanceType<typeof Kafka>;
   private readonly opts: KafkaTransportOptions;
+  /** Broker reachability as the operator sees it (one line per change). */
+  readonly health: KafkaHealth;
 
   constructor(opts: KafkaTransportOptions) {
     if (opts.brokers.length === 0) throw new UnavailableError('KafkaTransport needs at least one broker (host:port)', { retriable: false });
     this.opts = opts;
     this.brokers = opts.brokers;
+    this.health = new KafkaHealth({ brokers: opts.brokers, ...(opts.log ? { log: opts.log } : {}) });
     this.kafka = new Kafka({
       clientId: opts.clientId ?? 'vigie',
       brokers: [...opts.brokers],
       connectionTimeout: opts.connectionTimeoutMs ?? 3_000,
+      ...(opts.ssl !== undefined ? { ssl: opts.ssl } : {}),
+      ...(opts.sasl !== undefined ? { sasl: { ...opts.sasl } as SASLOptions } : {}),
       logLevel: LEVELS[opts.logLevel ?? 'warn'],
-      logCreator: oneLineLogCreator(),
+      logCreator: this.health.logCreator(),
     });
   }
 
   /** A producer; call `connect()` before `send()`. */
   producer(): TransportProducer {
-    return new KafkaProducer(this.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: true }), this.brokers);
+    return new KafkaProducer(this.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: true }), this.brokers, this.health);
   }
 
   /** A consumer in group `groupId`; a new group starts from the beginning of the topic. */
   consumer(groupId: string): KafkaConsumer {
-    return new KafkaConsumer(this.kafka, groupId, this.opts);
+    return new KafkaConsumer(this.kafka, groupId, this.opts, this.health);
   }
 
   /** Creates the topics that do not exist yet; existing topics are left as they are. */
@@ -188,16 +274,34 @@ async function withAdmin<T>(kafka: InstanceType<typeof Kafka>, brokers: readonly
   }
 }
 
+/**
+ * The broker's refusal that no retry can fix (a protocol error kafkajs marks
+ * non-retriable: MESSAGE_TOO_LARGE, RECORD_LIST_TOO_LARGE, TOPIC_AUTHORIZATION_FAILED…),
+ * as its type name; undefined for outages and timeouts, which may heal.
+ */
+export function permanentKafkaError(err: unknown): string | undefined {
+  let cur: unknown = err;
+  for (let depth = 0; cur instanceof Error && depth < 6; depth++) {
+    const e = cur as Error & { retriable?: boolean; type?: string };
+    if (e.name === 'KafkaJSProtocolError' && e.retriable === false) return e.type ?? e.message;
+    cur = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
 /** Producer with acks=all; resolves once every message of the call is acknowledged. */
 class KafkaProducer implements TransportProducer {
   private readonly producer: Producer;
   private readonly brokers: readonly string[];
+  private readonly health: KafkaHealth | undefined;
   constructor(
     producer: Producer,
     brokers: readonly string[],
+    health?: KafkaHealth,
   ) {
     this.producer = producer;
     this.brokers = brokers;
+    this.health = health;
   }
 
   async connect(): Promise<void> {
@@ -220,8 +324,13 @@ class KafkaProducer implements TransportProducer {
           ...(m.headers ? { headers: { ...m.headers } } : {}),
         })),
       });
+      this.health?.ok();
     } catch (err) {
-      throw new UnavailableError(`Kafka send to topic ${topic} failed (${messages.length} messages)`, { cause: err });
+      const permanent = permanentKafkaError(err);
+      throw new UnavailableError(
+        `Kafka send to topic ${topic} failed (${messages.length} messages)${permanent ? `: the broker refuses it for good (${permanent})` : ''}`,
+        { cause: err, retriable: permanent === undefined },
+      );
     }
   }
 
@@ -240,19 +349,25 @@ export class KafkaConsumer implements TransportConsumer {
 
   readonly groupId: string;
   private readonly opts: KafkaTransportOptions;
+  private readonly health: KafkaHealth | undefined;
   constructor(
     kafka: InstanceType<typeof Kafka>,
     groupId: string,
     opts: KafkaTransportOptions,
+    health?: KafkaHealth,
   ) {
     this.groupId = groupId;
     this.opts = opts;
+    this.health = health;
     // Heartbeats must go on while a long handler runs, so they are sent from a timer too.
     this.consumer = kafka.consumer({ groupId, allowAutoTopicCreation: true, sessionTimeout: 30_000,
       heartbeatInterval: 3_000,
       maxWaitTimeInMs: opts.maxWaitTimeMs ?? 1_000,
     });
     this.admin = kafka.admin();
+    const ok = () => this.health?.ok();
+    this.consumer.on(this.consumer.events.FETCH, ok);
+    this.consumer.on(this.consumer.events.GROUP_JOIN, ok);
   }
 
   async connect(): Promise<void> {
@@ -310,6 +425,7 @@ export class KafkaConsumer implements TransportConsumer {
       this.admin.fetchTopicOffsets(topic),
       this.admin.fetchOffsets({ groupId: this.groupId, topics: [topic] }),
     ]);
+    this.health?.ok();
     const byPartition = new Map<number, string>();
     for (const t of committed) for (const p of t.partitions) byPartition.set(p.partition, p.offset);
     let lag = 0n;

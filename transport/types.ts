@@ -10,6 +10,11 @@ export const TOPICS = {
   dlq: 'otlp_metrics.dlq',
 } as const;
 
+/** The dead-letter topic of an input topic: `<topic>.dlq`, the one naming rule every entry point uses. */
+export function dlqTopicOf(topic: string): string {
+  return `${topic}.dlq`;
+}
+
 /** Header names Vigie sets on messages. */
 export const HEADERS = {
   /** Why a message went to the DLQ (a short reason code). */
@@ -18,6 +23,10 @@ export const HEADERS = {
   detail: 'vigie.detail',
   /** Where the DLQ message came from: `topic/partition/offset`. */
   origin: 'vigie.origin',
+  /** Size in bytes of the original message value (the DLQ copy may be truncated). */
+  originalBytes: 'vigie.original.bytes',
+  /** `true` when the DLQ value is only the first bytes of the original (the origin header points to the rest). */
+  truncated: 'vigie.truncated',
 } as const;
 
 /** A message to produce. `key` identifies the resource (service + host) for ordering. */
@@ -44,7 +53,11 @@ export interface IncomingBatch {
   readonly messages: readonly IncomingMessage[];
 }
 
-/** Produces messages; resolves once the transport acknowledged them (acks=all on Kafka). */
+/**
+ * Produces messages; resolves once the transport acknowledged them (acks=all on Kafka).
+ * A send the broker refuses for good (too large, not authorized) rejects with a
+ * non-retriable `VigieError`; an outage rejects with a retriable one.
+ */
 export interface TransportProducer {
   connect(): Promise<void>;
   send(topic: string, messages: readonly OutgoingMessage[]): Promise<void>;

@@ -4,6 +4,7 @@
  * persistence and give-up.
  */
 import { UnavailableError } from '../../core/errors.ts';
+import { redactText, redactUrl, splitUrlCredentials } from '../../core/redact.ts';
 
 /**
  * A receiver refused or could not take a notification. `retriable` follows HTTP: 5xx,
@@ -50,17 +51,29 @@ export interface HttpAttempt {
 /** POSTs JSON once; throws a {@link ReceiverError} on any failure. */
 export async function postOnce(a: HttpAttempt): Promise<void> {
   const doFetch = a.fetch ?? globalThis.fetch;
-  const shown = a.redactedUrl ?? a.url;
+  const shown = a.redactedUrl ?? redactUrl(a.url);
+  // A URL that can never work is a configuration error: refused at once, not retried.
+  let target: { url: string; authorization?: string };
+  try {
+    target = splitUrlCredentials(a.url);
+    if (!/^https?:$/.test(new URL(target.url).protocol)) throw new Error('only http and https are supported');
+  } catch (e) {
+    throw new ReceiverError(`receiver URL ${shown} is invalid (${(e as Error).message}): fix the receiver configuration`, { retriable: false });
+  }
   let res: Response;
   try {
-    res = await doFetch(a.url, {
+    res = await doFetch(target.url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', ...(a.headers ?? {}) },
+      headers: {
+        'content-type': 'application/json',
+        ...(target.authorization !== undefined ? { authorization: target.authorization } : {}),
+        ...(a.headers ?? {}),
+      },
       body: JSON.stringify(a.body),
       signal: AbortSignal.timeout(a.timeoutMs ?? 10_000),
     });
   } catch (e) {
-    throw new ReceiverError(`POST ${shown} failed: ${(e as Error).message}; is the receiver reachable?`, { retriable: true, cause: e });
+    throw new ReceiverError(`POST ${shown} failed: ${redactText((e as Error).message)}; is the receiver reachable?`, { retriable: true, cause: e });
   }
   if (res.ok) {
     await res.body?.cancel().catch(() => undefined);

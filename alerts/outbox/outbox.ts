@@ -165,6 +165,8 @@ export function createOutbox(opts: OutboxOptions): Outbox {
         return;
       }
       e.nextAttemptAt = at + delay;
+      // Said once per notification when it starts failing, not only when max_age gives up on it.
+      if (e.attempts === 1) log(`vigie: alerts.outbox.retrying receiver=${e.receiver} id=${e.id}: ${reason}; retrying until ${Math.round(maxAge / 60_000)} min old`);
       e.lastError = reason;
       counts.retried++;
       retriedCounter.add(1, { receiver: e.receiver });

@@ -6,18 +6,20 @@
  * batch before exiting.
  */
 import type { Command } from 'commander';
-import { loadRuleFile } from '../../alerts/index.ts';
-import { createScheduleSource, readSchedule, scheduleSourceSpecOf, type ScheduleSource } from '../../schedule/index.ts';
+import { parseDuration, loadRuleFile } from '../../alerts/index.ts';
 import type { PagingConfigInput } from '../../alerts/routing/index.ts';
 import { createRulesStage, type RulesStage } from '../../alerts/stage.ts';
 import { describeError } from '../../core/errors.ts';
+import { createScheduleSource, readSchedule, scheduleSourceSpecOf, type ScheduleSource } from '../../schedule/index.ts';
 import { systemClock } from '../../core/clock.ts';
 import type { Sample } from '../../core/samples.ts';
 import { loadConfig } from '../../core/config.ts';
 import { startSelfTelemetry } from '../../core/selfTelemetry.ts';
 import { createPipeline, createStorage, migrate } from '../../pipeline/index.ts';
 import { parseMetricMapping } from '../../pipeline/mapping.ts';
-import { createTransport } from '../../transport/index.ts';
+import { createTransport, dlqTopicOf } from '../../transport/index.ts';
+import { formatRejections } from '../../pipeline/rejections.ts';
+import { InvalidArgumentError } from 'commander';
 import { floatOption, kafkaOption } from '../options.ts';
 
 interface IngestFlags {
@@ -31,6 +33,34 @@ interface IngestFlags {
   metricsPort?: number;
   outbox?: string;
   state?: string;
+  topic?: string;
+  group?: string;
+  maxAge?: number;
+  metricsHost?: string;
+}
+
+/** Parses `--max-age` (a Prometheus duration such as `7d`, `36h`). */
+function maxAgeOption(v: string): number {
+  try {
+    const ms = parseDuration(v);
+    if (ms < 60_000) throw new Error('at least 1m');
+    return ms;
+  } catch (err) {
+    throw new InvalidArgumentError(`--max-age expects a duration of at least 1m such as 7d or 36h, got "${v}" (${(err as Error).message})`);
+  }
+}
+
+/**
+ * ClickHouse credentials: the config file, overridden by `VIGIE_CLICKHOUSE_USER` /
+ * `VIGIE_CLICKHOUSE_PASSWORD` (so the secret need not sit in a file).
+ */
+export function clickhouseCredentials(
+  fromConfig: { readonly username?: string | undefined; readonly password?: string | undefined },
+  env: NodeJS.ProcessEnv = process.env,
+): { username?: string; password?: string } {
+  const username = env['VIGIE_CLICKHOUSE_USER'] ?? fromConfig.username;
+  const password = env['VIGIE_CLICKHOUSE_PASSWORD'] ?? fromConfig.password;
+  return { ...(username !== undefined ? { username } : {}), ...(password !== undefined ? { password } : {}) };
 }
 
 /** The watchdog's inputs (see the `vigie-self` group of the default rule pack). */
@@ -56,38 +86,61 @@ export function registerIngestCommand(program: Command): void {
     .option('--webhook <url...>', 'send alerts to these webhooks (Alertmanager webhook format v4)')
     .option('--state <file>', 'alert state file (restored on start, saved on change)', '.vigie/alert-state.json')
     .option('--outbox <dir>', 'durable outbox journal directory', '.vigie/outbox')
-    .option('--metrics-port <port>', 'port of the self-monitoring Prometheus endpoint', floatOption('--metrics-port'), 9464)
+    .option('--metrics-port <port>', 'port of the self-monitoring Prometheus endpoint, 0 = off (default 9464, or selfTelemetry.port)', floatOption('--metrics-port'))
+    .option('--metrics-host <addr>', 'listen address of the self-monitoring endpoint (default 127.0.0.1, or selfTelemetry.host)')
+    .option('--topic <name>', 'input topic (default otlp_metrics, or kafka.topic); poison messages go to <topic>.dlq')
+    .option('--group <id>', 'consumer group (default vigie-pipeline, or kafka.groupId)')
+    .option('--max-age <duration>', 'oldest accepted sample, e.g. 7d or 36h (default 7d, or pipeline.maxAgeMs); raise it for a backfill', maxAgeOption)
     .action(async (flags: IngestFlags) => {
       const config = loadConfig(program.opts()['config'] as string | undefined, {
-        kafka: flags.kafka ? { brokers: [flags.kafka] } : {},
+        kafka: { ...(flags.kafka ? { brokers: [flags.kafka] } : {}), topic: flags.topic, groupId: flags.group },
         clickhouse: { url: flags.clickhouseUrl, chdbPath: flags.chdbPath, database: flags.database },
         alerts: { alertmanagerUrl: flags.alertmanager, ...(flags.webhook ? { webhookUrls: flags.webhook } : {}), ...(flags.rules ? { rulesFile: flags.rules } : {}) },
-        selfTelemetry: { port: flags.metricsPort },
+        selfTelemetry: { port: flags.metricsPort, host: flags.metricsHost },
+        pipeline: { maxAgeMs: flags.maxAge },
       });
-      // Validated before anything starts: a bad mapping names its key and stops here.
-      const mapping = parseMetricMapping(config.metrics, 'metrics');
       if (!config.kafka.brokers) throw new Error('vigie ingest needs Kafka: pass --kafka HOST:PORT or set kafka.brokers in --config (the embedded mode runs in `vigie demo`)');
-      const self = config.selfTelemetry.port > 0 ? await startSelfTelemetry({ port: config.selfTelemetry.port, serviceName: 'vigie-ingest' }) : null;
-      if (self) process.stderr.write(`vigie ingest: self-metrics at ${self.url}\n`);
-      const storage = createStorage({ url: config.clickhouse.url, chdbPath: config.clickhouse.chdbPath, database: config.clickhouse.database });
+      const log = (line: string) => process.stderr.write(line + '\n');
+      // Bad input stops the process before it listens, migrates or joins the group.
+      const rulesEnabled = !!(flags.rules || program.opts()['config']);
+      const groups = rulesEnabled ? await loadRuleFile(config.alerts.rulesFile) : [];
+      const mapping = parseMetricMapping(config.metrics, 'metrics');
+      const metricsPort = config.selfTelemetry.port ?? 9464;
+      const self = metricsPort > 0 ? await startSelfTelemetry({ port: metricsPort, host: config.selfTelemetry.host, serviceName: 'vigie-ingest' }) : null;
+      if (self) log(`vigie ingest: self-metrics at ${self.url}`);
+      const storage = createStorage({
+        url: config.clickhouse.url,
+        chdbPath: config.clickhouse.chdbPath,
+        database: config.clickhouse.database,
+        ...clickhouseCredentials(config.clickhouse),
+      });
       await migrate(storage.client, { database: storage.database });
-      const transport = createTransport({ kafkaBrokers: config.kafka.brokers, clientId: 'vigie-ingest' });
+      const transport = createTransport({ kafkaBrokers: config.kafka.brokers, clientId: 'vigie-ingest', tls: config.kafka.tls, sasl: config.kafka.sasl, log });
       await transport.ensureTopics([
         { name: config.kafka.topic, partitions: config.kafka.partitions },
-        { name: `${config.kafka.topic}.dlq`, partitions: 1 },
+        { name: dlqTopicOf(config.kafka.topic), partitions: 1 },
       ]);
-      const pipeline = createPipeline({ transport, storage, clock: systemClock, topic: config.kafka.topic, groupId: config.kafka.groupId, mapping });
+      const pipeline = createPipeline({
+        transport,
+        storage,
+        clock: systemClock,
+        topic: config.kafka.topic,
+        groupId: config.kafka.groupId,
+        log,
+        stopTimeoutMs: Math.max(1000, config.pipeline.shutdownTimeoutMs / 2),
+        validation: { maxAgeMs: config.pipeline.maxAgeMs, maxSkewMs: config.pipeline.maxSkewMs },
+        mapping,
+      });
 
       let stage: RulesStage | null = null;
       let scheduleTimer: NodeJS.Timeout | null = null;
       let scheduleSource: ScheduleSource | null = null;
-      if (flags.rules || program.opts()['config']) {
-        const groups = await loadRuleFile(config.alerts.rulesFile);
+      if (rulesEnabled) {
         const intervalMs = config.alerts.evaluationIntervalMs;
         const rules = createRulesStage({
           groups,
           intervalMs,
-          pager: { paging: config.paging as PagingConfigInput | undefined, alertmanagerUrl: config.alerts.alertmanagerUrl, webhookUrls: config.alerts.webhookUrls, journalDir: flags.outbox ?? '.vigie/outbox', clock: systemClock },
+          pager: { paging: config.paging as PagingConfigInput | undefined, alertmanagerUrl: config.alerts.alertmanagerUrl, webhookUrls: config.alerts.webhookUrls, journalDir: flags.outbox ?? '.vigie/outbox', clock: systemClock, log },
           // A restarted evaluator neither re-pages nor forgets pending progress.
           statePath: flags.state ?? '.vigie/alert-state.json',
           stateNowMs: systemClock(),
@@ -95,6 +148,7 @@ export function registerIngestCommand(program: Command): void {
           // Evaluations follow the data's own time (as in the demo and backtests); when the
           // data stops, time goes on with the wall clock so absence and stalls are seen.
           idleAdvance: { afterMs: 2 * intervalMs, wallClock: systemClock },
+          log,
         });
         stage = rules;
         // The timetable lives in exam_schedule (`vigie schedule import`, or the schedule:
@@ -106,11 +160,11 @@ export function registerIngestCommand(program: Command): void {
           try {
             rules.setSchedule(await readSchedule(storage.client, storage.database, { fromMs: at - 86_400_000, toMs: at + 86_400_000 }));
           } catch (err) {
-            process.stderr.write(`vigie ingest: cannot read the exam schedule: ${describeError(err)}\n`);
+            log(`vigie ingest: cannot read the exam schedule: ${describeError(err)}`);
           }
         };
         if (config.schedule) {
-          scheduleSource = createScheduleSource(scheduleSourceSpecOf(config.schedule), { store: { client: storage.client, database: storage.database } });
+          scheduleSource = createScheduleSource(scheduleSourceSpecOf(config.schedule), { store: { client: storage.client, database: storage.database }, log });
           await scheduleSource.start();
           scheduleSource.onChange(() => void refreshSchedule());
         }
@@ -138,19 +192,35 @@ export function registerIngestCommand(program: Command): void {
       }
 
       await pipeline.start();
-      process.stderr.write(`vigie ingest: consuming ${config.kafka.topic} as group ${config.kafka.groupId} into ${storage.kind} database ${storage.database}\n`);
+      log(`vigie ingest: consuming ${config.kafka.topic} as group ${config.kafka.groupId} into ${storage.kind} database ${storage.database}`);
       await new Promise<void>((resolve) => {
         const stop = () => resolve();
         process.once('SIGINT', stop).once('SIGTERM', stop);
       });
-      process.stderr.write('vigie ingest: stopping (finishing the in-flight batch)…\n');
+      const timeoutMs = config.pipeline.shutdownTimeoutMs;
+      log(`vigie ingest: stopping (finishing the in-flight batch, at most ${timeoutMs / 1000} s)…`);
+      // Whatever the broker does, the process leaves: a second signal or the deadline
+      // exits at once (uncommitted batches are redelivered to the group, never lost).
+      const summary = () => {
+        const s = pipeline.stats();
+        return `${s.messages} messages, ${s.samplesStored} samples stored, ${s.dlq} to DLQ, ${s.emptyMessages} empty; rejected: ${formatRejections(s.rejected)}`;
+      };
+      const forced = (why: string) => {
+        log(`vigie ingest: ${why}; exiting without a clean stop (uncommitted batches will be redelivered); ${summary()}`);
+        process.exit(1);
+      };
+      process.once('SIGINT', () => forced('second signal')).once('SIGTERM', () => forced('second signal'));
+      const deadline = setTimeout(() => forced(`shutdown did not finish in ${timeoutMs / 1000} s (broker unreachable?)`), timeoutMs);
       await pipeline.stop();
       if (scheduleTimer) clearInterval(scheduleTimer);
       await scheduleSource?.stop();
       await stage?.stop();
       await storage.close();
       await self?.shutdown();
-      const s = pipeline.stats();
-      process.stderr.write(`vigie ingest: stopped; ${s.messages} messages, ${s.samplesStored} samples stored, ${s.dlq} to DLQ\n`);
+      clearTimeout(deadline);
+      log(`vigie ingest: stopped; ${summary()}`);
+      // Client libraries may keep reconnect timers alive after a broker bounce: the stop
+      // is complete, so do not linger in the group or the process table.
+      setTimeout(() => process.exit(process.exitCode ?? 0), 1000).unref();
     });
 }

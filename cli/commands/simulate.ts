@@ -1,11 +1,24 @@
 /**
  * `vigie simulate`: plays a simulated exam morning and streams its telemetry as OTLP
- * to Kafka (topic `otlp_metrics`), for a separately running `vigie ingest`.
+ * to Kafka (topic `otlp_metrics`), for a separately running `vigie ingest`. The morning
+ * is dated by default on the latest day whose whole morning lies in the past, so every
+ * point falls inside `vigie ingest`'s accepted window (`--max-age`, 7 days by default).
  */
 import type { Command } from 'commander';
-import { runMorning } from '../../simulator/index.ts';
+import { loadConfig } from '../../core/config.ts';
+import { DEFAULT_MORNING, runMorning } from '../../simulator/index.ts';
 import { createTransport, TOPICS } from '../../transport/index.ts';
-import { floatOption, kafkaOption } from '../options.ts';
+import { floatOption, kafkaOption, timeOption } from '../options.ts';
+
+/**
+ * 07:30 UTC of today, or of yesterday when today's morning (`durationMs` from 07:30) has
+ * not ended yet: a fixed default day would age out of every ingest window.
+ */
+export function latestPastMorning(nowMs: number, durationMs: number): number {
+  const d = new Date(nowMs);
+  const today = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate(), 7, 30);
+  return today + durationMs <= nowMs ? today : today - 86_400_000;
+}
 
 /** Registers `vigie simulate`. */
 export function registerSimulateCommand(program: Command): void {
@@ -20,8 +33,14 @@ export function registerSimulateCommand(program: Command): void {
     .option('--ramp-shape <shape>', 'linear | early | late | step', 'linear')
     .option('--noise <x>', 'multiplicative noise (0..1)', floatOption('--noise'), 0.05)
     .option('--compression <factor>', 'simulated seconds per real second (0 = as fast as possible)', floatOption('--compression'), 180)
-    .action(async (o: { kafka: string; topic: string; seed: number; capacity: number; rampMinutes: number; rampShape: string; noise: number; compression: number }) => {
-      const transport = createTransport({ kafkaBrokers: [o.kafka], clientId: 'vigie-simulate' });
+    .option('--start <time>', 'simulated start (ISO or epoch ms; default 07:30 UTC of the latest day whose morning is over)', timeOption('--start'))
+    .option('--duration-minutes <n>', 'simulated minutes to play (default 180)', floatOption('--duration-minutes'))
+    .action(async (o: { kafka: string; topic: string; seed: number; capacity: number; rampMinutes: number; rampShape: string; noise: number; compression: number; start?: number; durationMinutes?: number }) => {
+      const durationMs = o.durationMinutes !== undefined ? o.durationMinutes * 60_000 : DEFAULT_MORNING.durationMs;
+      const start = o.start ?? latestPastMorning(Date.now(), durationMs);
+      // TLS and SASL come from --config (kafka.tls, kafka.sasl), as for `vigie ingest`.
+      const config = loadConfig(program.opts()['config'] as string | undefined, { kafka: { brokers: [o.kafka] } });
+      const transport = createTransport({ kafkaBrokers: [o.kafka], clientId: 'vigie-simulate', tls: config.kafka.tls, sasl: config.kafka.sasl });
       await transport.ensureTopics([{ name: o.topic, partitions: 4 }]);
       const producer = transport.producer();
       await producer.connect();
@@ -37,6 +56,8 @@ export function registerSimulateCommand(program: Command): void {
             rampMinutes: o.rampMinutes,
             rampShape: o.rampShape as 'linear',
             noise: o.noise,
+            start,
+            durationMs,
             compression: o.compression > 0 ? o.compression : Infinity,
           },
           {

@@ -26,7 +26,8 @@ export interface DaemonSpec {
   readonly readyTimeoutMs: number;
 }
 
-async function freePort(): Promise<number> {
+/** A TCP port free on 127.0.0.1 right now (it may be taken before it is bound: callers retry). */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.once('error', reject);

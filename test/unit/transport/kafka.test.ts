@@ -1,7 +1,7 @@
 import kafkajs from 'kafkajs';
 import type { KafkaMessage } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { KafkaTransport, oneLineLogCreator, toIncomingMessage } from '../../../transport/index.ts';
+import { KafkaHealth, KafkaTransport, toIncomingMessage } from '../../../transport/index.ts';
 
 describe('KafkaTransport (no broker)', () => {
   it('turns kafkajs messages into transport messages: string key and headers, bytes value', () => {
@@ -26,18 +26,41 @@ describe('KafkaTransport (no broker)', () => {
     expect(tombstone.headers).toEqual({});
   });
 
-  it('logs one line per kafkajs entry and drops the coordinator-not-ready noise', () => {
+  it('turns a broker outage into one lost line and one reconnected line, muting the client chatter', () => {
     const lines: string[] = [];
-    const log = oneLineLogCreator((l) => lines.push(l))(kafkajs.logLevel.WARN);
+    let now = 1_000;
+    const health = new KafkaHealth({ brokers: ['127.0.0.1:1'], log: (l) => lines.push(l), now: () => now });
+    const log = health.logCreator()(kafkajs.logLevel.WARN);
     const entry = (message: string, extra: Record<string, unknown> = {}) => ({
       namespace: 'Connection',
       level: kafkajs.logLevel.ERROR,
       label: 'ERROR',
       log: { timestamp: 'now', logger: 'kafkajs', message, ...extra },
     });
+    health.ok();
     log(entry('Response GroupCoordinator(key: 10, version: 2)', { error: 'The group coordinator is not available' }));
-    log(entry('Connection error', { error: 'ECONNREFUSED', stack: 'Error\n  at x' }));
-    expect(lines).toEqual(['kafkajs ERROR [Connection] Connection error {"error":"ECONNREFUSED"}\n']);
+    expect(lines).toEqual([]);
+    for (let i = 0; i < 126; i++) log(entry('Connection error', { error: 'connect ECONNREFUSED 127.0.0.1:1', stack: 'Error\n  at x' }));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^vigie transport\.kafka\.broker_lost brokers=127\.0\.0\.1:1: Connection error: connect ECONNREFUSED/);
+    expect(health.lost).toBe(true);
+    now += 12_300;
+    health.ok();
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toBe('vigie transport.kafka.reconnected brokers=127.0.0.1:1: back after 12.3 s (125 client messages muted meanwhile)');
+    health.ok();
+    expect(lines).toHaveLength(2);
+  });
+
+  it('says other client messages once a minute each, with a repeat count', () => {
+    const lines: string[] = [];
+    let now = 0;
+    const health = new KafkaHealth({ brokers: ['b:1'], log: (l) => lines.push(l), now: () => now });
+    for (let i = 0; i < 5; i++) health.onClientLog('ERROR', 'Consumer', 'Unknown member id', '');
+    expect(lines).toEqual(['vigie transport.kafka.client ERROR [Consumer] Unknown member id']);
+    now += 61_000;
+    health.onClientLog('ERROR', 'Consumer', 'Unknown member id', '');
+    expect(lines[1]).toBe('vigie transport.kafka.client ERROR [Consumer] Unknown member id (4 more like it in the last 60 s)');
   });
 
   it('refuses an empty broker list with a clear message', () => {

@@ -1,0 +1,73 @@
+/**
+ * Issue 11, item 1: nothing the pipeline does not store goes unseen. Points outside the
+ * accepted age window produce one log line per reason with a hint and an example series,
+ * and empty messages are counted (chDB + the in-process transport).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { countStoredSamples } from '../../pipeline/clickhouseSink.ts';
+import { createPipeline } from '../../pipeline/pipeline.ts';
+import { migrate } from '../../pipeline/schema/migrate.ts';
+import { createStorage, type Storage } from '../../pipeline/storage.ts';
+import { InProcessTransport } from '../../transport/inprocess.ts';
+import { TOPICS } from '../../transport/types.ts';
+import { otlpMessages, waitUntil } from './support-pipeline/fixtures.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'vigie-pipeline-visibility-'));
+let storage: Storage;
+beforeAll(() => {
+  storage = createStorage({ chdbPath: dir });
+});
+afterAll(async () => {
+  await storage.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('rejected samples are visible', () => {
+  it('logs one line per reason with a hint and an example, and counts empty messages', async () => {
+    const database = 'vis1';
+    await migrate(storage.client, { database });
+    const transport = new InProcessTransport();
+    const lines: string[] = [];
+    // The pipeline's "now" is 30 days after the points: every point is too old.
+    const clock = () => Date.now() + 30 * 86_400_000;
+    const pipeline = createPipeline({ transport, storage: { client: storage.client, database }, clock, log: (l) => lines.push(l), rejectionLogIntervalMs: 100 });
+    await pipeline.start();
+    const { messages, samples } = await otlpMessages(4);
+    const producer = transport.producer();
+    await producer.connect();
+    await producer.send(TOPICS.metrics, [...messages, { key: 'ecampus/web-0', value: new Uint8Array(0) }]);
+    await transport.drained('vigie-pipeline', TOPICS.metrics, 60_000);
+    await waitUntil(() => lines.some((l) => l.includes('reason=clock_skew')) && lines.some((l) => l.includes('reason=empty_message')), 30_000, 'the rejection log lines');
+    await pipeline.stop();
+
+    const skew = lines.find((l) => l.includes('reason=clock_skew'))!;
+    expect(skew).toMatch(/older than 7 days/);
+    expect(skew).toContain('--max-age');
+    expect(skew).toMatch(/\(e\.g\. [a-z_]+ at \d{4}-\d\d-\d\dT/);
+    expect(skew).toContain(`count=${samples}`);
+    const s = pipeline.stats();
+    expect(s.rejected['clock_skew']).toBe(samples);
+    expect(s.emptyMessages).toBe(1);
+    expect(s.messages).toBe(5);
+    expect(await countStoredSamples(storage.client, { database })).toBe(0);
+  });
+
+  it('accepts the same points with a longer maximum age', async () => {
+    const database = 'vis2';
+    await migrate(storage.client, { database });
+    const transport = new InProcessTransport();
+    const clock = () => Date.now() + 30 * 86_400_000;
+    const pipeline = createPipeline({ transport, storage: { client: storage.client, database }, clock, log: () => undefined, validation: { maxAgeMs: 40 * 86_400_000 } });
+    await pipeline.start();
+    const { messages, samples } = await otlpMessages(2);
+    const producer = transport.producer();
+    await producer.connect();
+    await producer.send(TOPICS.metrics, messages);
+    await transport.drained('vigie-pipeline', TOPICS.metrics, 60_000);
+    await pipeline.stop();
+    expect(await countStoredSamples(storage.client, { database })).toBe(samples);
+  });
+});
