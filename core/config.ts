@@ -113,6 +113,8 @@ export const configSchema = z
         port: z.number().int().min(0).max(65535).optional(),
         /** Listen address of that endpoint (default 127.0.0.1; `0.0.0.0` for a scraper on another host). */
         host: z.string().min(1).default('127.0.0.1'),
+        /** Bearer token a scraper must send (also from `VIGIE_METRICS_TOKEN`); absent = no auth (fine on loopback). */
+        bearerToken: z.string().min(16, 'use at least 16 characters').optional(),
       })
       .strict()
       .default({}),

@@ -18,6 +18,8 @@ import {
   type Observable,
   type ObservableCallback,
 } from '@opentelemetry/api';
+import { timingSafeEqual } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
@@ -31,6 +33,8 @@ export interface SelfTelemetryOptions {
   readonly host?: string;
   /** `service.name` of the process (e.g. `vigie-pipeline`). */
   readonly serviceName: string;
+  /** When set, a scrape must send `Authorization: Bearer <token>` (else 401): for an endpoint bound beyond loopback. */
+  readonly bearerToken?: string | undefined;
 }
 
 /** A started self-telemetry endpoint. */
@@ -53,8 +57,10 @@ export async function startSelfTelemetry(opts: SelfTelemetryOptions): Promise<Se
   }
   let startError: Error | undefined;
   const exporter = new PrometheusExporter({ host, port: opts.port, preventServerStart: true });
+  let server: Server | undefined;
   try {
-    await exporter.startServer();
+    if (opts.bearerToken === undefined) await exporter.startServer();
+    else server = await listenWithToken(exporter, host, opts.port, opts.bearerToken);
   } catch (err) {
     startError = err instanceof Error ? err : new Error(String(err));
   }
@@ -77,8 +83,31 @@ export async function startSelfTelemetry(opts: SelfTelemetryOptions): Promise<Se
       metrics.disable();
       rebindAll();
       await provider.shutdown();
+      if (server) await new Promise<void>((r) => server!.close(() => r()));
     },
   };
+}
+
+/** The exporter's handler behind a bearer-token check (compared in constant time). */
+async function listenWithToken(exporter: PrometheusExporter, host: string, port: number, token: string): Promise<Server> {
+  const expected = Buffer.from(`Bearer ${token}`);
+  const server = createServer((req, res) => {
+    const got = Buffer.from(req.headers.authorization ?? '');
+    if (got.length !== expected.length || !timingSafeEqual(got, expected)) {
+      res.writeHead(401, { 'www-authenticate': 'Bearer realm="vigie"' }).end('unauthorized: send Authorization: Bearer <selfTelemetry token>\n');
+      return;
+    }
+    if (!req.url?.startsWith('/metrics')) {
+      res.writeHead(404).end('not found: scrape /metrics\n');
+      return;
+    }
+    exporter.getMetricsRequestHandler(req, res);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  return server;
 }
 
 /** An instrument that forwards to whatever the current global provider gives it. */

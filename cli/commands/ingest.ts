@@ -5,6 +5,8 @@
  * metrics on a Prometheus endpoint; SIGINT/SIGTERM finish and commit the in-flight
  * batch before exiting.
  */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { parseDuration, loadRuleFile } from '../../alerts/index.ts';
 import type { PagingConfigInput } from '../../alerts/routing/index.ts';
@@ -106,8 +108,12 @@ export function registerIngestCommand(program: Command): void {
       const groups = rulesEnabled ? await loadRuleFile(config.alerts.rulesFile) : [];
       const mapping = parseMetricMapping(config.metrics, 'metrics');
       const metricsPort = config.selfTelemetry.port ?? 9464;
-      const self = metricsPort > 0 ? await startSelfTelemetry({ port: metricsPort, host: config.selfTelemetry.host, serviceName: 'vigie-ingest' }) : null;
+      const self = metricsPort > 0 ? await startSelfTelemetry({ port: metricsPort, host: config.selfTelemetry.host, serviceName: 'vigie-ingest', bearerToken: process.env['VIGIE_METRICS_TOKEN'] ?? config.selfTelemetry.bearerToken }) : null;
       if (self) log(`vigie ingest: self-metrics at ${self.url}`);
+      if (!config.clickhouse.url && !existsSync(config.clickhouse.chdbPath)) {
+        // Said out loud: a mistyped --chdb-path would otherwise start an empty database silently.
+        log(`vigie ingest: ${resolve(config.clickhouse.chdbPath)} does not exist; creating a new, empty embedded database there`);
+      }
       const storage = createStorage({
         url: config.clickhouse.url,
         chdbPath: config.clickhouse.chdbPath,
