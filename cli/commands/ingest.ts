@@ -13,9 +13,10 @@ import { systemClock } from '../../core/clock.ts';
 import type { Sample } from '../../core/samples.ts';
 import { loadConfig } from '../../core/config.ts';
 import { startSelfTelemetry } from '../../core/selfTelemetry.ts';
-import { createPipeline, createStorage, migrate } from '../../pipeline/index.ts';
+import { createPipeline, migrate } from '../../pipeline/index.ts';
 import { createTransport } from '../../transport/index.ts';
 import { floatOption, kafkaOption } from '../options.ts';
+import { DEFAULT_HTTP_PORT, openWriterStorage } from '../storage.ts';
 
 interface IngestFlags {
   kafka?: string;
@@ -28,6 +29,9 @@ interface IngestFlags {
   metricsPort?: number;
   outbox?: string;
   state?: string;
+  httpHost: string;
+  httpPort: number;
+  http: boolean;
 }
 
 /** The watchdog's inputs (see the `vigie-self` group of the default rule pack). */
@@ -54,6 +58,9 @@ export function registerIngestCommand(program: Command): void {
     .option('--state <file>', 'alert state file (restored on start, saved on change)', '.vigie/alert-state.json')
     .option('--outbox <dir>', 'durable outbox journal directory', '.vigie/outbox')
     .option('--metrics-port <port>', 'port of the self-monitoring Prometheus endpoint', floatOption('--metrics-port'), 9464)
+    .option('--http-host <host>', 'interface of the read-only ClickHouse-compatible endpoint over the embedded database', '127.0.0.1')
+    .option('--http-port <port>', 'its port (0 = any free port); Grafana and `vigie postmortem`/`query` read through it', floatOption('--http-port'), DEFAULT_HTTP_PORT)
+    .option('--no-http', 'do not serve the embedded database (other commands cannot read it while ingest runs)')
     .action(async (flags: IngestFlags) => {
       const config = loadConfig(program.opts()['config'] as string | undefined, {
         kafka: flags.kafka ? { brokers: [flags.kafka] } : {},
@@ -64,7 +71,16 @@ export function registerIngestCommand(program: Command): void {
       if (!config.kafka.brokers) throw new Error('vigie ingest needs Kafka: pass --kafka HOST:PORT or set kafka.brokers in --config (the embedded mode runs in `vigie demo`)');
       const self = config.selfTelemetry.port > 0 ? await startSelfTelemetry({ port: config.selfTelemetry.port, serviceName: 'vigie-ingest' }) : null;
       if (self) process.stderr.write(`vigie ingest: self-metrics at ${self.url}\n`);
-      const storage = createStorage({ url: config.clickhouse.url, chdbPath: config.clickhouse.chdbPath, database: config.clickhouse.database });
+      const held = await openWriterStorage({
+        clickhouseUrl: config.clickhouse.url,
+        chdbPath: config.clickhouse.chdbPath,
+        database: config.clickhouse.database,
+        command: 'ingest',
+        serve: flags.http ? { host: flags.httpHost, port: flags.httpPort } : null,
+        log: (line) => process.stderr.write(line + '\n'),
+      });
+      const storage = held.storage;
+      if (held.endpoint) process.stderr.write(`vigie ingest: read-only ClickHouse endpoint at ${held.endpoint.url} over ${storage.chdbPath}\n`);
       await migrate(storage.client, { database: storage.database });
       const transport = createTransport({ kafkaBrokers: config.kafka.brokers, clientId: 'vigie-ingest' });
       await transport.ensureTopics([
@@ -128,7 +144,7 @@ export function registerIngestCommand(program: Command): void {
       process.stderr.write('vigie ingest: stopping (finishing the in-flight batch)…\n');
       await pipeline.stop();
       await pager?.stop();
-      await storage.close();
+      await held.close();
       await self?.shutdown();
       const s = pipeline.stats();
       process.stderr.write(`vigie ingest: stopped; ${s.messages} messages, ${s.samplesStored} samples stored, ${s.dlq} to DLQ\n`);

@@ -8,7 +8,7 @@ import { InvalidArgumentError, Option } from 'commander';
 import { backtest, type BacktestResult } from '../../alerts/backtest/index.ts';
 import { formatDuration, loadRuleFile, parseDuration, requiredRetentionMs, type RuleGroup } from '../../alerts/index.ts';
 import { ConfigError } from '../../core/errors.ts';
-import { createStorage } from '../../pipeline/index.ts';
+import { explainMissingDatabase, openReaderStorage } from '../storage.ts';
 import { formatLead } from '../../postmortem/index.ts';
 import { DEFAULT_RULES_FILE, timeOption } from '../options.ts';
 
@@ -95,15 +95,14 @@ export async function runRulesBacktest(opts: RulesBacktestOptions): Promise<Back
   }
   if (opts.from > opts.to) throw new ConfigError(`rules backtest: --from (${iso(opts.from)}) is after --to (${iso(opts.to)})`);
   const groups = await loadRuleFile(opts.rules);
-  const storage = createStorage({
-    database: opts.database,
-    ...(opts.clickhouseUrl !== undefined ? { url: opts.clickhouseUrl } : {}),
-    ...(opts.chdbPath !== undefined ? { chdbPath: opts.chdbPath } : {}),
-  });
+  const { storage, via } = openReaderStorage(opts, 'vigie rules backtest');
+  process.stderr.write(`vigie rules backtest: reading ${via}\n`);
   try {
     const result = await backtest(storage.client, storage.database, { groups, fromMs: opts.from, toMs: opts.to, stepMs: opts.step ?? 15_000 });
     process.stdout.write(opts.format === 'json' ? JSON.stringify({ ...result, transitions: undefined, evaluations: result.evaluations.length }, null, 2) + '\n' : formatBacktestTable(result));
     return result;
+  } catch (err) {
+    throw explainMissingDatabase(err, storage, storage.chdbPath);
   } finally {
     await storage.close();
   }
