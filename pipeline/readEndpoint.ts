@@ -108,6 +108,16 @@ function stripLeading(sql: string): string {
   }
 }
 
+const ESCAPES: Record<string, string> = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', '0': '\0', a: '\x07', v: '\v' };
+
+/**
+ * ClickHouse reads `param_*` values in its escaped (TSV) form, which is how
+ * `@clickhouse/client` sends them (`it\'s`); the embedded binder takes the plain value.
+ */
+export function unescapeParam(v: string): string {
+  return v.replace(/\\(.)/gs, (_m, c: string) => ESCAPES[c] ?? c);
+}
+
 function sqlLiteral(v: string): string {
   return `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }
@@ -182,7 +192,7 @@ export async function startReadEndpoint(opts: ReadEndpointOptions): Promise<Read
       await session.queryAsync(`USE \`${db}\``);
       const binds: Record<string, string> = {};
       for (const [k, v] of params) {
-        if (k.startsWith('param_')) binds[k.slice(6)] = v;
+        if (k.startsWith('param_')) binds[k.slice(6)] = unescapeParam(v);
         else if (!NOT_SETTINGS.has(k) && !HTTP_ONLY_SETTINGS.has(k)) {
           if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new EndpointError(CODES.unknownSetting, 'UNKNOWN_SETTING', 400, `setting name "${k}" is not an identifier`);
           await session.queryAsync(`SET ${k} = ${/^-?\d+(\.\d+)?$/.test(v) ? v : sqlLiteral(v)}`);
@@ -250,7 +260,7 @@ export async function startReadEndpoint(opts: ReadEndpointOptions): Promise<Read
               const m = /^Code: (\d+)\. /.exec(msg);
               return new EndpointError(m ? Number(m[1]) : 1002, 'UNKNOWN_EXCEPTION', m && Number(m[1]) === CODES.readonly ? 403 : 500, msg.replace(/^Code: \d+\. DB::Exception: /, ''));
             })();
-      const text = `Code: ${e.code}. DB::Exception: ${e.message}${e.message.endsWith(')') ? '' : ` (${e.type})`}\n`;
+      const text = `Code: ${e.code}. DB::Exception: ${e.message}${/\([A-Z0-9_]*[A-Z]{3}[A-Z0-9_]*\)\s*$/.test(e.message) ? '' : ` (${e.type})`}\n`;
       if (e.status >= 500) log(`vigie endpoint.error: ${text.trim()}`);
       if (!res.headersSent) res.writeHead(e.status, { ...base, 'Content-Type': 'text/plain; charset=UTF-8', 'X-ClickHouse-Exception-Code': String(e.code) });
       res.end(text);
