@@ -139,11 +139,14 @@ export function clusterMarkers<T extends { readonly x: number }>(items: readonly
 export function timelineChart(r: PostmortemReport, width = 1100): Chart {
   const firings = [...r.pages, ...r.warnings];
   const rowOf = (faculty: string | null) => faculty ?? '(platform)';
-  const rows = [...new Set([...r.faculties.map((f) => f.faculty), ...firings.map((p) => rowOf(p.faculty))])].sort();
+  // Only rows with something to show; the quiet faculties are named in the caption.
+  const eventful = r.faculties.filter((f) => f.firstDeviation || f.collapse).map((f) => f.faculty);
+  const rows = [...new Set([...eventful, ...firings.map((p) => rowOf(p.faculty))])].sort();
+  const quiet = r.faculties.map((f) => f.faculty).filter((f) => !rows.includes(f));
   const left = 120;
   const right = 30;
   const top = 44;
-  const rowH = 62;
+  const rowH = 72;
   const height = top + rows.length * rowH + 46;
   const span = Math.max(1, r.toMs - r.fromMs);
   const x = (ms: number) => left + ((Math.min(Math.max(ms, r.fromMs), r.toMs) - r.fromMs) / span) * (width - left - right);
@@ -182,7 +185,7 @@ export function timelineChart(r: PostmortemReport, width = 1100): Chart {
     if (f?.collapse) {
       const cx = x(f.collapse.minuteMs);
       parts.push(
-        `<g><title>${esc(`${row}: collapse ${hhmm(f.collapse.minuteMs)}, error ratio ${f.collapse.errorRatio.toFixed(2)} over ${Math.round(f.collapse.requests)} requests`)}</title><rect x="${cx - 1.5}" y="${y - rowH / 2 + 6}" width="3" height="${rowH - 12}" fill="${COLORS.collapse}"/><text x="${cx + 5}" y="${y - rowH / 2 + 15}" font-weight="bold" fill="${COLORS.collapse}">collapse ${hhmm(f.collapse.minuteMs)}</text></g>`,
+        `<g><title>${esc(`${row}: collapse ${hhmm(f.collapse.minuteMs)}, error ratio ${f.collapse.errorRatio.toFixed(2)} over ${Math.round(f.collapse.requests)} requests`)}</title><rect x="${cx - 1.5}" y="${y - rowH / 2 + 6}" width="3" height="${rowH - 12}" fill="${COLORS.collapse}"/><text x="${cx + 5}" y="${y - rowH / 2 + 10}" font-weight="bold" fill="${COLORS.collapse}">collapse ${hhmm(f.collapse.minuteMs)}</text></g>`,
       );
     }
     if (f?.firstDeviation) {
@@ -238,7 +241,7 @@ export function timelineChart(r: PostmortemReport, width = 1100): Chart {
   return {
     id: 'timeline',
     title: 'Timeline',
-    caption: `Each faculty on its own row: first deviation, pages (red) and warnings (orange) above the line, resolves (green) below, and the collapse. Alerts closer than a few minutes are grouped into one numbered marker; hover a marker for its alerts, or read them all in the table below (${r.pages.length} pages, ${r.warnings.length} warnings).`,
+    caption: `Each faculty on its own row: first deviation, pages (red) and warnings (orange) above the line, resolves (green) below, and the collapse. Alerts closer than a few minutes are grouped into one numbered marker; hover a marker for its alerts, or read them all in the table below (${r.pages.length} pages, ${r.warnings.length} warnings).${quiet.length ? ` No deviation, alert or collapse: ${quiet.join(', ')}.` : ''}`,
     svg: parts.join(''),
     sql: ['gauges', 'requests', 'alerts'],
   };
