@@ -182,7 +182,8 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       const reportFile = join(out, 'postmortem', 'postmortem.txt');
       writeFileSync(reportFile, written.text + '\n');
       lines.push(...headlineLines(report));
-      lines.push(`files written          ${grafana.files.length} Grafana files under ${grafanaDir}${held.endpoint ? ` (data source: ${held.endpoint.url})` : ''}`);
+      lines.push(`files written          ${grafana.files.length} Grafana files under ${grafanaDir}${held.endpoint ? ` (data source: ${held.endpoint.url}, served with --keep-serving)` : ''}`);
+      lines.push(`                       Grafana: provisioning in ${join(grafanaDir, 'provisioning')}, run with VIGIE_DASHBOARDS_DIR=${join(grafanaDir, 'dashboards')}`);
       lines.push(...[reportFile, ...written.files].map((f) => `                       post-mortem: ${f}`));
       lines.push(`again, from the data   vigie postmortem ${window}${opts.chdbPath && resolve(opts.chdbPath) !== resolve(DEFAULT_CHDB_PATH) ? ` --chdb-path ${opts.chdbPath}` : ''}`);
     }
