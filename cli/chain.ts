@@ -88,7 +88,7 @@ export interface MorningChainResult {
   readonly complete: boolean;
   /** Exported samples neither stored nor rejected when the chain gave up (0 when complete). */
   readonly missingSamples: number;
-  /** Messages the consumer group had not committed when the chain gave up (0 when complete). */
+  /** Messages the consumer group had not committed when the chain gave up (0 when complete; -1 unknown). */
   readonly lagMessages: number;
   readonly pipeline: PipelineStats;
   /** Outbox and routing counters; null without receivers. */
@@ -201,7 +201,7 @@ export async function runMorningChain(opts: MorningChainOptions): Promise<Mornin
           phase: 'morning',
           simNowMs: at,
           watermarkMs,
-          startMs: 0,
+          startMs: sim.start!,
           endMs: 0,
           exportedSamples: info.exportedSamples,
           storedSamples: pipeline.stats().samplesStored,
@@ -248,13 +248,14 @@ export async function runMorningChain(opts: MorningChainOptions): Promise<Mornin
     await new Promise((r) => setTimeout(r, 50));
   }
   const lagMessages = complete ? 0 : await pipeline.lag().catch(() => -1);
+  // stop() lets the in-flight batch finish: what is missing is counted after it.
+  await pipeline.stop();
   const missingSamples = Math.max(0, truth.exportedSamples - accounted());
   if (!complete) {
     log(
-      `vigie: the pipeline stored nothing for ${stallMs / 1000} s and gave up: ${missingSamples.toLocaleString('en')} of ${truth.exportedSamples.toLocaleString('en')} exported samples were not stored (${lagMessages} messages uncommitted); rules were evaluated up to ${watermarkMs === null ? 'nothing' : new Date(watermarkMs).toISOString()} only`,
+      `vigie: the pipeline stored nothing for ${stallMs / 1000} s and gave up: ${missingSamples.toLocaleString('en')} of ${truth.exportedSamples.toLocaleString('en')} exported samples were not stored; rules were evaluated up to ${watermarkMs === null ? 'nothing' : new Date(watermarkMs).toISOString()} only`,
     );
   }
-  await pipeline.stop();
   // Last evaluations up to the end of the morning, on complete data only; then let
   // notifications finish.
   if (complete) {
@@ -274,6 +275,12 @@ export async function runMorningChain(opts: MorningChainOptions): Promise<Mornin
   } catch (err) {
     log(`vigie: cannot count stored samples: ${describeError(err)}`);
   }
+  // The pipeline's counters say what it acknowledged; the table says what is there.
+  const expectedRows = truth.exportedSamples - sumValues(pipeline.stats().rejected);
+  const tableAgrees = storedSamples === expectedRows;
+  if (complete && !tableAgrees) {
+    log(`vigie: the samples table holds ${storedSamples.toLocaleString('en')} rows, not the ${expectedRows.toLocaleString('en')} the pipeline stored`);
+  }
   const firstPage = transitions.find((t) => t.state === 'firing' && t.labels['severity'] === 'page') ?? null;
   const leadTimeMs = firstPage && truth.collapseAtMs !== null ? truth.collapseAtMs - firstPage.at : null;
   return {
@@ -283,8 +290,8 @@ export async function runMorningChain(opts: MorningChainOptions): Promise<Mornin
     leadTimeMs,
     exportedSamples: truth.exportedSamples,
     storedSamples,
-    complete,
-    missingSamples,
+    complete: complete && tableAgrees,
+    missingSamples: complete && !tableAgrees ? Math.max(0, expectedRows - storedSamples) : missingSamples,
     lagMessages,
     pipeline: pipeline.stats(),
     paging: pager?.stats() ?? null,

@@ -172,7 +172,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     let report: PostmortemReport | null = null;
     if (!result.complete) {
       lines.push(
-        `INCOMPLETE             the pipeline stopped making progress: ${result.missingSamples.toLocaleString('en')} exported samples were not stored (${result.lagMessages} messages uncommitted).`,
+        `INCOMPLETE             the pipeline stopped making progress: ${result.missingSamples.toLocaleString('en')} exported samples were not stored (${result.lagMessages} messages were uncommitted when it gave up).`,
         `                       No collapse, lead time or post-mortem is reported on partial data; rerun on a less busy machine,`,
         `                       with --compression 0 (no pacing), or with a longer --drain-stall.`,
       );
