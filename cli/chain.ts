@@ -44,14 +44,22 @@ export interface MorningChainOptions {
   readonly onAlert?: (t: AlertTransition) => void;
   /** Called after each simulated collection. */
   readonly onProgress?: (p: ChainProgress) => void;
-  /** How long to wait for the pipeline to store everything after the morning ends. */
-  readonly drainTimeoutMs?: number;
+  /**
+   * After the morning ends the chain waits for the pipeline to store everything the
+   * collectors exported, however long that takes while it progresses; it gives up only
+   * when nothing more was stored for this long (default 120 s), and says what was lost.
+   */
+  readonly drainStallMs?: number;
   readonly log?: (line: string) => void;
 }
 
 /** Progress of a running chain. */
 export interface ChainProgress {
+  /** `morning` while the simulator produces, `draining` while the pipeline catches up after it. */
+  readonly phase: 'morning' | 'draining';
   readonly simNowMs: number;
+  /** Data time the rules have been evaluated up to (the stored samples' watermark); null before any. */
+  readonly watermarkMs: number | null;
   readonly startMs: number;
   readonly endMs: number;
   readonly exportedSamples: number;
@@ -70,6 +78,16 @@ export interface MorningChainResult {
   readonly exportedSamples: number;
   /** Rows in the samples table, counted in ClickHouse after the pipeline drained. */
   readonly storedSamples: number;
+  /**
+   * Whether the pipeline stored (or counted as rejected) every exported sample. When
+   * false the rules were not evaluated past the stored data and nothing downstream may
+   * be reported as if the morning were complete.
+   */
+  readonly complete: boolean;
+  /** Exported samples neither stored nor rejected when the chain gave up (0 when complete). */
+  readonly missingSamples: number;
+  /** Messages the consumer group had not committed when the chain gave up (0 when complete; -1 unknown). */
+  readonly lagMessages: number;
   readonly pipeline: PipelineStats;
   /** Outbox and routing counters; null without receivers. */
   readonly paging: PagerStats | null;
@@ -135,8 +153,10 @@ export async function runMorningChain(opts: MorningChainOptions): Promise<Mornin
       onProgress: (at, info) => {
         simNow = at;
         opts.onProgress?.({
+          phase: 'morning',
           simNowMs: at,
-          startMs: 0,
+          watermarkMs: Number.isFinite(stage.watermark()) ? stage.watermark() : null,
+          startMs: sim.start!,
           endMs: 0,
           exportedSamples: info.exportedSamples,
           storedSamples: pipeline.stats().samplesStored,
@@ -149,18 +169,52 @@ export async function runMorningChain(opts: MorningChainOptions): Promise<Mornin
   }
   simNow = truth.endMs;
 
-  // Wait for the pipeline to store everything the collectors exported.
-  const deadline = Date.now() + (opts.drainTimeoutMs ?? 120_000);
-  while (pipeline.stats().samplesStored + sumValues(pipeline.stats().rejected) < truth.exportedSamples || !(await pipeline.drained())) {
-    if (Date.now() > deadline) {
-      log(`vigie: pipeline did not drain within ${(opts.drainTimeoutMs ?? 120_000) / 1000}s: stored ${pipeline.stats().samplesStored} of ${truth.exportedSamples} (lag ${await pipeline.lag().catch(() => '?')})`);
+  // Wait for the pipeline to store everything the collectors exported, for as long as it
+  // makes progress; report on partial data never, silently or not.
+  const stallMs = opts.drainStallMs ?? 120_000;
+  const accounted = () => pipeline.stats().samplesStored + sumValues(pipeline.stats().rejected);
+  let lastAccounted = accounted();
+  let lastProgressAt = Date.now();
+  let lastReportAt = 0;
+  let complete = false;
+  for (;;) {
+    if (accounted() >= truth.exportedSamples && (await pipeline.drained())) {
+      complete = true;
       break;
+    }
+    const now = Date.now();
+    if (accounted() !== lastAccounted) {
+      lastAccounted = accounted();
+      lastProgressAt = now;
+    } else if (now - lastProgressAt > stallMs) break;
+    if (now - lastReportAt >= 1000) {
+      lastReportAt = now;
+      opts.onProgress?.({
+        phase: 'draining',
+        simNowMs: truth.endMs,
+        watermarkMs: Number.isFinite(stage.watermark()) ? stage.watermark() : null,
+        startMs: truth.startMs,
+        endMs: truth.endMs,
+        exportedSamples: truth.exportedSamples,
+        storedSamples: pipeline.stats().samplesStored,
+        firing: stage.engine.activeAlerts().filter((a) => a.state === 'firing').length,
+      });
     }
     await new Promise((r) => setTimeout(r, 50));
   }
+  const lagMessages = complete ? 0 : await pipeline.lag().catch(() => -1);
+  // stop() lets the in-flight batch finish: what is missing is counted after it.
   await pipeline.stop();
-  // Last evaluations up to the end of the morning, then let notifications finish.
-  await stage.finish(truth.endMs);
+  const missingSamples = Math.max(0, truth.exportedSamples - accounted());
+  if (!complete) {
+    const w = stage.watermark();
+    log(
+      `vigie: the pipeline stored nothing for ${stallMs / 1000} s and gave up: ${missingSamples.toLocaleString('en')} of ${truth.exportedSamples.toLocaleString('en')} exported samples were not stored; rules were evaluated up to ${Number.isFinite(w) ? new Date(w).toISOString() : 'nothing'} only`,
+    );
+  }
+  // Last evaluations up to the end of the morning, on complete data only; then let
+  // notifications finish.
+  if (complete) await stage.finish(truth.endMs);
   await stage.stop();
   const health = stage.engine.health();
   if (health.lastNotifyError) log(`vigie: last notification error: ${health.lastNotifyError}`);
@@ -173,6 +227,12 @@ export async function runMorningChain(opts: MorningChainOptions): Promise<Mornin
   } catch (err) {
     log(`vigie: cannot count stored samples: ${describeError(err)}`);
   }
+  // The pipeline's counters say what it acknowledged; the table says what is there.
+  const expectedRows = truth.exportedSamples - sumValues(pipeline.stats().rejected);
+  const tableAgrees = storedSamples === expectedRows;
+  if (complete && !tableAgrees) {
+    log(`vigie: the samples table holds ${storedSamples.toLocaleString('en')} rows, not the ${expectedRows.toLocaleString('en')} the pipeline stored`);
+  }
   const firstPage = transitions.find((t) => t.state === 'firing' && t.labels['severity'] === 'page') ?? null;
   const leadTimeMs = firstPage && truth.collapseAtMs !== null ? truth.collapseAtMs - firstPage.at : null;
   return {
@@ -182,6 +242,9 @@ export async function runMorningChain(opts: MorningChainOptions): Promise<Mornin
     leadTimeMs,
     exportedSamples: truth.exportedSamples,
     storedSamples,
+    complete: complete && tableAgrees,
+    missingSamples: complete && !tableAgrees ? Math.max(0, expectedRows - storedSamples) : missingSamples,
+    lagMessages,
     pipeline: pipeline.stats(),
     paging: stage.pagerStats(),
     wallMs: performance.now() - t0,

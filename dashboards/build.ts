@@ -14,13 +14,17 @@ import {
   datasourceYaml,
   parseProvisioningOptions,
   type ProvisioningOptionsInput,
+  DEFAULT_DASHBOARDS_PATH,
 } from './provisioning.ts';
 
 /** Options of {@link buildDashboards}. */
 export interface BuildDashboardsOptions extends Omit<ProvisioningOptionsInput, 'dashboardsPath'> {
   /** Directory to write into (created if missing). */
   readonly outDir: string;
-  /** Dashboard directory as Grafana sees it; defaults to `<outDir>/dashboards` (absolute). */
+  /**
+   * Dashboard directory as Grafana sees it; defaults to {@link DEFAULT_DASHBOARDS_PATH},
+   * which Grafana expands from its environment, so the files hold no machine's path.
+   */
   readonly dashboardsPath?: string;
 }
 
@@ -33,7 +37,7 @@ export function dashboardJson(model: unknown): string {
 export function buildDashboards(opts: BuildDashboardsOptions): { files: string[] } {
   const outDir = resolve(opts.outDir);
   const { outDir: _ignored, ...rest } = opts;
-  const o = parseProvisioningOptions({ ...rest, dashboardsPath: opts.dashboardsPath ?? join(outDir, 'dashboards') });
+  const o = parseProvisioningOptions({ ...rest, dashboardsPath: opts.dashboardsPath ?? DEFAULT_DASHBOARDS_PATH });
 
   const d = { database: o.database, datasourceUid: o.datasourceUid };
   const dash = (name: string, model: unknown): [string, string] => [join(outDir, 'dashboards', `${name}.json`), dashboardJson(model)];

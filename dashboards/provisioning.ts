@@ -1,6 +1,8 @@
 /**
  * Grafana provisioning files for Vigie: the ClickHouse and Prometheus data sources and the file provider
- * that loads the generated dashboards. No secret is ever written: the password is a
+ * that loads the generated dashboards. The ClickHouse data source speaks HTTP to port 8123
+ * on localhost by default: a ClickHouse server, or the read-only endpoint that
+ * `vigie ingest` / `vigie demo` serve over their embedded database. No secret is ever written: the password is a
  * `$__env{…}` placeholder that Grafana resolves from its own environment at start-up.
  */
 import { stringify } from 'yaml';
@@ -9,6 +11,13 @@ import { ConfigError } from '../core/errors.ts';
 import { CLICKHOUSE_PLUGIN_TYPE } from './clickhouseQuery.ts';
 
 const identifier = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * Default dashboard directory in the provider file: an environment variable Grafana
+ * expands when it reads its provisioning (`VIGIE_DASHBOARDS_DIR=$PWD/out/demo/grafana/dashboards`),
+ * so generated files carry no absolute path of the machine that built them.
+ */
+export const DEFAULT_DASHBOARDS_PATH = '$VIGIE_DASHBOARDS_DIR';
 
 /** Connection settings of the provisioned data source, validated by {@link parseProvisioningOptions}. */
 export const provisioningOptionsSchema = z

@@ -25,6 +25,8 @@ export interface Storage {
   readonly kind: 'clickhouse' | 'chdb';
   readonly client: ClickHouseClient;
   readonly database: string;
+  /** The embedded data directory (absolute), for the read endpoint; absent on a server. */
+  readonly chdbPath?: string;
   close(): Promise<void>;
 }
 
@@ -50,5 +52,5 @@ export function createStorage(opts: StorageOptions = {}): Storage {
   // Two copies of client-common's Connection type (ours and chdb's) do not unify.
   const connection = createChdbConnection({ path }) as unknown as ConnectionOption;
   const client = createClient({ connection } as Parameters<typeof createClient>[0]);
-  return { kind: 'chdb', client, database, close: () => client.close() };
+  return { kind: 'chdb', client, database, chdbPath: path, close: () => client.close() };
 }

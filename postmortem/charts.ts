@@ -104,65 +104,145 @@ function eventLines(r: PostmortemReport, faculty: string): Array<Record<string, 
   return out;
 }
 
-/** The whole morning on one axis: deviations, pages fired and resolved, collapses, per faculty. */
+const esc = (t: string): string => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const hhmmss = (ms: number): string => new Date(ms).toISOString().slice(11, 19);
+
+/** Markers closer than this many pixels on one row are drawn as one counted group. */
+const CLUSTER_PX = 18;
+
+interface Marker {
+  readonly x: number;
+  readonly atMs: number;
+  readonly kind: 'page' | 'warning' | 'resolved';
+  readonly text: string;
+}
+
+/** Groups markers of one row whose x positions lie within {@link CLUSTER_PX} of the group's first. */
+export function clusterMarkers<T extends { readonly x: number }>(items: readonly T[], px = CLUSTER_PX): T[][] {
+  const sorted = [...items].sort((a, b) => a.x - b.x);
+  const out: T[][] = [];
+  for (const m of sorted) {
+    const last = out[out.length - 1];
+    if (last && m.x - last[0]!.x <= px) last.push(m);
+    else out.push([m]);
+  }
+  return out;
+}
+
+/**
+ * The whole morning on one axis, one row per faculty: first deviation, pages, warnings,
+ * resolves and the collapse. Drawn as plain SVG rather than echarts: fifty alerts on three
+ * faculties in ten minutes must stay legible, so markers that would overlap are grouped
+ * into one marker with a count, and each marker carries a `<title>` (shown on hover)
+ * listing its alerts; the table under the chart has them all.
+ */
 export function timelineChart(r: PostmortemReport, width = 1100): Chart {
-  const faculties = r.faculties.map((f) => f.faculty);
-  const alertFaculties = r.alerts.map((a) => a.labels['faculty'] ?? '(platform)');
-  const rows = [...new Set([...faculties, ...alertFaculties])].sort().reverse();
-  const point = (at: number, faculty: string, label: string) => ({ value: [at, faculty], name: label });
-  const series = [
-    {
-      name: 'first deviation',
-      type: 'scatter',
-      symbol: 'diamond',
-      symbolSize: 16,
-      itemStyle: { color: COLORS.deviation },
-      data: r.faculties.filter((f) => f.firstDeviation).map((f) => point(f.firstDeviation!.minuteMs, f.faculty, `deviation ${hhmm(f.firstDeviation!.minuteMs)}`)),
-      label: { show: true, position: 'top', formatter: '{b}', fontSize: 10, color: COLORS.deviation },
-    },
-    {
-      name: 'page fired',
-      type: 'scatter',
-      symbol: 'triangle',
-      symbolSize: 14,
-      itemStyle: { color: COLORS.fired },
-      data: r.pages.map((p) => point(p.firedAtMs, p.faculty ?? '(platform)', `${p.rule} ${hhmm(p.firedAtMs)}`)),
-      label: { show: true, position: 'bottom', formatter: '{b}', fontSize: 10, color: COLORS.fired },
-    },
-    {
-      name: 'resolved',
-      type: 'scatter',
-      symbol: 'circle',
-      symbolSize: 10,
-      itemStyle: { color: COLORS.resolved },
-      data: r.pages.filter((p) => p.resolvedAtMs !== null && p.resolvedAtMs <= r.toMs).map((p) => point(p.resolvedAtMs!, p.faculty ?? '(platform)', `resolved ${hhmm(p.resolvedAtMs!)}`)),
-    },
-    {
-      name: 'collapse',
-      type: 'scatter',
-      symbol: 'pin',
-      symbolSize: 26,
-      itemStyle: { color: COLORS.collapse },
-      data: r.faculties.filter((f) => f.collapse).map((f) => point(f.collapse!.minuteMs, f.faculty, `COLLAPSE ${hhmm(f.collapse!.minuteMs)}`)),
-      label: { show: true, position: 'right', formatter: '{b}', fontSize: 11, fontWeight: 'bold', color: COLORS.collapse },
-    },
+  const firings = [...r.pages, ...r.warnings];
+  const rowOf = (faculty: string | null) => faculty ?? '(platform)';
+  // Only rows with something to show; the quiet faculties are named in the caption.
+  const eventful = r.faculties.filter((f) => f.firstDeviation || f.collapse).map((f) => f.faculty);
+  const rows = [...new Set([...eventful, ...firings.map((p) => rowOf(p.faculty))])].sort();
+  const quiet = r.faculties.map((f) => f.faculty).filter((f) => !rows.includes(f));
+  const left = 120;
+  const right = 30;
+  const top = 44;
+  const rowH = 72;
+  const height = top + rows.length * rowH + 46;
+  const span = Math.max(1, r.toMs - r.fromMs);
+  const x = (ms: number) => left + ((Math.min(Math.max(ms, r.fromMs), r.toMs) - r.fromMs) / span) * (width - left - right);
+  const parts: string[] = [];
+  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family='${FONT}' font-size="11">`);
+  parts.push(`<rect width="${width}" height="${height}" fill="#fff"/>`);
+  // Legend.
+  const legendItems: Array<[string, string]> = [
+    [`<path d="M0,-6 L6,0 L0,6 L-6,0 Z" fill="${COLORS.deviation}"/>`, 'first deviation'],
+    [`<path d="M-6,5 L6,5 L0,-6 Z" fill="${COLORS.fired}"/>`, 'page'],
+    [`<path d="M-5,-4 L5,-4 L0,5 Z" fill="${COLORS.deviation}"/>`, 'warning'],
+    [`<circle r="4.5" fill="${COLORS.resolved}"/>`, 'resolved'],
+    [`<rect x="-1.5" y="-7" width="3" height="14" fill="${COLORS.collapse}"/>`, 'collapse'],
+    [`<circle r="8" fill="#fff" stroke="#555"/><text text-anchor="middle" dy="3.5" font-size="9">n</text>`, 'n alerts grouped (hover for details)'],
   ];
-  const height = Math.max(260, 110 + rows.length * 64);
+  let lx = left;
+  for (const [icon, label] of legendItems) {
+    parts.push(`<g transform="translate(${lx},18)">${icon}<text x="12" dy="4" fill="#333">${esc(label)}</text></g>`);
+    lx += 30 + label.length * 6.2;
+  }
+  // Time axis: a tick every 15 min (30 min on long windows).
+  const tickMs = span > 4 * 3600_000 ? 30 * 60_000 : 15 * 60_000;
+  const axisY = top + rows.length * rowH;
+  for (let t = Math.ceil(r.fromMs / tickMs) * tickMs; t <= r.toMs; t += tickMs) {
+    parts.push(`<line x1="${x(t)}" x2="${x(t)}" y1="${top}" y2="${axisY}" stroke="#eee"/>`);
+    parts.push(`<text x="${x(t)}" y="${axisY + 16}" text-anchor="middle" fill="#555">${hhmm(t)}</text>`);
+  }
+  parts.push(`<line x1="${left}" x2="${width - right}" y1="${axisY}" y2="${axisY}" stroke="#999"/>`);
+  parts.push(`<text x="${(left + width - right) / 2}" y="${axisY + 34}" text-anchor="middle" fill="#777">UTC</text>`);
+
+  rows.forEach((row, i) => {
+    const y = top + i * rowH + rowH / 2;
+    parts.push(`<line x1="${left}" x2="${width - right}" y1="${y}" y2="${y}" stroke="#e6e6e6"/>`);
+    parts.push(`<text x="${left - 10}" y="${y + 4}" text-anchor="end" fill="#1d2330" font-size="12">${esc(row)}</text>`);
+    const f = r.faculties.find((ff) => ff.faculty === row);
+    if (f?.collapse) {
+      const cx = x(f.collapse.minuteMs);
+      parts.push(
+        `<g><title>${esc(`${row}: collapse ${hhmm(f.collapse.minuteMs)}, error ratio ${f.collapse.errorRatio.toFixed(2)} over ${Math.round(f.collapse.requests)} requests`)}</title><rect x="${cx - 1.5}" y="${y - rowH / 2 + 6}" width="3" height="${rowH - 12}" fill="${COLORS.collapse}"/><text x="${cx + 5}" y="${y - rowH / 2 + 10}" font-weight="bold" fill="${COLORS.collapse}">collapse ${hhmm(f.collapse.minuteMs)}</text></g>`,
+      );
+    }
+    if (f?.firstDeviation) {
+      const d = f.firstDeviation;
+      const dx = x(d.minuteMs);
+      const what = d.kind === 'utilization' ? `utilization ${d.value.toFixed(2)} > ${d.threshold}` : `p95 ${d.value.toFixed(2)} s > ${d.threshold} s`;
+      parts.push(
+        `<g><title>${esc(`${row}: first deviation ${hhmm(d.minuteMs)}, ${what}`)}</title><path transform="translate(${dx},${y})" d="M0,-7 L7,0 L0,7 L-7,0 Z" fill="${COLORS.deviation}" stroke="#fff"/><text x="${dx}" y="${y + 22}" text-anchor="middle" fill="${COLORS.deviation}">dev. ${hhmm(d.minuteMs)}</text></g>`,
+      );
+    }
+    const markers: Marker[] = [];
+    for (const p of firings.filter((pp) => rowOf(pp.faculty) === row)) {
+      const lead = p.leadTimeMs === null ? '' : `, lead ${p.leadTimeMs >= 0 ? '+' : '-'}${Math.round(Math.abs(p.leadTimeMs) / 60_000)} min`;
+      const labels = Object.entries(p.labels)
+        .filter(([k]) => k !== 'alertname' && k !== 'faculty' && k !== 'severity')
+        .map(([k, v]) => `${k}=${v}`)
+        .join(', ');
+      const kind = p.severity === 'page' ? 'page' : 'warning';
+      markers.push({ x: x(p.firedAtMs), atMs: p.firedAtMs, kind, text: `${hhmmss(p.firedAtMs)} ${kind.toUpperCase()} ${p.rule}${labels ? ` {${labels}}` : ''}${lead}` });
+      if (p.resolvedAtMs !== null && p.resolvedAtMs <= r.toMs) markers.push({ x: x(p.resolvedAtMs), atMs: p.resolvedAtMs, kind: 'resolved', text: `${hhmmss(p.resolvedAtMs)} resolved ${p.rule}${labels ? ` {${labels}}` : ''}` });
+    }
+    // Fired markers above the row line, resolves below it: each lane is grouped on its own.
+    for (const lane of ['fired', 'resolved'] as const) {
+      const laneMarkers = markers.filter((m) => (lane === 'resolved') === (m.kind === 'resolved'));
+      const my = lane === 'fired' ? y - 12 : y + 12;
+      for (const group of clusterMarkers(laneMarkers)) {
+        const gx = group.reduce((a, m) => a + m.x, 0) / group.length;
+        const pages = group.filter((m) => m.kind === 'page').length;
+        const color = lane === 'resolved' ? COLORS.resolved : pages > 0 ? COLORS.fired : COLORS.deviation;
+        const title = esc(
+          group.length === 1
+            ? group[0]!.text
+            : `${group.length} alerts ${hhmmss(Math.min(...group.map((m) => m.atMs)))}–${hhmmss(Math.max(...group.map((m) => m.atMs)))}${lane === 'fired' ? ` (${pages} pages, ${group.length - pages} warnings)` : ' resolved'}:\n${group.map((m) => m.text).join('\n')}`,
+        );
+        const kindAttr = lane === 'resolved' ? 'resolved' : pages > 0 ? 'page' : 'warning';
+        if (group.length === 1) {
+          const shape =
+            lane === 'resolved'
+              ? `<circle cx="${gx}" cy="${my}" r="4.5" fill="${color}"/>`
+              : pages > 0
+                ? `<path transform="translate(${gx},${my})" d="M-6,5 L6,5 L0,-6 Z" fill="${color}"/>`
+                : `<path transform="translate(${gx},${my})" d="M-5,-4 L5,-4 L0,5 Z" fill="${color}"/>`;
+          parts.push(`<g class="marker" data-kind="${kindAttr}" data-count="1"><title>${title}</title>${shape}</g>`);
+        } else {
+          parts.push(
+            `<g class="marker" data-kind="${kindAttr}" data-count="${group.length}"><title>${title}</title><circle cx="${gx}" cy="${my}" r="8.5" fill="${color}" stroke="#fff" stroke-width="1.5"/><text x="${gx}" y="${my + 3.5}" text-anchor="middle" font-size="9.5" font-weight="bold" fill="#fff">${group.length}</text></g>`,
+          );
+        }
+      }
+    }
+  });
+  parts.push('</svg>');
   return {
     id: 'timeline',
     title: 'Timeline',
-    caption: 'Each faculty on its own row: when it first left normal operation, when pages fired and resolved, and when it collapsed.',
-    svg: renderSvg(
-      {
-        grid: { ...grid, left: 110 },
-        legend,
-        xAxis: timeAxis(r),
-        yAxis: { type: 'category', data: rows, splitLine: { show: true, lineStyle: { color: '#f2f2f2' } } },
-        series,
-      } as Option,
-      width,
-      height,
-    ),
+    caption: `Each faculty on its own row: first deviation, pages (red) and warnings (orange) above the line, resolves (green) below, and the collapse. Alerts closer than a few minutes are grouped into one numbered marker; hover a marker for its alerts, or read them all in the table below (${r.pages.length} pages, ${r.warnings.length} warnings).${quiet.length ? ` No deviation, alert or collapse: ${quiet.join(', ')}.` : ''}`,
+    svg: parts.join(''),
     sql: ['gauges', 'requests', 'alerts'],
   };
 }
@@ -330,6 +410,12 @@ function pageLabel(p: Page): string {
 export function leadTimeChart(r: PostmortemReport, width = 1100): Chart {
   const pages = r.pages;
   const height = Math.max(200, 100 + pages.length * 36);
+  // Room on both sides for the value labels, which sit outside the bars (negative ones to
+  // the left of theirs): without it echarts clips them at the grid's edge.
+  const values = pages.map((p) => (p.leadTimeMs === null ? 0 : p.leadTimeMs / 60_000));
+  const lo = Math.min(0, ...values);
+  const hi = Math.max(0, ...values);
+  const pad = Math.max(4, (hi - lo) * 0.18);
   return {
     id: 'lead-times',
     title: 'Lead time of each page',
@@ -337,7 +423,15 @@ export function leadTimeChart(r: PostmortemReport, width = 1100): Chart {
     svg: renderSvg(
       {
         grid: { left: 300, right: 60, top: 24, bottom: 48 },
-        xAxis: { type: 'value', name: 'minutes before collapse', nameLocation: 'middle', nameGap: 28, splitLine: { lineStyle: { color: '#eee' } } },
+        xAxis: {
+          type: 'value',
+          name: 'minutes before collapse',
+          nameLocation: 'middle',
+          nameGap: 28,
+          min: lo < 0 ? Math.floor(lo - pad) : 0,
+          max: Math.ceil(hi + pad),
+          splitLine: { lineStyle: { color: '#eee' } },
+        },
         yAxis: { type: 'category', data: pages.map(pageLabel), inverse: true, axisLabel: { fontSize: 11 } },
         series: [
           {
@@ -349,8 +443,8 @@ export function leadTimeChart(r: PostmortemReport, width = 1100): Chart {
               itemStyle: { color: p.leadTimeMs === null ? '#bbbbbb' : p.leadTimeMs >= 0 ? COLORS.resolved : COLORS.fired },
               label: {
                 show: true,
-                position: p.leadTimeMs !== null && p.leadTimeMs < 0 ? 'insideLeft' : 'right',
-                color: p.leadTimeMs !== null && p.leadTimeMs < 0 ? '#fff' : '#333',
+                position: p.leadTimeMs !== null && p.leadTimeMs < 0 ? 'left' : 'right',
+                color: p.leadTimeMs !== null && p.leadTimeMs < 0 ? COLORS.fired : '#333',
                 formatter: p.leadTimeMs === null ? 'no collapse' : `${p.leadTimeMs >= 0 ? '+' : ''}${(p.leadTimeMs / 60_000).toFixed(1)} min`,
                 fontSize: 11,
               },

@@ -42,6 +42,8 @@ export function formatPostmortemText(r: PostmortemReport): string {
     `Vigie post-mortem: ${stamp(r.fromMs)} to ${stamp(r.toMs)}, database ${r.database}, ${r.faculty ? `faculty ${r.faculty}` : 'all faculties'}`,
   );
   lines.push('');
+  lines.push(...headlineLines(r));
+  lines.push('');
 
   const events: Array<{ at: number; order: number; text: string }> = [];
   for (const f of r.faculties) {
@@ -61,7 +63,7 @@ export function formatPostmortemText(r: PostmortemReport): string {
   r.alerts.forEach((a) => {
     const page = a.state === 'firing' ? r.pages.find((p) => p.firedAtMs === a.atMs && p.fingerprint === a.fingerprint) : undefined;
     const lead = page && page.leadTimeMs !== null ? `  lead ${formatLead(page.leadTimeMs)} vs ${page.leadTimeAgainst} collapse` : '';
-    const state = a.state === 'firing' ? 'FIRING' : a.state;
+    const state = a.state === 'firing' ? (page ? 'PAGE' : 'WARNING') : a.state;
     events.push({ at: a.atMs, order: 1, text: `${state.padEnd(16)} ${a.rule} ${labelText(a.labels)}${lead}` });
   });
   events.sort((a, b) => a.at - b.at || a.order - b.order);
@@ -71,14 +73,19 @@ export function formatPostmortemText(r: PostmortemReport): string {
   for (const e of events) lines.push(`  ${clock(e.at).padEnd(8)} ${e.text}`);
   lines.push('');
 
-  lines.push('Pages');
-  if (r.pages.length === 0) lines.push('  no alert fired');
-  for (const p of r.pages) {
-    const resolved = p.resolvedAtMs === null ? 'still firing' : `resolved ${clock(p.resolvedAtMs)}`;
-    const lead = p.leadTimeMs === null ? 'no collapse to measure against' : `lead ${formatLead(p.leadTimeMs)} (${p.leadTimeMs >= 0 ? 'before' : 'after'} ${p.leadTimeAgainst} collapse)`;
-    lines.push(`  ${p.rule} ${labelText(p.labels)}: fired ${clock(p.firedAtMs)}, ${resolved}, ${lead}`);
+  for (const [title, list] of [
+    ['Pages', r.pages],
+    ['Warnings', r.warnings],
+  ] as const) {
+    lines.push(`${title} (${list.length})`);
+    if (list.length === 0) lines.push(`  no ${title.toLowerCase().slice(0, -1)} fired`);
+    for (const p of list) {
+      const resolved = p.resolvedAtMs === null ? 'still firing' : `resolved ${clock(p.resolvedAtMs)}`;
+      const lead = p.leadTimeMs === null ? 'no collapse to measure against' : `lead ${formatLead(p.leadTimeMs)} (${p.leadTimeMs >= 0 ? 'before' : 'after'} ${p.leadTimeAgainst} collapse)`;
+      lines.push(`  ${p.rule} ${labelText(p.labels)}: fired ${clock(p.firedAtMs)}, ${resolved}, ${lead}`);
+    }
+    lines.push('');
   }
-  lines.push('');
 
   lines.push('Faculties');
   lines.push('  faculty          peak sessions   capacity  peak util  peak p95 (s)  first deviation  collapse');
@@ -98,4 +105,20 @@ export function formatPostmortemText(r: PostmortemReport): string {
     );
   }
   return lines.join('\n') + '\n';
+}
+
+/**
+ * The headline every rendering shares (text report, HTML cards, Markdown, the demo's
+ * summary): collapse, first page, lead time, pages and warnings counted apart.
+ */
+export function headlineLines(r: PostmortemReport): string[] {
+  const c = r.collapse;
+  const collapsed = r.faculties.filter((f) => f.collapse).map((f) => f.faculty);
+  const fp = r.firstPage;
+  return [
+    `collapse               ${c ? `${clock(c.minuteMs)} (${collapsed.join(', ')}): first minute with more than ${r.thresholds.collapseErrorRatio * 100} % of requests failing` : 'none'}`,
+    `first page             ${fp ? `${clock(fp.firedAtMs)} ${fp.rule}${fp.faculty ? `{faculty="${fp.faculty}"}` : ''}` : 'none'}`,
+    `lead time              ${r.leadTimeMs === null ? 'n/a' : `${formatLead(r.leadTimeMs)} (${r.leadTimeMs >= 0 ? 'first page before the collapse' : 'first page AFTER the collapse'})`}`,
+    `alerts fired           ${r.pages.length} pages, ${r.warnings.length} warnings; ${r.alerts.filter((a) => a.state === 'resolved').length} resolved`,
+  ];
 }

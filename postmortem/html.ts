@@ -53,6 +53,7 @@ table { border-collapse: collapse; width: 100%; background:#fff; border:1px soli
 th, td { text-align:left; padding:7px 10px; border-bottom:1px solid var(--line); }
 th { background:#f0f2f6; font-weight:600; font-size: 13px; }
 td.num { text-align:right; font-variant-numeric: tabular-nums; }
+tr.warning td { color: var(--muted); }
 footer { color: var(--muted); font-size: 12px; margin-top: 40px; }
 `;
 
@@ -103,7 +104,6 @@ export interface ReportHtmlInput {
 export function renderReportHtml(input: ReportHtmlInput): string {
   const { report: r, sql, charts } = input;
   const useful = r.pages.filter((p) => p.leadTimeMs !== null && p.leadTimeMs > 0);
-  const bestLead = useful.length ? Math.max(...useful.map((p) => p.leadTimeMs!)) : null;
   const scope = r.faculty ? `faculty ${r.faculty}` : 'all faculties';
 
   const cards = [
@@ -113,23 +113,24 @@ export function renderReportHtml(input: ReportHtmlInput): string {
     r.firstDeviation
       ? card('First deviation', clock(r.firstDeviation.minuteMs), `${r.firstDeviation.faculty}: ${r.firstDeviation.kind} ${fix(r.firstDeviation.value, 2)}`, 'warn')
       : card('First deviation', 'none', 'every faculty stayed normal'),
-    card('Pages', String(r.pages.length), `${useful.length} before a collapse`),
-    bestLead !== null
-      ? card('Best lead time', formatLead(bestLead), 'earliest useful page before its collapse', 'good')
-      : card('Best lead time', '–', r.collapse ? 'no page came before the collapse' : 'nothing to lead', r.collapse ? 'bad' : ''),
+    card('Pages', String(r.pages.length), `${useful.length} before their faculty's collapse; plus ${r.warnings.length} warnings`),
+    r.leadTimeMs !== null && r.firstPage
+      ? card('Lead time', formatLead(r.leadTimeMs), `first page ${clock(r.firstPage.firedAtMs)} (${r.firstPage.rule}) to the collapse`, r.leadTimeMs >= 0 ? 'good' : 'bad')
+      : card('Lead time', '–', r.collapse ? 'no page in the window' : 'no collapse to lead', r.collapse ? 'bad' : ''),
   ].join('\n');
 
-  const pagesRows = r.pages.length
-    ? r.pages
+  const firings = [...r.pages, ...r.warnings].sort((a, b) => a.firedAtMs - b.firedAtMs || a.rule.localeCompare(b.rule));
+  const pagesRows = firings.length
+    ? firings
         .map(
-          (p) => `<tr><td>${escapeHtml(p.rule)}</td><td>${escapeHtml(labelText(p.labels))}</td><td>${clock(p.firedAtMs)}</td><td>${
+          (p) => `<tr class="${p.severity === 'page' ? 'page' : 'warning'}"><td>${escapeHtml(p.severity)}</td><td>${escapeHtml(p.rule)}</td><td>${escapeHtml(labelText(p.labels))}</td><td>${clock(p.firedAtMs)}</td><td>${
             p.resolvedAtMs === null ? 'still firing' : clock(p.resolvedAtMs)
           }</td><td class="num ${p.leadTimeMs === null ? '' : p.leadTimeMs >= 0 ? 'good' : 'bad'}">${
             p.leadTimeMs === null ? 'no collapse' : escapeHtml(formatLead(p.leadTimeMs))
           }</td></tr>`,
         )
         .join('\n')
-    : '<tr><td colspan="5">No alert fired in the window.</td></tr>';
+    : '<tr><td colspan="6">No alert fired in the window.</td></tr>';
 
   const facultyRows = r.faculties
     .map(
@@ -167,10 +168,10 @@ ${cards}
 <h2>Timeline</h2>
 ${figure(charts.timeline, sql)}
 
-<h2>Pages and lead times</h2>
+<h2>Pages, warnings and lead times</h2>
 ${figure(charts.leadTimes, sql)}
 <table>
-<thead><tr><th>Alert</th><th>Labels</th><th>Fired</th><th>Resolved</th><th>Lead time</th></tr></thead>
+<thead><tr><th>Severity</th><th>Alert</th><th>Labels</th><th>Fired</th><th>Resolved</th><th>Lead time</th></tr></thead>
 <tbody>
 ${pagesRows}
 </tbody>

@@ -10,6 +10,8 @@
  */
 export {
   analyse,
+  isPage,
+  leadTimeOf,
   postmortem,
   type AlertEvent,
   type Collapse,

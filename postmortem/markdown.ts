@@ -33,18 +33,19 @@ export function renderReportMarkdown(r: PostmortemReport, opts: { htmlFile?: str
       : '- **First deviation**: none.',
   );
   const before = r.pages.filter((p) => p.leadTimeMs !== null && p.leadTimeMs > 0);
-  lines.push(`- **Pages**: ${r.pages.length}, of which ${before.length} before their faculty's collapse.`);
-  if (before.length) lines.push(`- **Best lead time**: ${formatLead(Math.max(...before.map((p) => p.leadTimeMs!)))}.`);
+  lines.push(`- **Pages**: ${r.pages.length}, of which ${before.length} before their faculty's collapse; **warnings**: ${r.warnings.length}.`);
+  if (r.firstPage && r.leadTimeMs !== null) lines.push(`- **Lead time**: ${formatLead(r.leadTimeMs)}, from the first page (${md(r.firstPage.rule)} at ${clock(r.firstPage.firedAtMs)}) to the collapse.`);
   lines.push('');
-  lines.push('## Pages');
+  lines.push('## Pages and warnings');
   lines.push('');
-  if (r.pages.length === 0) lines.push('No alert fired in the window.');
+  const firings = [...r.pages, ...r.warnings].sort((a, b) => a.firedAtMs - b.firedAtMs || a.rule.localeCompare(b.rule));
+  if (firings.length === 0) lines.push('No alert fired in the window.');
   else {
-    lines.push('| Alert | Faculty | Fired | Resolved | Lead time |');
-    lines.push('|---|---|---|---|---|');
-    for (const p of r.pages) {
+    lines.push('| Severity | Alert | Faculty | Fired | Resolved | Lead time |');
+    lines.push('|---|---|---|---|---|---|');
+    for (const p of firings) {
       lines.push(
-        `| ${md(p.rule)} | ${md(p.faculty ?? 'platform')} | ${clock(p.firedAtMs)} | ${p.resolvedAtMs === null ? 'still firing' : clock(p.resolvedAtMs)} | ${
+        `| ${md(p.severity)} | ${md(p.rule)} | ${md(p.faculty ?? 'platform')} | ${clock(p.firedAtMs)} | ${p.resolvedAtMs === null ? 'still firing' : clock(p.resolvedAtMs)} | ${
           p.leadTimeMs === null ? 'no collapse' : formatLead(p.leadTimeMs)
         } |`,
       );

@@ -2,7 +2,7 @@
  * The post-mortem report: what happened on a session morning, from the per-minute
  * rollups and the alerts log. Finds the collapse (first minute a faculty's error ratio
  * passes 0.5), the first deviation (utilization > 0.8 or p95 > 2 s, the latency rule's bound), per-faculty peaks,
- * and each page's lead time before the collapse. All values reach ClickHouse as query
+ * and each page's lead time before the collapse (pages and warnings apart). All values reach ClickHouse as query
  * parameters; only the validated database name is spliced, as an identifier.
  */
 import type { ClickHouseClient } from '@clickhouse/client';
@@ -94,9 +94,15 @@ export interface FacultySummary {
   readonly minutes: readonly MinuteStats[];
 }
 
-/** A page: an alert that reached `firing`, with when it ended and its lead time. */
+/**
+ * An alert that reached `firing`, with when it ended and its lead time. A page wakes
+ * someone (`severity="page"`); every other firing is a warning. They are counted apart
+ * everywhere (report, summary, charts).
+ */
 export interface Page {
   readonly rule: string;
+  /** The alert's `severity` label (`page`, `warning`, …; `none` when absent). */
+  readonly severity: string;
   readonly fingerprint: string;
   readonly faculty: string | null;
   readonly labels: Readonly<Record<string, string>>;
@@ -121,7 +127,14 @@ export interface PostmortemReport {
   };
   /** Every alert transition in the window, ordered by time. */
   readonly alerts: readonly AlertEvent[];
+  /** Firings of `severity="page"` alerts, in time order. */
   readonly pages: readonly Page[];
+  /** Every other firing (warnings), in time order. */
+  readonly warnings: readonly Page[];
+  /** The first page of the window, or null. */
+  readonly firstPage: Page | null;
+  /** The lead time (see {@link leadTimeOf}); null without a page or without a collapse. */
+  readonly leadTimeMs: number | null;
   /** Earliest collapse over the faculties, or null. */
   readonly collapse: Collapse | null;
   /** Earliest deviation over the faculties, or null. */
@@ -329,6 +342,9 @@ export function analyse(
   const collapse = earliest(faculties.map((f) => f.collapse));
   const firstDeviation = earliest(faculties.map((f) => f.firstDeviation));
 
+  const firings = firingsOf(alerts, faculties, collapse);
+  const pages = firings.filter(isPage);
+  const headline = leadTimeOf(pages, collapse);
   return {
     database: opts.database,
     fromMs: opts.fromMs,
@@ -336,7 +352,10 @@ export function analyse(
     faculty: opts.faculty ?? null,
     thresholds: th,
     alerts,
-    pages: pagesOf(alerts, faculties, collapse),
+    pages,
+    warnings: firings.filter((p) => !isPage(p)),
+    firstPage: headline.firstPage,
+    leadTimeMs: headline.leadTimeMs,
     collapse,
     firstDeviation,
     faculties,
@@ -385,7 +404,22 @@ function summarise(
   };
 }
 
-function pagesOf(alerts: readonly AlertEvent[], faculties: readonly FacultySummary[], overall: Collapse | null): Page[] {
+/** Whether a firing pages someone: its rule carries `severity="page"`. */
+export function isPage(p: Pick<Page, 'severity'>): boolean {
+  return p.severity === 'page';
+}
+
+/**
+ * The one lead-time definition, shared by the report and the demo's summary: the
+ * earliest collapse minute minus the firing time of the first page (positive: the page
+ * came first). Per-page lead times, against each page's own faculty, are in `pages`.
+ */
+export function leadTimeOf(pages: readonly Page[], collapse: Collapse | null): { firstPage: Page | null; leadTimeMs: number | null } {
+  const firstPage = pages.reduce<Page | null>((a, p) => (a === null || p.firedAtMs < a.firedAtMs ? p : a), null);
+  return { firstPage, leadTimeMs: firstPage && collapse ? collapse.minuteMs - firstPage.firedAtMs : null };
+}
+
+function firingsOf(alerts: readonly AlertEvent[], faculties: readonly FacultySummary[], overall: Collapse | null): Page[] {
   const pages: Page[] = [];
   alerts.forEach((a, i) => {
     if (a.state !== 'firing') return;
@@ -398,6 +432,7 @@ function pagesOf(alerts: readonly AlertEvent[], faculties: readonly FacultySumma
     const against = faculty === null ? overall : (faculties.find((f) => f.faculty === faculty)?.collapse ?? null);
     pages.push({
       rule: a.rule,
+      severity: a.labels['severity'] ?? 'none',
       fingerprint: a.fingerprint,
       faculty,
       labels: a.labels,

@@ -240,13 +240,14 @@ export async function runMorning(options: Partial<MorningOptions>, deps: Morning
         nextScrape += o.scrapeIntervalMs;
         await collectAll();
         deps.onProgress?.(step.atMs, { faculties: step.faculties, exportedSamples, messagesSent: messages() });
-        if (Number.isFinite(o.compression)) {
-          const due = (step.atMs - o.start) / o.compression - (performance.now() - wallStart);
-          if (due > 0) await sleep(due);
-        } else {
-          // Unpaced: still yield to the event loop once per collection, so consumers in
-          // the same process (the in-process transport, the pipeline) keep up instead of
-          // the whole morning piling up in memory first.
+        const due = Number.isFinite(o.compression) ? (step.atMs - o.start) / o.compression - (performance.now() - wallStart) : 0;
+        if (due > 0) await sleep(due);
+        else {
+          // Unpaced, or paced but behind schedule (a busy machine): still yield to the
+          // event loop once per collection. A send to the in-process transport resolves
+          // on microtasks only, so without this the morning never lets I/O callbacks run:
+          // the pipeline's chDB inserts complete but are never handled, nothing is stored
+          // and no rule is evaluated until the whole morning has been produced.
           await new Promise<void>((r) => setImmediate(r));
         }
       }

@@ -17,11 +17,12 @@ import { systemClock } from '../../core/clock.ts';
 import type { Sample } from '../../core/samples.ts';
 import { loadConfig } from '../../core/config.ts';
 import { startSelfTelemetry } from '../../core/selfTelemetry.ts';
-import { createPipeline, createStorage, migrate } from '../../pipeline/index.ts';
+import { createPipeline, migrate } from '../../pipeline/index.ts';
 import { parseMetricMapping } from '../../pipeline/mapping.ts';
 import { createTransport, dlqTopicOf } from '../../transport/index.ts';
 import { formatRejections } from '../../pipeline/rejections.ts';
 import { InvalidArgumentError } from 'commander';
+import { DEFAULT_HTTP_PORT, openWriterStorage } from '../storage.ts';
 import { floatOption, kafkaOption } from '../options.ts';
 
 interface IngestFlags {
@@ -39,6 +40,9 @@ interface IngestFlags {
   group?: string;
   maxAge?: number;
   metricsHost?: string;
+  httpHost: string;
+  httpPort: number;
+  http: boolean;
 }
 
 /** Parses `--max-age` (a Prometheus duration such as `7d`, `36h`). */
@@ -93,6 +97,9 @@ export function registerIngestCommand(program: Command): void {
     .option('--topic <name>', 'input topic (default otlp_metrics, or kafka.topic); poison messages go to <topic>.dlq')
     .option('--group <id>', 'consumer group (default vigie-pipeline, or kafka.groupId)')
     .option('--max-age <duration>', 'oldest accepted sample, e.g. 7d or 36h (default 7d, or pipeline.maxAgeMs); raise it for a backfill', maxAgeOption)
+    .option('--http-host <host>', 'interface of the read-only ClickHouse-compatible endpoint over the embedded database', '127.0.0.1')
+    .option('--http-port <port>', 'its port (0 = any free port); Grafana and `vigie postmortem`/`query` read through it', floatOption('--http-port'), DEFAULT_HTTP_PORT)
+    .option('--no-http', 'do not serve the embedded database (other commands cannot read it while ingest runs)')
     .action(async (flags: IngestFlags) => {
       const config = loadConfig(program.opts()['config'] as string | undefined, {
         kafka: { ...(flags.kafka ? { brokers: [flags.kafka] } : {}), topic: flags.topic, groupId: flags.group },
@@ -114,12 +121,17 @@ export function registerIngestCommand(program: Command): void {
         // Said out loud: a mistyped --chdb-path would otherwise start an empty database silently.
         log(`vigie ingest: ${resolve(config.clickhouse.chdbPath)} does not exist; creating a new, empty embedded database there`);
       }
-      const storage = createStorage({
-        url: config.clickhouse.url,
+      const held = await openWriterStorage({
+        clickhouseUrl: config.clickhouse.url,
         chdbPath: config.clickhouse.chdbPath,
         database: config.clickhouse.database,
         ...clickhouseCredentials(config.clickhouse),
+        command: 'ingest',
+        serve: flags.http ? { host: flags.httpHost, port: flags.httpPort } : null,
+        log,
       });
+      const storage = held.storage;
+      if (held.endpoint) log(`vigie ingest: read-only ClickHouse endpoint at ${held.endpoint.url} over ${storage.chdbPath}`);
       await migrate(storage.client, { database: storage.database });
       const transport = createTransport({ kafkaBrokers: config.kafka.brokers, clientId: 'vigie-ingest', tls: config.kafka.tls, sasl: config.kafka.sasl, log });
       await transport.ensureTopics([
@@ -221,7 +233,7 @@ export function registerIngestCommand(program: Command): void {
       if (scheduleTimer) clearInterval(scheduleTimer);
       await scheduleSource?.stop();
       await stage?.stop();
-      await storage.close();
+      await held.close();
       await self?.shutdown();
       clearTimeout(deadline);
       log(`vigie ingest: stopped; ${summary()}`);

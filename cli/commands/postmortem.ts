@@ -6,7 +6,7 @@
  */
 import { Command } from 'commander';
 import { ConfigError } from '../../core/errors.ts';
-import { createStorage } from '../../pipeline/storage.ts';
+import { explainMissingDatabase, openReaderStorage } from '../storage.ts';
 import { formatPostmortemText, postmortem } from '../../postmortem/index.ts';
 import { writePostmortemReport } from '../../postmortem/reportFiles.ts';
 import { floatOption, timeOption } from '../options.ts';
@@ -35,19 +35,16 @@ export function registerPostmortemCommand(program: Command): void {
     .requiredOption('--to <time>', 'window end (ISO 8601 or epoch ms)', timeOption('--to'))
     .option('--faculty <name>', 'restrict to one faculty')
     .option('--out <dir>', 'also write report.html and report.md into this directory')
-    .option('--clickhouse-url <url>', 'ClickHouse HTTP URL (default: embedded chDB)')
-    .option('--chdb-path <dir>', 'embedded chDB data directory (default .vigie/chdb)')
+    .option('--clickhouse-url <url>', 'ClickHouse HTTP URL (default: embedded chDB, read through the endpoint of the Vigie process holding it)')
+    .option('--chdb-path <dir>', 'embedded chDB data directory (default .vigie/chdb, the one every command uses)')
     .option('--database <name>', 'database holding Vigie tables', 'vigie')
     .option('--collapse-error-ratio <r>', 'error ratio that counts as a collapse (default 0.5)', floatOption('--collapse-error-ratio'))
     .option('--utilization <u>', 'utilization that counts as a deviation (default 0.8)', floatOption('--utilization'))
     .option('--p95 <seconds>', 'p95 latency that counts as a deviation (default 2, as the latency rule)', floatOption('--p95'))
     .action(async (flags: PostmortemFlags) => {
       if (flags.from > flags.to) throw new ConfigError(`--from (${new Date(flags.from).toISOString()}) is after --to (${new Date(flags.to).toISOString()})`);
-      const storage = createStorage({
-        ...(flags.clickhouseUrl ? { url: flags.clickhouseUrl } : {}),
-        ...(flags.chdbPath ? { chdbPath: flags.chdbPath } : {}),
-        database: flags.database,
-      });
+      const { storage, via } = openReaderStorage(flags, 'vigie postmortem');
+      process.stderr.write(`vigie postmortem: reading ${via}\n`);
       const opts = {
         database: storage.database,
         fromMs: flags.from,
@@ -65,6 +62,8 @@ export function registerPostmortemCommand(program: Command): void {
         } else {
           process.stdout.write(formatPostmortemText(await postmortem(storage.client, opts)));
         }
+      } catch (err) {
+        throw explainMissingDatabase(err, storage, storage.chdbPath);
       } finally {
         await storage.close();
       }

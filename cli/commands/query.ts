@@ -4,7 +4,7 @@
  * CSV or JSON. Without NAME it lists the saved queries and their parameters.
  */
 import { Command, InvalidArgumentError } from 'commander';
-import { createStorage } from '../../pipeline/storage.ts';
+import { explainMissingDatabase, openReaderStorage } from '../storage.ts';
 import { bindParams, describeParam, formatResult, listSavedQueries, loadSavedQuery, runSavedQuery } from '../../postmortem/savedQueries.ts';
 
 interface QueryFlags {
@@ -44,8 +44,8 @@ export function registerQueryCommand(program: Command): void {
     .argument('[name]', 'saved query name')
     .option('--param <k=v>', 'query parameter (repeatable); times as ISO 8601 or epoch ms', paramOption, {})
     .option('--format <f>', 'table, csv or json', formatOption, 'table')
-    .option('--clickhouse-url <url>', 'ClickHouse HTTP URL (default: embedded chDB)')
-    .option('--chdb-path <dir>', 'embedded chDB data directory (default .vigie/chdb)')
+    .option('--clickhouse-url <url>', 'ClickHouse HTTP URL (default: embedded chDB, read through the endpoint of the Vigie process holding it)')
+    .option('--chdb-path <dir>', 'embedded chDB data directory (default .vigie/chdb, the one every command uses)')
     .option('--database <name>', 'database holding Vigie tables', 'vigie')
     .addHelpText('after', () => `\nSaved queries:\n${savedQueriesHelp()}\n\nExample:\n  vigie query first_deviation --param from=2026-01-12T08:00:00Z --param to=2026-01-12T12:00:00Z\n`)
     .action(async (name: string | undefined, flags: QueryFlags) => {
@@ -55,14 +55,13 @@ export function registerQueryCommand(program: Command): void {
       }
       // Validate name and parameters before opening storage (chDB locks its directory).
       bindParams(loadSavedQuery(name), flags.param);
-      const storage = createStorage({
-        ...(flags.clickhouseUrl ? { url: flags.clickhouseUrl } : {}),
-        ...(flags.chdbPath ? { chdbPath: flags.chdbPath } : {}),
-        database: flags.database,
-      });
+      const { storage, via } = openReaderStorage(flags, 'vigie query');
+      process.stderr.write(`vigie query: reading ${via}\n`);
       try {
         const r = await runSavedQuery(storage.client, { name, params: flags.param, database: storage.database });
         process.stdout.write(formatResult(r, flags.format));
+      } catch (err) {
+        throw explainMissingDatabase(err, storage, storage.chdbPath);
       } finally {
         await storage.close();
       }

@@ -7,12 +7,11 @@ import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
 import { backtest, type BacktestResult } from '../../alerts/backtest/index.ts';
 import { formatDuration, loadRuleFile, parseDuration, requiredRetentionMs, type RuleGroup } from '../../alerts/index.ts';
-import { existsSync } from 'node:fs';
 import { checkRuleInputs, formatInputsReport } from '../../alerts/inputs.ts';
 import { ConfigError } from '../../core/errors.ts';
-import { createStorage } from '../../pipeline/index.ts';
 import { qualifiedTable } from '../../pipeline/schema/queries.ts';
 import { SERIES, TABLES } from '../../pipeline/schema/tables.ts';
+import { explainMissingDatabase, openReaderStorage } from '../storage.ts';
 import { formatLead } from '../../postmortem/index.ts';
 import { DEFAULT_RULES_FILE, timeOption } from '../options.ts';
 
@@ -100,8 +99,8 @@ export function formatBacktestTable(r: BacktestResult): string {
  */
 export async function checkAgainstStore(groups: readonly RuleGroup[], store: string, database: string): Promise<string> {
   const isUrl = /^https?:\/\//.test(store);
-  if (!isUrl && !existsSync(store)) throw new ConfigError(`rules check --against ${store}: no such chDB directory (give a data directory written by vigie ingest/demo, or a ClickHouse URL)`);
-  const storage = createStorage({ database, ...(isUrl ? { url: store } : { chdbPath: store }) });
+  // The reader path: a running vigie ingest/demo is read through its endpoint.
+  const { storage } = openReaderStorage({ database, ...(isUrl ? { clickhouseUrl: store } : { chdbPath: store }) }, `rules check --against ${store}`);
   try {
     const rs = await storage.client.query({
       query: `SELECT ${SERIES.metric} AS metric, CAST(${SERIES.labels}, 'Map(String, String)') AS labels FROM ${qualifiedTable({ database }, TABLES.series)} GROUP BY metric, labels`,
@@ -122,15 +121,14 @@ export async function runRulesBacktest(opts: RulesBacktestOptions): Promise<Back
   }
   if (opts.from > opts.to) throw new ConfigError(`rules backtest: --from (${iso(opts.from)}) is after --to (${iso(opts.to)})`);
   const groups = await loadRuleFile(opts.rules);
-  const storage = createStorage({
-    database: opts.database,
-    ...(opts.clickhouseUrl !== undefined ? { url: opts.clickhouseUrl } : {}),
-    ...(opts.chdbPath !== undefined ? { chdbPath: opts.chdbPath } : {}),
-  });
+  const { storage, via } = openReaderStorage(opts, 'vigie rules backtest');
+  process.stderr.write(`vigie rules backtest: reading ${via}\n`);
   try {
     const result = await backtest(storage.client, storage.database, { groups, fromMs: opts.from, toMs: opts.to, stepMs: opts.step ?? 15_000, useSchedule: opts.schedule !== false });
     process.stdout.write(opts.format === 'json' ? JSON.stringify({ ...result, transitions: undefined, evaluations: result.evaluations.length }, null, 2) + '\n' : formatBacktestTable(result));
     return result;
+  } catch (err) {
+    throw explainMissingDatabase(err, storage, storage.chdbPath);
   } finally {
     await storage.close();
   }

@@ -53,13 +53,14 @@ describe('vigie postmortem (CLI)', () => {
   it('prints the timeline, writes report.html and report.md, progress on stderr', async () => {
     const out = join(dir, 'report');
     const { stdout, stderr } = await vigie('postmortem', '--chdb-path', chdb, '--from', from, '--to', to, '--out', out);
-    expect(stdout).toMatch(/08:54\s+FIRING\s+ExamSessionsNearCapacity .*lead \+8m00s/);
+    expect(stdout).toMatch(/08:54\s+PAGE\s+ExamSessionsNearCapacity .*lead \+8m00s/);
     expect(stdout).toContain('COLLAPSE');
     expect(stdout).toContain(`wrote ${join(out, 'report.html')}`);
     expect(existsSync(join(out, 'report.md'))).toBe(true);
     expect(readFileSync(join(out, 'report.html'), 'utf8')).toContain('<svg');
     // Not a TTY: one line per step.
     expect(stderr.trim().split('\n')).toEqual([
+      `vigie postmortem: reading embedded chDB at ${chdb}`,
       'post-mortem: [1/5] querying rollups and alerts',
       'post-mortem: [2/5] rendering timeline, lead times, first deviation',
       'post-mortem: [3/5] rendering 6 faculty charts',
@@ -73,6 +74,26 @@ describe('vigie postmortem (CLI)', () => {
     expect(stdout).toContain('faculty medecine');
     expect(stdout).toContain('ExamLatencyHigh');
     expect(stdout).not.toContain('ExamSessionsNearCapacity');
+  });
+});
+
+describe('one data directory for every command', () => {
+  it('says where data is missing and how to get some, and creates nothing', async () => {
+    const missing = join(dir, 'nothing-here');
+    const failed = await vigie('postmortem', '--chdb-path', missing, '--from', from, '--to', to).then(
+      () => null,
+      (err: { stderr: string }) => err,
+    );
+    expect(failed?.stderr).toContain(`no Vigie data at ${missing}: run \`vigie demo\` or \`vigie ingest\` first`);
+    expect(existsSync(missing)).toBe(false);
+  });
+
+  it('names the database that does not exist instead of a raw engine error', async () => {
+    const failed = await vigie('postmortem', '--chdb-path', chdb, '--database', 'nope', '--from', from, '--to', to).then(
+      () => null,
+      (err: { stderr: string }) => err,
+    );
+    expect(failed?.stderr).toMatch(/database nope does not exist in .*: nothing was ingested there yet/);
   });
 });
 

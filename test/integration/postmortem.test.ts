@@ -53,7 +53,9 @@ describe('postmortem on chDB', () => {
     expect(late.leadTimeMs).toBe(plantedFacts.latePage.leadTimeMs);
     expect(late.resolvedAtMs).toBeNull(); // resolved at 09:40, after the window
     // medecine never collapsed: its page is not measured against another faculty's collapse.
-    expect(report.pages.find((p) => p.rule === 'ExamLatencyHigh')!.leadTimeMs).toBeNull();
+    expect(report.warnings.find((p) => p.rule === 'ExamLatencyHigh')!.leadTimeMs).toBeNull();
+    // A warning is not a page.
+    expect(report.pages.map((p) => p.rule)).not.toContain('ExamLatencyHigh');
   });
 
   it('orders alert transitions by time', () => {
@@ -77,8 +79,9 @@ describe('postmortem on chDB', () => {
     const med = await postmortem(store.client, { database: store.database, fromMs: MORNING_START_MS, toMs: MORNING_END_MS, faculty: 'medecine' });
     expect(med.faculties.map((f) => f.faculty)).toEqual(['medecine']);
     expect(med.collapse).toBeNull();
-    expect(med.pages.map((p) => p.rule)).toEqual(['ExamLatencyHigh']);
-    expect(med.pages[0]!.leadTimeMs).toBeNull();
+    expect(med.pages).toEqual([]);
+    expect(med.warnings.map((p) => p.rule)).toEqual(['ExamLatencyHigh']);
+    expect(med.warnings[0]!.leadTimeMs).toBeNull();
     const evil = await postmortem(store.client, {
       database: store.database,
       fromMs: MORNING_START_MS,
@@ -92,8 +95,13 @@ describe('postmortem on chDB', () => {
   it('renders a readable timeline', () => {
     const text = formatPostmortemText(report);
     expect(text).toContain('COLLAPSE');
-    expect(text).toMatch(/08:54\s+FIRING\s+ExamSessionsNearCapacity .*lead \+8m00s/);
-    expect(text.indexOf('08:48')).toBeLessThan(text.indexOf('09:02'));
+    expect(text).toMatch(/08:54\s+PAGE\s+ExamSessionsNearCapacity .*lead \+8m00s/);
+    const timeline = text.slice(text.indexOf('Timeline (UTC)'));
+    expect(timeline.indexOf('08:48')).toBeLessThan(timeline.indexOf('09:02'));
+    // The headline: one collapse, the first page, one lead time, pages and warnings apart.
+    expect(text).toMatch(/^collapse\s+09:02 \(sciences\)/m);
+    expect(text).toMatch(/^lead time\s+\+8m00s/m);
+    expect(text).toMatch(/^alerts fired\s+2 pages, 1 warnings/m);
   });
 });
 

@@ -89,6 +89,17 @@ describe('buildDashboards', () => {
     expect(provider.providers[0].options.path).toBe(opts.dashboardsPath);
   });
 
+  it('holds no path of the machine that built it: Grafana expands the dashboard directory from its environment', () => {
+    const out = tmp();
+    const { files } = buildDashboards({ outDir: out, database: 'vigie', datasourceUid: 'vigie-clickhouse', host: '127.0.0.1', port: 24123 });
+    for (const f of files.filter((x) => x.endsWith('.yaml'))) expect(readFileSync(f, 'utf8')).not.toContain(out);
+    const provider = parse(readFileSync(join(out, 'provisioning/dashboards/vigie.yaml'), 'utf8'));
+    expect(provider.providers[0].options.path).toBe('$VIGIE_DASHBOARDS_DIR');
+    // The data source points at the endpoint the demo/ingest serve, over HTTP.
+    const ds = parse(readFileSync(join(out, 'provisioning/datasources/vigie.yaml'), 'utf8'));
+    expect(ds.datasources[0].jsonData).toMatchObject({ host: '127.0.0.1', port: 24123, protocol: 'http' });
+  });
+
   it('picks the native port for the native protocol', () => {
     const out = tmp();
     buildDashboards({ outDir: out, ...opts, protocol: 'native', host: 'ch.example.org' });

@@ -31,7 +31,7 @@ const alert = (atMs: number, state: string): AlertEvent => ({
   rule: 'Near<Capacity>',
   fingerprint: '1',
   state,
-  labels: { faculty: 'sci<ences>', exam_id: 'E|1' },
+  labels: { faculty: 'sci<ences>', exam_id: 'E|1', severity: 'page' },
   annotations: {},
   value: 1,
   activeAtMs: null,
@@ -48,6 +48,30 @@ describe('charts', () => {
       expect(c.sql.length).toBeGreaterThan(0);
     }
     expect(charts[1]!.svg).toContain('+1.5 min');
+  });
+
+  it('keeps the timeline legible with 50 alerts on three faculties in ten minutes', () => {
+    const t9 = T0 + 60 * MIN;
+    const faculties = ['hec', 'law', 'medicine'];
+    const many: AlertEvent[] = [];
+    for (let i = 0; i < 50; i++) {
+      const faculty = faculties[i % 3]!;
+      const at = t9 - 5 * MIN + Math.round((i * 10 * MIN) / 50);
+      many.push({ atMs: at, rule: `Rule${i % 7}`, fingerprint: String(i), state: 'firing', labels: { faculty, severity: i % 2 ? 'page' : 'warning', server: `${faculty}-app-${i}` }, annotations: {}, value: 1, activeAtMs: null });
+    }
+    const g = faculties.flatMap((f) => [0, 30, 60, 90, 120].map((m) => ({ faculty: f, minute_ms: T0 + m * MIN, sessions: 90, capacity: 100 })));
+    const busy = analyse({ database: 'd', fromMs: T0, toMs: T0 + 180 * MIN }, g, [], [], many);
+    expect(busy.pages.length + busy.warnings.length).toBe(50);
+    const svg = timelineChart(busy).svg;
+    const markers = [...svg.matchAll(/<g class="marker" data-kind="(\w+)" data-count="(\d+)"><title>([^<]*)<\/title>/g)];
+    // Grouped: a handful of markers per faculty, whose counts add up to every alert…
+    expect(markers.length).toBeLessThanOrEqual(3 * 6);
+    expect(markers.reduce((n, m) => n + Number(m[2]), 0)).toBe(50);
+    // …each listing its alerts on hover, and no per-alert text label drawn on the chart.
+    for (const a of many) expect(svg).toContain(`server=${a.labels['server']}`);
+    expect(svg).not.toMatch(/<text[^>]*>Rule\d/);
+    // Rows only for faculties with something to show.
+    expect([...svg.matchAll(/font-size="12">([^<]+)<\/text>/g)].map((m) => m[1])).toEqual(faculties);
   });
 
   it('labels the time axis in UTC', () => {

@@ -1,6 +1,6 @@
 /** Post-mortem math without a database: quantiles, collapse, deviation, lead times. */
 import { describe, expect, it } from 'vitest';
-import { analyse, formatLead, histogramQuantile, parseLe, type AlertEvent } from '../../../postmortem/index.ts';
+import { analyse, formatLead, histogramQuantile, leadTimeOf, parseLe, type AlertEvent } from '../../../postmortem/index.ts';
 
 const MIN = 60_000;
 const T0 = Date.UTC(2026, 0, 12, 8, 0);
@@ -42,12 +42,12 @@ describe('analyse', () => {
   const minutes = [0, 1, 2, 3, 4].map((i) => T0 + i * MIN);
   const gauges = minutes.map((m, i) => ({ faculty: 'f', minute_ms: m, sessions: [10, 85, 95, 120, 120][i]!, capacity: 100 }));
   const requests = minutes.map((m, i) => ({ faculty: 'f', minute_ms: m, requests: 100, errors: [0, 1, 40, 60, 80][i]! }));
-  const alert = (atMs: number, state: string, faculty?: string): AlertEvent => ({
+  const alert = (atMs: number, state: string, faculty?: string, severity = 'page'): AlertEvent => ({
     atMs,
     rule: 'R',
     fingerprint: '1',
     state,
-    labels: faculty ? { faculty } : {},
+    labels: faculty ? { faculty, severity } : { severity },
     annotations: {},
     value: 1,
     activeAtMs: null,
@@ -67,6 +67,18 @@ describe('analyse', () => {
       expect.objectContaining({ rule: 'R', firedAtMs: T0 + 90_000, resolvedAtMs: T0 + 4 * MIN, leadTimeMs: 3 * MIN - 90_000, leadTimeAgainst: 'f' }),
     ]);
     expect(r.faculties[0]!.peakUtilization).toEqual({ minuteMs: T0 + 3 * MIN, value: 1.2 });
+  });
+
+  it('counts pages and warnings apart, and measures the lead time from the first page only', () => {
+    const warn = { ...alert(T0 + 30_000, 'firing', 'f', 'warning'), rule: 'W', fingerprint: '2' };
+    const r = analyse({ database: 'd', fromMs: T0, toMs: T0 + 5 * MIN }, gauges, requests, [], [warn, alert(T0 + 2 * MIN, 'firing', 'f')]);
+    expect(r.pages.map((p) => p.rule)).toEqual(['R']);
+    expect(r.warnings.map((p) => [p.rule, p.severity])).toEqual([['W', 'warning']]);
+    expect(r.firstPage?.firedAtMs).toBe(T0 + 2 * MIN);
+    // One definition: earliest collapse minus first page, not the best of the per-page leads.
+    expect(r.leadTimeMs).toBe(MIN);
+    expect(leadTimeOf(r.pages, r.collapse)).toEqual({ firstPage: r.firstPage, leadTimeMs: MIN });
+    expect(leadTimeOf([], r.collapse)).toEqual({ firstPage: null, leadTimeMs: null });
   });
 
   it('ignores minutes with too few requests for a collapse', () => {
