@@ -4,5 +4,11 @@
 import { register } from 'tsx/esm/api';
 
 register();
-const { main } = await import('../cli/main.ts');
-process.exitCode = await main(process.argv);
+if (process.argv[2] === 'detect') {
+  // A CSV filter: skip loading the whole chain (cli/commands/detect.ts, detectMain).
+  const { detectMain } = await import('../cli/commands/detect.ts');
+  process.exitCode = await detectMain(process.argv);
+} else {
+  const { main } = await import('../cli/main.ts');
+  process.exitCode = await main(process.argv);
+}
