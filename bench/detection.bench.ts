@@ -38,7 +38,7 @@
  * Prints the summary as JSON and writes it to bench/results/detection.json.
  */
 import { fork } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
@@ -429,8 +429,15 @@ async function main(): Promise<void> {
       out: { type: 'string', default: resolve(ROOT, 'bench/results/detection.json') },
       'worker-ids': { type: 'string' },
       split: { type: 'string', default: 'both' },
+      'from-outcomes': { type: 'string' },
     },
   });
+  if (values['from-outcomes'] !== undefined) {
+    // Re-score a run's raw outcomes (written next to the result) without re-running it.
+    const saved = JSON.parse(await readFile(values['from-outcomes'], 'utf8')) as { wallMs: number; workers: number; outcomes: MorningOutcome[] };
+    writeResult(values.out, summarise(saved.outcomes, saved.wallMs, saved.workers));
+    return;
+  }
   const split = values.split;
   if (split !== 'tuning' && split !== 'validation' && split !== 'both') throw new Error(`--split must be tuning, validation or both, got ${split}`);
   if (values['worker-ids'] !== undefined) {
@@ -460,7 +467,10 @@ async function main(): Promise<void> {
   );
   const order = picked.map((s) => s.id);
   const outcomes = results.flat().sort((a, b) => order.indexOf(a.scenario.id) - order.indexOf(b.scenario.id));
-  const summary = summarise(outcomes, performance.now() - t0, workers);
+  const wallMs = performance.now() - t0;
+  // Raw outcomes first, so a scoring change can be re-applied (--from-outcomes) without a re-run.
+  writeFileSync(`${values.out}.outcomes.json`, JSON.stringify({ wallMs, workers, outcomes }));
+  const summary = summarise(outcomes, wallMs, workers);
   writeResult(values.out, summary);
 }
 
