@@ -11,6 +11,7 @@ import { metrics } from '@opentelemetry/api';
 import { describeError } from '../core/errors.ts';
 import { fingerprint, type Labels, type Sample } from '../core/samples.ts';
 import { INACTIVE, transition, type AlertState } from './alertState.ts';
+import { createCoverageGuard, type CoverageOptions } from './coverage.ts';
 import type { Notification, NotifyFn } from './notifiers/types.ts';
 import { dropName, EvalError, evaluateVector, type EvalStats, type VectorSample } from './promql/eval.ts';
 import type { AlertingRule, RecordingRule, Rule, RuleGroup } from './rules.ts';
@@ -56,6 +57,8 @@ export interface RuleHealth {
   readonly lastEvaluationAt?: number;
   /** Result samples of the last evaluation. */
   readonly lastSamples: number;
+  /** Alert results the last evaluation held back because their windows lacked data (cold start, gap); see alerts/coverage.ts. */
+  readonly lastHeldForCoverage?: number;
 }
 
 /** Engine health: per-rule health plus the last sink (notifier / log writer) failure. */
@@ -109,6 +112,12 @@ export interface RuleEngineOptions {
    * no longer in `groups` are dropped.
    */
   readonly initialState?: EngineStateSnapshot;
+  /**
+   * Cold-start and gap guard (alerts/coverage.ts): an alert instance starts only while
+   * every range window it reads holds enough data. Default on (90 % of each window, gaps
+   * up to 90 s); `false` turns it off (Prometheus behaviour, for conformance runs).
+   */
+  readonly coverage?: CoverageOptions | false;
 }
 
 /** The runtime engine. */
@@ -148,6 +157,7 @@ interface MutableHealth {
   lastError?: string;
   lastEvaluationAt?: number;
   lastSamples: number;
+  lastHeldForCoverage?: number;
 }
 
 /** Creates an engine over `store`. */
@@ -179,6 +189,7 @@ export function createRuleEngine(opts: RuleEngineOptions): RuleEngine {
     }
   }
   const keys = ruleKeys(opts.groups);
+  const guard = opts.coverage === false ? undefined : createCoverageGuard(opts.groups, opts.store, opts.coverage ?? {});
   if (opts.initialState) {
     const byKey = new Map<string, Map<string, AlertInstance>>();
     for (const [r, k] of keys) byKey.set(k.key, instances.get(r)!);
@@ -221,29 +232,39 @@ export function createRuleEngine(opts: RuleEngineOptions): RuleEngine {
   function evalAlerting(r: AlertingRule, res: readonly VectorSample[], now: number, out: AlertTransition[]): void {
     const insts = instances.get(r)!;
     const seen = new Map<string, { labels: Labels; value: number; annotations: Labels }>();
+    let held = 0;
     for (const s of res) {
       const labels = ruleLabels(r, s.labels, s.value);
       labels['alertname'] = r.name;
       const fp = fingerprint(r.name, labels);
       if (seen.has(fp)) throw new EvalError('vector contains metrics with the same labelset after applying alert labels');
+      // Cold start / gap: an instance that is not firing yet may not start (or go on
+      // pending) on windows that hold too little data.
+      if (guard && insts.get(fp)?.state.kind !== 'firing' && !guard.covered(r, s.labels, now)) {
+        held++;
+        continue;
+      }
       const annotations: Record<string, string> = {};
       for (const [k, t] of Object.entries(r.annotationTemplates)) annotations[k] = t({ labels, value: s.value });
       seen.set(fp, { labels, value: s.value, annotations });
     }
+    const h = health.get(r)!;
+    if (held > 0) h.lastHeldForCoverage = held;
+    else delete h.lastHeldForCoverage;
     const timing = { forMs: r.forMs, keepFiringForMs: r.keepFiringForMs };
     // Hysteresis: evaluated only when a firing instance lost its condition.
-    let held: Set<string> | undefined;
+    let kept: Set<string> | undefined;
     const isHeld = (fp: string): boolean => {
       if (!r.keepFiringWhile) return false;
-      if (!held) {
-        held = new Set();
+      if (!kept) {
+        kept = new Set();
         for (const s of evaluateVector(r.keepFiringWhile.expr, opts.store, now, evalOpts)) {
           const labels = ruleLabels(r, s.labels, s.value);
           labels['alertname'] = r.name;
-          held.add(fingerprint(r.name, labels));
+          kept.add(fingerprint(r.name, labels));
         }
       }
-      return held.has(fp);
+      return kept.has(fp);
     };
     const emit = (fp: string, inst: AlertInstance, st: AlertTransition['state'], value: number, activeAt: number) =>
       out.push({ rule: r.name, group: r.group, fingerprint: fp, state: st, labels: inst.labels, annotations: inst.annotations, value, activeAt, at: now });

@@ -6,6 +6,8 @@
  * score the alerts against. It never writes rows itself; it feeds the pipeline only
  * through the collectors.
  */
+export { createTelemetryTransform, FULL_TELEMETRY } from './telemetry.ts';
+export type { TelemetryProfile } from './telemetry.ts';
 export { runMorning, resolveMorningOptions, DEFAULT_MORNING } from './morning.ts';
 export type { MorningOptions, MorningDeps, MorningProgress, MorningResult } from './morning.ts';
 export {
@@ -20,6 +22,7 @@ export {
   meanLatencyS,
   rampCdf,
   schedule,
+  morningSchedule,
   timeoutShare,
 } from './model.ts';
 export type { CollapseTrigger, Exam, FacultySpec, FacultyTruth, GroundTruth, MorningParams, RampShape, StepOutput } from './model.ts';

@@ -99,6 +99,20 @@ const EXAMS: readonly (readonly [id: string, faculty: string, hhmm: string, enro
   ['arch-hist-b1', 'architecture', '10:00', 120, 30],
 ];
 
+/** The exams a morning with these params runs: the day's schedule, staggered if asked. */
+export function morningSchedule(p: Pick<MorningParams, 'start' | 'staggerMinutes'>): Exam[] {
+  const exams = schedule(dayOf(p.start));
+  const stagger = p.staggerMinutes ?? 0;
+  if (!(stagger > 0)) return exams;
+  const seen = new Map<string, number>();
+  return exams.map((e) => {
+    const k = `${e.faculty}|${e.start}`;
+    const i = seen.get(k) ?? 0;
+    seen.set(k, i + 1);
+    return { ...e, start: e.start + i * stagger * 60_000 };
+  });
+}
+
 /** The exams of the morning of `dayMs` (UTC midnight), ordered as listed. */
 export function schedule(dayMs: number = DEFAULT_DAY_MS): Exam[] {
   return EXAMS.map(([id, faculty, hhmm, enrolled, minutes]) => {
@@ -129,6 +143,27 @@ export interface MorningParams {
   readonly durationMs: number;
   /** Model step, simulated ms. */
   readonly stepMs: number;
+  /**
+   * Processing capacity (workers) relative to the tested sizing, default 1. Below 1 the
+   * worker pool saturates while sessions are still under their limit: e.g. a release
+   * that made each page more expensive, or a pool sized for a lighter exam type.
+   */
+  readonly processingFactor?: number;
+  /**
+   * A database connection leak (a code path that never returns its connection): from
+   * `startMs`, `perMinute` connections leave the shared pool for good. Workers that find
+   * no free connection block, so processing capacity falls with the free pool, and the
+   * contention slowdown starts as the pool fills.
+   */
+  readonly dbLeak?: { readonly startMs: number; readonly perMinute: number };
+  /**
+   * A traffic burst (a mass reload, a mail with a link, a bot): request rate × `factor`
+   * for `durationMs` from `atMs`, on one faculty (or all without `faculty`). Whether it
+   * recovers or tips into collapse is the model's business, not the burst's.
+   */
+  readonly burst?: { readonly atMs: number; readonly durationMs: number; readonly factor: number; readonly faculty?: string };
+  /** Staggered starts: the k-th exam of a faculty sharing a start time starts k × this many minutes later. Default 0. */
+  readonly staggerMinutes?: number;
 }
 
 /** Defaults: 07:30→10:30 UTC on 2026-01-12, capacity 1, linear 30-minute ramp. */
@@ -337,9 +372,13 @@ export class MorningModel {
   private readonly faculties: FacultyState[];
   private readonly dbMax: number;
   private dbUsed = 0;
+  /** Connections lost to a leak (params.dbLeak). */
+  private leaked = 0;
+  /** Connections the workers wanted in the previous step (for pool starvation under a leak). */
+  private dbWanted = 0;
   private t: number;
 
-  constructor(params: MorningParams, exams: readonly Exam[] = schedule(dayOf(params.start))) {
+  constructor(params: MorningParams, exams: readonly Exam[] = morningSchedule(params)) {
     this.params = params;
     this.rng = mulberry32(params.seed);
     this.t = params.start;
@@ -365,7 +404,7 @@ export class MorningModel {
           })),
         servers: servers.map((s) => ({ name: s.name, weight: s.weight / wsum })),
         sessionCap,
-        workers: Math.ceil((sessionCap * MODEL.requestRate * MODEL.serviceTimeS) / MODEL.testedUtilization),
+        workers: Math.ceil(((sessionCap * MODEL.requestRate * MODEL.serviceTimeS) / MODEL.testedUtilization) * (params.processingFactor ?? 1)),
         background: spec.students * MODEL.backgroundShare,
         bgAdmitted: spec.students * MODEL.backgroundShare,
         retryBacklog: 0,
@@ -409,6 +448,11 @@ export class MorningModel {
     const dtS = dt / 1000;
     const t = this.t + dt;
     const rng = this.rng;
+    if (p.dbLeak && t > p.dbLeak.startMs) this.leaked = Math.min(this.dbMax, this.leaked + (p.dbLeak.perMinute * dt) / 60_000);
+    // Under a leak, workers that find no free connection block: processing capacity
+    // shrinks to what the free pool can serve (previous step's demand for connections).
+    const dbServe = p.dbLeak ? Math.min(1, Math.max(0, this.dbMax - this.leaked) / Math.max(1, this.dbWanted)) : 1;
+    let dbWanted = 0;
     // DB contention from the previous step slows every pool (shared database).
     const dbU = this.dbMax > 0 ? this.dbUsed / this.dbMax : 0;
     const dbFactor = 1 + (dbU > 0.7 ? 1.5 * ((dbU - 0.7) / 0.3) ** 2 : 0);
@@ -442,7 +486,9 @@ export class MorningModel {
       // --- offered load (requests/s)
       const noiseF = Math.exp(p.noise * gaussian(rng));
       if (p.spikes && t > f.spikeUntil && rng() < dt / 3_600_000) f.spikeUntil = t + 30_000;
-      const spikeF = t <= f.spikeUntil ? 1.5 : 1;
+      const b = p.burst;
+      const burstF = b && t > b.atMs && t <= b.atMs + b.durationMs && (b.faculty === undefined || b.faculty === f.spec.code) ? b.factor : 1;
+      const spikeF = (t <= f.spikeUntil ? 1.5 : 1) * burstF;
       const examRates = f.exams.map((e) => {
         const since = t - e.exam.start;
         const boost = since >= 0 && since < MODEL.startBoostMs && e.postponedAt === null ? MODEL.startBoost : 1;
@@ -457,7 +503,7 @@ export class MorningModel {
         ((admissible + (loginAttempts - admissible) * MODEL.refusalCost) * MODEL.loginRequests) / dtS;
       const retryRate = f.retryBacklog / dtS;
       const offered = pageRate + loginRate + retryRate;
-      const capacityRps = f.workers / serviceS;
+      const capacityRps = (f.workers * dbServe) / serviceS;
       const rho = offered / capacityRps;
       const goodput = rho <= 1 ? offered : capacityRps / (1 + MODEL.thrashing * (rho - 1));
       const meanS = rho < 1 ? meanLatencyS(serviceS, rho) : MODEL.timeoutS * 0.8;
@@ -505,6 +551,7 @@ export class MorningModel {
 
       const busy = Math.min(f.workers, offered * serviceS);
       dbUsed += busy * MODEL.dbPerWorker;
+      dbWanted += busy * MODEL.dbPerWorker;
       const queued = rho > 1 ? Math.min(f.workers * 4, (offered - goodput) * 2) : offered * Math.max(0, meanS - serviceS);
       const active = busy + queued;
       facultySteps.push({
@@ -580,7 +627,8 @@ export class MorningModel {
         });
       }
     }
-    this.dbUsed = Math.min(this.dbMax, dbUsed);
+    this.dbUsed = Math.min(this.dbMax, dbUsed + this.leaked);
+    this.dbWanted = dbWanted;
     this.t = t;
     return {
       atMs: t,

@@ -16,8 +16,8 @@ import {
   MorningModel,
   TruthTracker,
   dayOf,
+  morningSchedule,
   mulberry32,
-  schedule,
   type FacultyStep,
   type GroundTruth,
   type LatencyDist,
@@ -177,7 +177,7 @@ class ServerRecorder {
 export async function runMorning(options: Partial<MorningOptions>, deps: MorningDeps): Promise<MorningResult> {
   const o = resolveMorningOptions(options);
   const wallStart = performance.now();
-  const model = new MorningModel(o, schedule(dayOf(o.start)));
+  const model = new MorningModel(o, morningSchedule(o));
   const truth = new TruthTracker(model.capacities());
   const clock = manualClock(o.start);
   const topic = deps.topic ?? TOPICS.metrics;

@@ -12,5 +12,5 @@ export type { TheilSenParams, TheilSenResult, TheilSenState, Band } from './thei
 export { holtKernel, holtForecast, holtHalfWidth } from './holt.ts';
 export type { HoltParams, HoltResult, HoltState } from './holt.ts';
 export { queueKnee, erlangB, erlangC } from './queue.ts';
-export { anomalyKernel, anomalyScores, zToScore, ANOMALY_DEFAULTS } from './anomaly.ts';
+export { anomalyKernel, anomalyScores, pToScore, ANOMALY_DEFAULTS, ANOMALY_WINDOW_PARAMS, DEFAULT_ANOMALY_THRESHOLD } from './anomaly.ts';
 export type { AnomalyParams, AnomalyState } from './anomaly.ts';

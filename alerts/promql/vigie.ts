@@ -15,14 +15,14 @@
  * - `vigie_queue_knee(rho instant-vector, servers scalar?)`: expected response time in
  *   service times at utilization ρ: 1/(1 − ρ) (M/M/1), or the M/M/c Erlang-C form with
  *   `servers`; +Inf at ρ ≥ 1.
- * - `vigie_anomaly_score(v range-vector)`: robust streaming anomaly score in [0, 1] of
- *   the newest sample of each series, the window being its history (see
- *   `alerts/forecast/anomaly.ts`).
+ * - `vigie_anomaly_score(v range-vector)`: calibrated anomaly score (1 − tail probability)
+ *   of the newest sample of each series, the window being its history (see
+ *   `alerts/forecast/anomaly.ts`; 0 until the window holds 70 points).
  *
  * All drop the metric name, as Prometheus functions that compute new values do.
  */
 import type { Labels } from '../../core/samples.ts';
-import { anomalyKernel } from '../forecast/anomaly.ts';
+import { ANOMALY_WINDOW_PARAMS, anomalyKernel } from '../forecast/anomaly.ts';
 import { holtForecast, holtHalfWidth, holtKernel } from '../forecast/holt.ts';
 import { runKernel } from '../forecast/kernel.ts';
 import { queueKnee } from '../forecast/queue.ts';
@@ -138,5 +138,5 @@ export function queueKneeFn(v: readonly InstantSample[], servers: number | undef
 
 /** `vigie_anomaly_score`: score of each window's newest sample. */
 export function anomalyScoreFn(series: readonly SeriesWindow[], nowMs: number): { labels: Labels; value: number }[] {
-  return series.map((s) => ({ labels: s.labels, value: runKernel(anomalyKernel, {}, s.ts, s.vs, nowMs) }));
+  return series.map((s) => ({ labels: s.labels, value: runKernel(anomalyKernel, ANOMALY_WINDOW_PARAMS, s.ts, s.vs, nowMs) }));
 }

@@ -1,9 +1,11 @@
 /**
  * `vigie detect`: the streaming anomaly detector of `vigie_anomaly_score` on a CSV.
  * Reads `timestamp,value` rows (header optional; `-` = stdin), writes
- * `timestamp,value,anomaly_score` to stdout — one row per input row, same order, the
- * timestamp and value fields echoed byte for byte, the score in [0, 1] computed from
- * that row and the rows before it only (appending rows never changes earlier scores).
+ * `timestamp,value,anomaly_score,anomaly` to stdout — one row per input row, same order,
+ * the timestamp and value fields echoed byte for byte, the score (1 − tail probability,
+ * see alerts/forecast/anomaly.ts) computed from that row and the rows before it only
+ * (appending rows never changes earlier scores), `anomaly` 1 when the score reaches the
+ * threshold (default 0.9999: about one false alarm per 10,000 normal points).
  *
  * Bad rows (not two fields, empty timestamp, value not a finite number) stop the run
  * with an error naming the line number and its content (exit 2), or, with
@@ -14,8 +16,8 @@ import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import type { Command } from 'commander';
-import { anomalyKernel, type AnomalyParams } from '../../alerts/forecast/anomaly.ts';
-import { ConfigError } from '../../core/errors.ts';
+import { anomalyKernel, DEFAULT_ANOMALY_THRESHOLD, type AnomalyParams } from '../../alerts/forecast/anomaly.ts';
+import { ConfigError, describeError } from '../../core/errors.ts';
 
 /** A row that cannot be scored; the message names the line and its content. */
 export class DetectInputError extends ConfigError {}
@@ -24,8 +26,10 @@ export class DetectInputError extends ConfigError {}
 export interface DetectOptions {
   /** Skip bad rows (counted) instead of failing. */
   readonly skipInvalid?: boolean;
-  /** Write the `timestamp,value,anomaly_score` header line. Default true. */
+  /** Write the `timestamp,value,anomaly_score,anomaly` header line. Default true. */
   readonly header?: boolean;
+  /** Score at or above which a row is an anomaly (default {@link DEFAULT_ANOMALY_THRESHOLD}). */
+  readonly threshold?: number;
   /** Kernel knobs (defaults: alerts/forecast/anomaly.ts). */
   readonly params?: AnomalyParams;
 }
@@ -34,6 +38,8 @@ export interface DetectOptions {
 export interface DetectSummary {
   readonly rows: number;
   readonly skipped: number;
+  /** Rows flagged as anomalies. */
+  readonly anomalies: number;
   /** First skipped lines (number and content), at most 5. */
   readonly skippedExamples: readonly string[];
 }
@@ -73,7 +79,9 @@ export async function detect(lines: AsyncIterable<string> | Iterable<string>, wr
   let skipped = 0;
   const examples: string[] = [];
   let seenContent = false;
-  let buf = opts.header === false ? '' : 'timestamp,value,anomaly_score\n';
+  const threshold = opts.threshold ?? DEFAULT_ANOMALY_THRESHOLD;
+  let anomalies = 0;
+  let buf = opts.header === false ? '' : 'timestamp,value,anomaly_score,anomaly\n';
   for await (const rawLine of lines) {
     lineNo++;
     const line = rawLine.endsWith('\r') ? rawLine.slice(0, -1) : rawLine;
@@ -105,14 +113,16 @@ export async function detect(lines: AsyncIterable<string> | Iterable<string>, wr
     }
     anomalyKernel.add(state, rows, value);
     rows++;
-    buf += `${fields[0]},${fields[1]},${formatScore(state.score)}\n`;
+    const flagged = state.score >= threshold;
+    if (flagged) anomalies++;
+    buf += `${fields[0]},${fields[1]},${formatScore(state.score)},${flagged ? 1 : 0}\n`;
     if (buf.length > 65_536) {
       await write(buf);
       buf = '';
     }
   }
   if (buf) await write(buf);
-  return { rows, skipped, skippedExamples: examples };
+  return { rows, skipped, anomalies, skippedExamples: examples };
 }
 
 /** Writes to a stream, waiting for drain when its buffer is full. */
@@ -127,7 +137,7 @@ function streamWriter(out: Writable): (chunk: string) => Promise<void> {
 
 /** Runs `vigie detect` on a file or stdin (`-`). */
 export async function runDetect(
-  opts: { readonly input: string; readonly skipInvalid?: boolean; readonly header?: boolean },
+  opts: { readonly input: string; readonly skipInvalid?: boolean; readonly header?: boolean; readonly threshold?: number; readonly params?: AnomalyParams },
   io: { readonly stdin?: Readable; readonly stdout?: Writable; readonly stderr?: Writable } = {},
 ): Promise<DetectSummary> {
   const stdout = io.stdout ?? process.stdout;
@@ -146,6 +156,8 @@ export async function runDetect(
     const summary = await detect(rl, streamWriter(stdout), {
       ...(opts.skipInvalid !== undefined ? { skipInvalid: opts.skipInvalid } : {}),
       ...(opts.header !== undefined ? { header: opts.header } : {}),
+      ...(opts.threshold !== undefined ? { threshold: opts.threshold } : {}),
+      ...(opts.params !== undefined ? { params: opts.params } : {}),
     });
     if (summary.skipped > 0) {
       stderr.write(`vigie detect: skipped ${summary.skipped} invalid row(s), e.g. ${summary.skippedExamples.join('; ')}\n`);
@@ -157,23 +169,68 @@ export async function runDetect(
   }
 }
 
+/** Parses a number option within [min, max]; the error names the option and the value. */
+function numberOption(name: string, min: number, max: number, integer: boolean): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
+      throw new ConfigError(`${name}: expected ${integer ? 'an integer' : 'a number'} in [${min}, ${max}], got "${v}"`);
+    }
+    return n;
+  };
+}
+
+/**
+ * `vigie detect` without the rest of the CLI: bin/vigie.mjs calls this for `vigie detect …`
+ * so a filter people pipe series through does not load Kafka, ClickHouse and
+ * OpenTelemetry first (seconds of start-up). Same exit codes as cli/main.ts.
+ */
+export async function detectMain(argv: readonly string[]): Promise<number> {
+  const { Command } = await import('commander');
+  const program = new Command('vigie').exitOverride().showHelpAfterError();
+  registerDetectCommand(program);
+  try {
+    await program.parseAsync([...argv]);
+    return 0;
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help') return 0;
+    if (typeof code === 'string' && code.startsWith('commander.')) return 2;
+    process.stderr.write(`vigie: ${err instanceof ConfigError ? err.message : describeError(err)}\n`);
+    return err instanceof ConfigError ? 2 : 1;
+  }
+}
+
 /** Registers `vigie detect`. */
 export function registerDetectCommand(program: Command): void {
   program
     .command('detect')
     .description(
       'Score a time series for anomalies with the robust streaming detector behind vigie_anomaly_score(): reads timestamp,value CSV rows ' +
-        '(header optional), writes timestamp,value,anomaly_score (score in [0,1], from that row and earlier rows only).',
+        '(header optional), writes timestamp,value,anomaly_score,anomaly. The score is 1 − p, p the estimated probability that a normal ' +
+        'point deviates from the forecast at least this much (from that row and earlier rows only); anomaly is 1 at score ≥ --threshold.',
     )
     .requiredOption('-i, --input <file>', 'CSV file to read, or - for stdin')
     .option('--skip-invalid', 'skip rows that cannot be parsed (counted in a warning on stderr) instead of failing on the first one')
-    .option('--no-header', 'do not write the timestamp,value,anomaly_score header line')
+    .option('--no-header', 'do not write the timestamp,value,anomaly_score,anomaly header line')
+    .option('--threshold <score>', `anomaly when score ≥ this (default ${DEFAULT_ANOMALY_THRESHOLD}: about 1 false alarm per 10,000 normal points; 0.999 → ~10)`, numberOption('--threshold', 0, 1, false))
+    .option('--period <points>', 'season length in rows (0 = no season; default: detected during the warm-up, up to warm-up/3)', numberOption('--period', 0, 1_000_000, true))
+    .option('--warmup <points>', 'rows that initialise the model (scored 0; 30 more rows calibrate it); default 100', numberOption('--warmup', 3, 1_000_000, true))
     .addHelpText(
       'after',
       '\nExamples:\n  vigie detect --input sessions.csv > scored.csv\n  cat sessions.csv | vigie detect --input - --skip-invalid\n\n' +
-        'Exit status: 0 on success, 2 on an invalid row (the message names the line and its content) or unreadable input.',
+        'The first warm-up + 30 rows score 0 (no history yet). Flat and periodic series score low; one spike, a level shift, a trend ' +
+        'change, a variance change or a broken season score near 1.\n' +
+        'Exit status: 0 on success, 2 on an invalid row (the message names the line and its content), a bad option or unreadable input.',
     )
-    .action(async (opts: { input: string; skipInvalid?: boolean; header: boolean }) => {
-      await runDetect({ input: opts.input, skipInvalid: opts.skipInvalid === true, header: opts.header });
+    .action(async (opts: { input: string; skipInvalid?: boolean; header: boolean; threshold?: number; period?: number; warmup?: number }) => {
+      const params: AnomalyParams = { ...(opts.period !== undefined ? { period: opts.period } : {}), ...(opts.warmup !== undefined ? { warmup: opts.warmup } : {}) };
+      await runDetect({
+        input: opts.input,
+        skipInvalid: opts.skipInvalid === true,
+        header: opts.header,
+        ...(opts.threshold !== undefined ? { threshold: opts.threshold } : {}),
+        params,
+      });
     });
 }

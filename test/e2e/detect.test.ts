@@ -17,7 +17,7 @@ function vigie(args: string[], input?: string) {
 
 describe('vigie detect', () => {
   const dir = mkdtempSync(join(tmpdir(), 'vigie-detect-'));
-  const rows = Array.from({ length: 60 }, (_, i) => `2026-01-12T09:${String(i).padStart(2, '0')}:00.000Z,${i === 45 ? 900 : 100 + (i % 3)}`);
+  const rows = Array.from({ length: 300 }, (_, i) => `${new Date(Date.UTC(2026, 0, 12, 6) + i * 60_000).toISOString()},${i === 245 ? 900 : 100 + (i % 3)}`);
 
   it('scores a file: one row per input row, timestamps echoed unchanged, scores in [0,1]', () => {
     const file = join(dir, 'in.csv');
@@ -25,20 +25,21 @@ describe('vigie detect', () => {
     const r = vigie(['detect', '--input', file]);
     expect(r.status, r.stderr).toBe(0);
     const out = r.stdout.trimEnd().split('\n');
-    expect(out[0]).toBe('timestamp,value,anomaly_score');
-    expect(out).toHaveLength(61);
+    expect(out[0]).toBe('timestamp,value,anomaly_score,anomaly');
+    expect(out).toHaveLength(301);
     out.slice(1).forEach((line, i) => {
       expect(line.startsWith(rows[i]! + ',')).toBe(true);
-      const s = Number(line.slice(rows[i]!.length + 1));
+      const s = Number(line.split(',')[2]);
       expect(s >= 0 && s <= 1).toBe(true);
     });
-    expect(Number(out[46]!.split(',')[2])).toBeGreaterThan(0.9);
+    // The spike, and nothing else, is flagged at the default threshold.
+    expect(out.slice(1).filter((l) => l.endsWith(',1'))).toEqual([`${rows[245]},1.000000,1`]);
   });
 
   it('reads stdin with -, and fails on a bad row with its line number and content', () => {
     const ok = vigie(['detect', '--input', '-'], rows.join('\n'));
     expect(ok.status, ok.stderr).toBe(0);
-    expect(ok.stdout.trimEnd().split('\n')).toHaveLength(61);
+    expect(ok.stdout.trimEnd().split('\n')).toHaveLength(301);
     const bad = vigie(['detect', '--input', '-'], [rows[0], rows[1], '2026-01-12T10:00:00Z,lots'].join('\n'));
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/line 3: "2026-01-12T10:00:00Z,lots"/);
@@ -53,5 +54,12 @@ describe('vigie detect', () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/--input <file>/);
     expect(r.stdout).toMatch(/--skip-invalid/);
+    expect(r.stdout).toMatch(/--threshold <score>/);
+  });
+
+  it('rejects a threshold outside [0, 1] naming the option', () => {
+    const r = vigie(['detect', '--input', '-', '--threshold', '1.5'], rows.join('\n'));
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--threshold: expected a number in \[0, 1\], got "1.5"/);
   });
 });

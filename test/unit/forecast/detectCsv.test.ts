@@ -15,10 +15,10 @@ describe('vigie detect (CSV kernel)', () => {
     const input = ['time,val', '2026-01-12T09:00:00Z,10', ' 1768208400 , 10.50 ', '"2026-01-12 09:00:30",11', '', '2026-01-12T09:00:45Z,1e1\r'];
     const { out, summary } = await run(input);
     const rows = out.trimEnd().split('\n');
-    expect(rows[0]).toBe('timestamp,value,anomaly_score');
-    expect(rows.slice(1).map((r) => r.split(',').slice(0, -1).join(','))).toEqual(['2026-01-12T09:00:00Z,10', ' 1768208400 , 10.50 ', '"2026-01-12 09:00:30",11', '2026-01-12T09:00:45Z,1e1']);
+    expect(rows[0]).toBe('timestamp,value,anomaly_score,anomaly');
+    expect(rows.slice(1).map((r) => r.split(',').slice(0, -2).join(','))).toEqual(['2026-01-12T09:00:00Z,10', ' 1768208400 , 10.50 ', '"2026-01-12 09:00:30",11', '2026-01-12T09:00:45Z,1e1']);
     expect(summary.rows).toBe(4);
-    for (const r of rows.slice(1)) expect(Number(r.split(',').at(-1))).toBeGreaterThanOrEqual(0);
+    for (const r of rows.slice(1)) expect(Number(r.split(',').at(-2))).toBeGreaterThanOrEqual(0);
   });
 
   it('fails on a bad row naming the line number and its content', async () => {
@@ -46,7 +46,7 @@ describe('vigie detect (CSV kernel)', () => {
           const two = (await run(toLines([...a, ...b]))).out;
           expect(two.startsWith(one)).toBe(true);
           for (const line of two.trimEnd().split('\n').slice(1)) {
-            const s = Number(line.split(',').at(-1));
+            const s = Number(line.split(',').at(-2));
             expect(s >= 0 && s <= 1).toBe(true);
           }
         },
@@ -55,12 +55,20 @@ describe('vigie detect (CSV kernel)', () => {
     );
   });
 
-  it('flags a spike in a noisy series', async () => {
-    const xs = Array.from({ length: 100 }, (_, i) => 100 + ((i * 7919) % 11) - 5);
-    xs[70] = 300;
-    const { out } = await run(xs.map((x, i) => `${i},${x}`), { header: false });
-    const scores = out.trimEnd().split('\n').map((l) => Number(l.split(',')[2]));
-    expect(scores[70]).toBeGreaterThan(0.9);
-    expect(scores.filter((s) => s > 0.5)).toHaveLength(1);
+  it('flags a spike in a noisy series in the anomaly column, and only it', async () => {
+    const xs = Array.from({ length: 400 }, (_, i) => 100 + ((i * 7919) % 11) - 5);
+    xs[300] = 300;
+    const { out, summary } = await run(xs.map((x, i) => `${i},${x}`), { header: false });
+    const rows = out.trimEnd().split('\n').map((l) => l.split(','));
+    expect(Number(rows[300]![2])).toBeGreaterThan(0.9999);
+    expect(rows.filter((r) => r[3] === '1').map((r) => r[0])).toEqual(['300']);
+    expect(summary.anomalies).toBe(1);
+  });
+
+  it('honours --threshold: a lower threshold flags more rows', async () => {
+    const xs = Array.from({ length: 600 }, (_, i) => 100 + ((i * 7919) % 13) + ((i * 104729) % 7));
+    const strict = await run(xs.map((x, i) => `${i},${x}`), { threshold: 0.9999 });
+    const loose = await run(xs.map((x, i) => `${i},${x}`), { threshold: 0.5 });
+    expect(loose.summary.anomalies).toBeGreaterThan(strict.summary.anomalies);
   });
 });
