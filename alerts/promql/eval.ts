@@ -87,6 +87,43 @@ export function evaluateVector(expr: Expr, store: SeriesStore, tMs: number, opts
   throw new EvalError(`expression evaluates to a ${v.kind}, expected an instant vector or scalar`);
 }
 
+/** One series of a range evaluation: its labels and the steps where it had a value. */
+export interface RangeResult {
+  readonly labels: Labels;
+  readonly ts: number[];
+  readonly vs: number[];
+}
+
+/**
+ * Range evaluation (`/api/v1/query_range` semantics): the expression evaluated at every
+ * step from `startMs` to `endMs` inclusive, results gathered per label set; a scalar is
+ * the label-less series. As in Prometheus, a step whose vector holds the same label set
+ * twice fails the query.
+ */
+export function evaluateRange(expr: Expr, store: SeriesStore, startMs: number, endMs: number, stepMs: number, opts: EvalOptions = {}): RangeResult[] {
+  if (!(stepMs > 0)) throw new EvalError(`range evaluation needs a positive step, got ${stepMs} ms`);
+  const byKey = new Map<string, RangeResult>();
+  for (let t = startMs; t <= endMs; t += stepMs) {
+    const v = evaluate(expr, store, t, opts);
+    const samples = v.kind === 'scalar' ? [{ labels: {}, value: v.value }] : v.kind === 'vector' ? v.samples : undefined;
+    if (!samples) throw new EvalError(`range evaluation needs an instant vector or scalar expression, got a ${v.kind}`);
+    const seen = new Set<string>();
+    for (const s of samples) {
+      const k = signature(s.labels, [], false) + '\x00' + (s.labels['__name__'] ?? '');
+      if (seen.has(k)) throw new EvalError(`vector cannot contain metrics with the same labelset ${labelString(s.labels)}`);
+      seen.add(k);
+      let r = byKey.get(k);
+      if (!r) {
+        r = { labels: s.labels, ts: [], vs: [] };
+        byKey.set(k, r);
+      }
+      r.ts.push(t);
+      r.vs.push(s.value);
+    }
+  }
+  return [...byKey.values()];
+}
+
 /** Labels without `__name__`. */
 export function dropName(l: Labels): Labels {
   if (!('__name__' in l)) return l;

@@ -140,7 +140,8 @@ export interface Bucket {
 const SMALL_DELTA_TOLERANCE = 1e-12;
 const MIN_NORMAL = 2.2250738585072014e-308;
 
-function almostEqual(a: number, b: number, epsilon: number): boolean {
+/** Prometheus `almost.Equal`: equal within a relative epsilon (NaN equals NaN). */
+export function almostEqual(a: number, b: number, epsilon: number): boolean {
   if (Number.isNaN(a) && Number.isNaN(b)) return true;
   if (a === b) return true;
   const absSum = Math.abs(a) + Math.abs(b);

@@ -28,12 +28,18 @@ export class PromQLError extends DecodeError {
   readonly position: number;
   /** The offending text (empty at end of input). */
   readonly offending: string;
-  constructor(expr: string, from: number, to: number, what: string) {
+  /**
+   * Set when the expression is valid PromQL that Vigie does not evaluate: the construct
+   * (e.g. `subquery`, `function info()`), so rule checks can name it.
+   */
+  readonly unsupported: string | undefined;
+  constructor(expr: string, from: number, to: number, what: string, unsupported?: string) {
     const offending = expr.slice(from, Math.max(to, from));
     const near = offending === '' ? (from >= expr.length ? 'at end of input' : `before "${expr.slice(from, from + 12)}"`) : `at "${offending}"`;
     super('promql', `PromQL parse error at position ${from + 1} ${near}: ${what} (in \`${expr}\`)`);
     this.position = from;
     this.offending = offending;
+    this.unsupported = unsupported;
   }
 }
 
@@ -256,6 +262,11 @@ class Walker {
     throw new PromQLError(this.src, n.from, n.to, what);
   }
 
+  /** Refuses valid PromQL that the engine does not evaluate, naming the construct. */
+  unsupported(n: SyntaxNode, construct: string, what?: string): never {
+    throw new PromQLError(this.src, n.from, n.to, what ?? `${construct} is not supported by the Vigie engine`, construct);
+  }
+
   expr(n: SyntaxNode): Expr {
     switch (n.name) {
       case 'ParenExpr': {
@@ -291,11 +302,11 @@ class Walker {
       case 'BinaryExpr':
         return this.binary(n);
       case 'SubqueryExpr':
-        return this.fail(n, 'subqueries (expr[range:step]) are not supported by the Vigie engine; use a recording rule and a range selector over it');
+        return this.unsupported(n, 'subquery', 'subqueries (expr[range:step]) are not supported by the Vigie engine; use a recording rule and a range selector over it');
       case 'StepInvariantExpr':
-        return this.fail(n, 'the @ modifier is not supported by the Vigie engine');
+        return this.unsupported(n, '@ modifier');
       default:
-        return this.fail(n, `unsupported expression (${n.name})`);
+        return this.unsupported(n, `expression ${n.name}`);
     }
   }
 
@@ -309,7 +320,7 @@ class Walker {
         sign = this.text(kids[0]!) === '-' ? -1 : 1;
         return sign * this.duration(kids[1], parent);
       }
-      if (kids.length !== 1) this.fail(node, 'duration arithmetic is not supported');
+      if (kids.length !== 1) this.unsupported(node, 'duration expression');
       node = kids[0]!;
     }
     const text = this.text(node);
@@ -390,7 +401,7 @@ class Walker {
     if (!ident) return this.fail(n, 'incomplete function call');
     const func = this.vigieNames.get(ident.from) ?? this.text(ident);
     const sig = FUNCTIONS[func];
-    if (!sig) return this.fail(ident, `function "${func}" is not supported by the Vigie engine (supported: ${Object.keys(FUNCTIONS).join(', ')})`);
+    if (!sig) return this.unsupported(ident, `function ${func}()`, `function "${func}" is not supported by the Vigie engine (supported: ${Object.keys(FUNCTIONS).join(', ')})`);
     const argNodes = body ? children(body) : [];
     const args = argNodes.map((c) => this.expr(c));
     const min = sig.minArgs ?? sig.args.length;
@@ -414,7 +425,7 @@ class Walker {
     for (const c of children(n)) {
       if (c.name === 'AggregateOp') {
         const t = this.text(c).toLowerCase();
-        if (!AGGREGATES.has(t)) this.fail(c, `aggregation "${t}" is not supported (supported: ${[...AGGREGATES].join(', ')})`);
+        if (!AGGREGATES.has(t)) this.unsupported(c, `aggregation ${t}`, `aggregation "${t}" is not supported (supported: ${[...AGGREGATES].join(', ')})`);
         op = t as AggregateOp;
       } else if (c.name === 'AggregateModifier') {
         for (const k of children(c)) {
