@@ -14,6 +14,7 @@ import {
   extrapolatedRate,
   instantRate,
   kahanSumInc,
+  KahanMean,
   linearRegression,
   type Bucket,
 } from './functions.ts';
@@ -124,12 +125,44 @@ export function evaluateRange(expr: Expr, store: SeriesStore, startMs: number, e
   return [...byKey.values()];
 }
 
-/** Labels without `__name__`. */
+/**
+ * Labels without `__name__` (and the `__type__`/`__unit__` metadata labels of
+ * Prometheus 3's type-and-unit labels, which describe the metric and go with its name).
+ */
 export function dropName(l: Labels): Labels {
-  if (!('__name__' in l)) return l;
+  if (!('__name__' in l) && !('__type__' in l) && !('__unit__' in l)) return l;
   const out: Record<string, string> = {};
-  for (const k in l) if (k !== '__name__') out[k] = l[k]!;
+  for (const k in l) if (!isNameLabel(k)) out[k] = l[k]!;
   return out;
+}
+
+function isNameLabel(k: string): boolean {
+  return k === '__name__' || k === '__type__' || k === '__unit__';
+}
+
+/**
+ * Prometheus fails a step whose vector holds one label set twice ("vector cannot contain
+ * metrics with the same labelset"), which happens when dropping the metric name merges
+ * series of different metrics. Only inputs mixing several metric names can collide, so
+ * the common one-metric case costs a scan of names.
+ */
+function assertUniqueAfterDrop(input: readonly { readonly labels: Labels }[], out: readonly VectorSample[]): void {
+  if (out.length < 2) return;
+  const first = input[0]?.labels['__name__'];
+  let mixed = false;
+  for (const s of input) {
+    if (s.labels['__name__'] !== first) {
+      mixed = true;
+      break;
+    }
+  }
+  if (!mixed) return;
+  const seen = new Set<string>();
+  for (const s of out) {
+    const k = signature(s.labels, [], false) + '\x00' + (s.labels['__name__'] ?? '');
+    if (seen.has(k)) throw new EvalError(`vector cannot contain metrics with the same labelset ${labelString(s.labels)}`);
+    seen.add(k);
+  }
 }
 
 function labelString(l: Labels): string {
@@ -146,7 +179,7 @@ function signature(l: Labels, names: readonly string[], on: boolean): string {
   }
   const keys = Object.keys(l).sort();
   for (const k of keys) {
-    if (k === '__name__' || names.includes(k)) continue;
+    if (isNameLabel(k) || names.includes(k)) continue;
     const v = l[k]!;
     if (v === '') continue;
     out += k + '\xfe' + v + '\xff';
@@ -218,7 +251,10 @@ class Evaluator {
         const v = this.eval(e.expr);
         if (e.op === '+') return v;
         if (v.kind === 'scalar') return { kind: 'scalar', value: -v.value };
-        return { kind: 'vector', samples: this.vec(v).map((s) => ({ labels: dropName(s.labels), value: -s.value })) };
+        const input = this.vec(v);
+        const out = input.map((s) => ({ labels: dropName(s.labels), value: -s.value }));
+        assertUniqueAfterDrop(input, out);
+        return { kind: 'vector', samples: out };
       }
       case 'vectorSelector':
         return { kind: 'vector', samples: this.instant(e) };
@@ -318,10 +354,9 @@ class Evaluator {
           if (hi < lo) return { kind: 'vector', samples: [] };
         } else if (f === 'clamp_min') lo = this.scalar(e.args[1]!);
         else hi = this.scalar(e.args[1]!);
-        return {
-          kind: 'vector',
-          samples: v.map((s) => ({ labels: dropName(s.labels), value: goMax(lo, goMin(hi, s.value)) })),
-        };
+        const out = v.map((s) => ({ labels: dropName(s.labels), value: goMax(lo, goMin(hi, s.value)) }));
+        assertUniqueAfterDrop(v, out);
+        return { kind: 'vector', samples: out };
       }
       case 'timestamp': {
         // Prometheus: on a vector selector (parentheses allowed), each sample's own
@@ -329,27 +364,35 @@ class Evaluator {
         // computed at the evaluation time, that time. Seconds; the metric name is dropped.
         let arg = a0!;
         while (arg.kind === 'paren') arg = arg.expr;
-        if (arg.kind === 'vectorSelector') {
-          return { kind: 'vector', samples: this.instant(arg, true).map((s) => ({ labels: dropName(s.labels), value: s.value })) };
-        }
-        const v = this.vec(this.eval(arg));
-        return { kind: 'vector', samples: v.map((s) => ({ labels: dropName(s.labels), value: this.t / 1000 })) };
+        const v = arg.kind === 'vectorSelector' ? this.instant(arg, true) : this.vec(this.eval(arg));
+        const out = v.map((s) => ({ labels: dropName(s.labels), value: arg.kind === 'vectorSelector' ? s.value : this.t / 1000 }));
+        assertUniqueAfterDrop(v, out);
+        return { kind: 'vector', samples: out };
       }
       case 'round': {
         const v = this.vec(this.eval(a0!));
         const to = e.args[1] ? this.scalar(e.args[1]) : 1;
         const inv = 1 / to;
-        return { kind: 'vector', samples: v.map((s) => ({ labels: dropName(s.labels), value: Math.floor(s.value * inv + 0.5) / inv })) };
+        const out = v.map((s) => ({ labels: dropName(s.labels), value: Math.floor(s.value * inv + 0.5) / inv }));
+        assertUniqueAfterDrop(v, out);
+        return { kind: 'vector', samples: out };
       }
     }
     if (f.startsWith('vigie_')) return this.vigie(e);
     const math = MATH[f];
     if (math) {
       const v = this.vec(this.eval(a0!));
-      return { kind: 'vector', samples: v.map((s) => ({ labels: dropName(s.labels), value: math(s.value) })) };
+      const out = v.map((s) => ({ labels: dropName(s.labels), value: math(s.value) }));
+      assertUniqueAfterDrop(v, out);
+      return { kind: 'vector', samples: out };
     }
     // Range-vector functions.
-    if (a0?.kind !== 'matrixSelector') throw new EvalError(`${f}() needs a range selector`);
+    return this.rangeFunction(e, unparen(a0!));
+  }
+
+  rangeFunction(e: Call, a0: Expr): Value {
+    const f = e.func;
+    if (a0.kind !== 'matrixSelector') throw new EvalError(`${f}() needs a range selector`);
     const series = this.range(a0.selector, a0.rangeMs);
     if (f === 'absent_over_time') {
       return { kind: 'vector', samples: series.length ? [] : [{ labels: absentLabels(a0.selector), value: 1 }] };
@@ -397,12 +440,17 @@ class Evaluator {
           v = c;
           break;
         }
-        case 'sum_over_time':
-        case 'avg_over_time': {
+        case 'sum_over_time': {
           let sum = 0;
           let c = 0;
           for (let i = 0; i < n; i++) [sum, c] = kahanSumInc(s.vs[i]!, sum, c);
-          v = f === 'sum_over_time' ? sum + c : (sum + c) / n;
+          v = sum + c;
+          break;
+        }
+        case 'avg_over_time': {
+          const mean = new KahanMean(s.vs[0]!);
+          for (let i = 1; i < n; i++) mean.add(s.vs[i]!);
+          v = mean.value();
           break;
         }
         case 'count_over_time':
@@ -426,13 +474,14 @@ class Evaluator {
       }
       if (v !== undefined) out.push({ labels: dropName(s.labels), value: v });
     }
+    assertUniqueAfterDrop(series, out);
     return { kind: 'vector', samples: out };
   }
 
   /** Vigie extension functions (alerts/promql/vigie.ts); results drop the metric name. */
   vigie(e: Call): Value {
     const f = e.func;
-    const a0 = e.args[0]!;
+    const a0 = unparen(e.args[0]!);
     const named = (out: readonly { labels: Labels; value: number }[]): Value => ({
       kind: 'vector',
       samples: out.map((s) => ({ labels: dropName(s.labels), value: s.value })),
@@ -478,9 +527,11 @@ class Evaluator {
       if (le === undefined) continue;
       const upper = parseLe(le);
       if (upper === undefined) continue;
+      // Buckets group by every label but le, the metric name included (two histograms
+      // never mix); the name is dropped from the result, so they then collide.
       const l: Record<string, string> = {};
-      for (const k in s.labels) if (k !== 'le' && k !== '__name__') l[k] = s.labels[k]!;
-      const key = signature(l, [], false);
+      for (const k in s.labels) if (k !== 'le' && !isNameLabel(k)) l[k] = s.labels[k]!;
+      const key = signature(l, [], false) + '\x00' + (s.labels['__name__'] ?? '');
       let g = groups.get(key);
       if (!g) {
         g = { labels: l, buckets: [] };
@@ -490,16 +541,19 @@ class Evaluator {
     }
     const out: VectorSample[] = [];
     for (const g of groups.values()) out.push({ labels: g.labels, value: bucketQuantile(q, g.buckets) });
+    assertUniqueAfterDrop(v, out);
     return out;
   }
 
   aggregate(e: Aggregate): VectorSample[] {
     const input = this.vec(this.eval(e.expr));
     const k = e.param ? this.scalar(e.param) : 0;
+    if ((e.op === 'topk' || e.op === 'bottomk') && Number.isNaN(k)) throw new EvalError(`Parameter value is NaN for ${e.op}`);
     interface Group {
       labels: Labels;
       sum: number;
       c: number;
+      mean: KahanMean | undefined;
       count: number;
       value: number;
       top: VectorSample[];
@@ -507,10 +561,11 @@ class Evaluator {
     const groups = new Map<string, Group>();
     for (const s of input) {
       const gl = groupLabels(s.labels, e.grouping, e.without);
-      const key = signature(gl, [], false) + (e.without ? '' : '');
+      // `by (__name__)` keeps the name, which then tells groups apart.
+      const key = signature(gl, [], false) + '\x00' + (gl['__name__'] ?? '');
       let g = groups.get(key);
       if (!g) {
-        g = { labels: gl, sum: 0, c: 0, count: 0, value: s.value, top: [] };
+        g = { labels: gl, sum: 0, c: 0, mean: undefined, count: 0, value: s.value, top: [] };
         groups.set(key, g);
       } else if (e.op === 'min') {
         if (s.value < g.value || Number.isNaN(g.value)) g.value = s.value;
@@ -518,7 +573,10 @@ class Evaluator {
         if (s.value > g.value || Number.isNaN(g.value)) g.value = s.value;
       }
       g.count++;
-      [g.sum, g.c] = kahanSumInc(s.value, g.sum, g.c);
+      if (e.op === 'avg') {
+        if (g.mean) g.mean.add(s.value);
+        else g.mean = new KahanMean(s.value);
+      } else [g.sum, g.c] = kahanSumInc(s.value, g.sum, g.c);
       if (e.op === 'topk' || e.op === 'bottomk') g.top.push(s);
     }
     const out: VectorSample[] = [];
@@ -528,7 +586,7 @@ class Evaluator {
           out.push({ labels: g.labels, value: g.sum + g.c });
           break;
         case 'avg':
-          out.push({ labels: g.labels, value: (g.sum + g.c) / g.count });
+          out.push({ labels: g.labels, value: g.mean!.value() });
           break;
         case 'count':
           out.push({ labels: g.labels, value: g.count });
@@ -587,7 +645,7 @@ function parseLe(le: string): number | undefined {
   const t = le.trim().toLowerCase();
   if (t === '+inf' || t === 'inf') return Infinity;
   if (t === '-inf') return -Infinity;
-  if (t === 'nan') return NaN;
+  if (t === 'nan') return undefined; // a NaN bound is malformed: Prometheus ignores the bucket
   const v = Number(t);
   return t === '' || Number.isNaN(v) ? undefined : v;
 }
@@ -595,7 +653,7 @@ function parseLe(le: string): number | undefined {
 function groupLabels(l: Labels, grouping: readonly string[], without: boolean): Labels {
   const out: Record<string, string> = {};
   if (without) {
-    for (const k in l) if (k !== '__name__' && !grouping.includes(k)) out[k] = l[k]!;
+    for (const k in l) if (!isNameLabel(k) && !grouping.includes(k)) out[k] = l[k]!;
   } else {
     for (const g of grouping) {
       const v = l[g];
@@ -605,19 +663,27 @@ function groupLabels(l: Labels, grouping: readonly string[], without: boolean): 
   return out;
 }
 
-/** Labels that `absent()` returns: the equality matchers of a plain selector. */
+/**
+ * Labels that `absent()` returns: the equality matchers of a plain selector, minus every
+ * label that also has another matcher (as Prometheus `createLabelsForAbsentFunction`).
+ */
 function absentLabels(e: Expr): Labels {
+  while (e.kind === 'paren') e = e.expr;
   if (e.kind !== 'vectorSelector') return {};
   const out: Record<string, string> = {};
-  const seen = new Set<string>();
+  const drop: string[] = [];
   for (const m of e.matchers) {
-    if (m.name === '__name__') continue;
-    if (m.op === '=' && !seen.has(m.name)) {
-      out[m.name] = m.value;
-      seen.add(m.name);
-    } else if (m.op === '=') delete out[m.name];
+    if (isNameLabel(m.name)) continue;
+    if (m.op === '=' && !(m.name in out)) out[m.name] = m.value;
+    else drop.push(m.name);
   }
+  for (const n of drop) delete out[n];
   return out;
+}
+
+function unparen(e: Expr): Expr {
+  while (e.kind === 'paren') e = e.expr;
+  return e;
 }
 
 function setOp(op: BinaryOp, lhs: readonly VectorSample[], rhs: readonly VectorSample[], m: VectorMatching): VectorSample[] {
@@ -638,11 +704,11 @@ function resultLabels(l: Labels, r: Labels, e: Binary, dropMetric: boolean): Lab
       for (const n of m.labels) if (l[n] !== undefined && l[n] !== '') out[n] = l[n]!;
       if (!dropMetric && l['__name__'] !== undefined && m.labels.includes('__name__')) out['__name__'] = l['__name__'];
     } else {
-      for (const k in l) if (!m.labels.includes(k) && !(dropMetric && k === '__name__')) out[k] = l[k]!;
+      for (const k in l) if (!m.labels.includes(k) && !(dropMetric && isNameLabel(k))) out[k] = l[k]!;
     }
     return out;
   }
-  for (const k in l) if (!(dropMetric && k === '__name__')) out[k] = l[k]!;
+  for (const k in l) if (!(dropMetric && isNameLabel(k))) out[k] = l[k]!;
   for (const n of m.include) {
     const v = r[n];
     if (v !== undefined && v !== '') out[n] = v;
@@ -676,25 +742,29 @@ function vectorBinop(e: Binary, lhsIn: readonly VectorSample[], rhsIn: readonly 
     const k = sig(ls);
     const rs = right.get(k);
     if (!rs) continue;
-    let vl = ls.value;
-    let vr = rs.value;
-    if (swap) [vl, vr] = [vr, vl];
-    let [value, keep] = elemBinop(e.op, vl, vr);
-    if (e.returnBool) {
-      value = keep ? 1 : 0;
-    } else if (!keep) continue;
-    const labels = resultLabels(ls.labels, rs.labels, e, dropMetric);
+    // Prometheus checks matching uniqueness on every match, before a comparison filters
+    // it out: an ambiguous match fails even when the filter would hide it.
     if (m.card === 'one-to-one') {
       const prev = matched.get(k);
       if (prev) {
         throw new EvalError(`multiple matches for labels: many-to-one matching must be explicit (group_left/group_right); duplicate left series ${labelString(prev)} and ${labelString(ls.labels)}`);
       }
       matched.set(k, ls.labels);
-    } else {
-      const rk = signature(labels, [], false) + '\x00' + (labels['__name__'] ?? '');
+    }
+    let vl = ls.value;
+    let vr = rs.value;
+    if (swap) [vl, vr] = [vr, vl];
+    let [value, keep] = elemBinop(e.op, vl, vr);
+    if (e.returnBool) {
+      value = keep ? 1 : 0;
+    }
+    const labels = resultLabels(ls.labels, rs.labels, e, dropMetric);
+    if (m.card !== 'one-to-one') {
+      const rk = k + '\x01' + signature(labels, [], false) + '\x00' + (labels['__name__'] ?? '');
       if (matched.has(rk)) throw new EvalError(`multiple matches for labels ${labelString(labels)}: grouping labels must ensure unique matches`);
       matched.set(rk, labels);
     }
+    if (!e.returnBool && !keep) continue;
     out.push({ labels, value });
   }
   return out;

@@ -14,6 +14,45 @@ export function kahanSumInc(inc: number, sum: number, c: number): [number, numbe
 }
 
 /**
+ * Prometheus' mean (aggregation `avg` and `avg_over_time`): Kahan-compensated sum while
+ * it stays finite, then incremental mean from the sample that would overflow it, so
+ * values near ±1.8e308 average to a finite result. Feed with `add`, read with `value`.
+ */
+export class KahanMean {
+  private sum: number;
+  private c = 0;
+  private mean = 0;
+  private n = 1;
+  private incremental = false;
+  /** Starts with the first value (as Prometheus pre-sets the first sample). */
+  constructor(first: number) {
+    this.sum = first;
+  }
+  /** Adds one value. */
+  add(v: number): void {
+    this.n++;
+    const n = this.n;
+    if (!this.incremental) {
+      const [ns, nc] = kahanSumInc(v, this.sum, this.c);
+      if (ns !== Infinity && ns !== -Infinity) {
+        this.sum = ns;
+        this.c = nc;
+        return;
+      }
+      this.incremental = true;
+      this.mean = this.sum / (n - 1);
+      this.c /= n - 1;
+    }
+    const q = (n - 1) / n;
+    [this.mean, this.c] = kahanSumInc(v / n, q * this.mean, q * this.c);
+  }
+  /** The mean of the values added so far. */
+  value(): number {
+    return this.incremental ? this.mean + this.c : this.sum / this.n + this.c / this.n;
+  }
+}
+
+/**
  * Prometheus `extrapolatedRate`: rate/increase (counter) and delta (gauge) over the
  * samples of one window (rangeStart, rangeEnd], extrapolating to the window edges when
  * the first/last sample is within 1.1 average intervals of them, and never below a

@@ -217,7 +217,7 @@ function children(n: SyntaxNode): SyntaxNode[] {
 function parseNumber(text: string): number | undefined {
   const t = text.toLowerCase();
   const sign = t.startsWith('-') ? -1 : 1;
-  const body = t.replace(/^[+-]/, '');
+  const body = t.replace(/^[+-]\s*/, '');
   if (body === 'inf') return sign * Infinity;
   if (body === 'nan') return NaN;
   if (/^0x[0-9a-f]+$/.test(body)) return sign * parseInt(body.slice(2), 16);
@@ -388,7 +388,18 @@ class Walker {
     const offsetMs = this.duration(durNode, n);
     if (target.name === 'VectorSelector') return this.vectorSelector(target, offsetMs);
     if (target.name === 'MatrixSelector') return this.matrixSelector(target, offsetMs);
+    // The lezer grammar attaches `offset` of the last operand to a whole binary
+    // expression (`a or b offset 5m` parses as `(a or b) offset 5m`); offset binds
+    // tighter than any operator, so it belongs to the rightmost selector.
+    if (target.name === 'BinaryExpr') return this.withRightmostOffset(target, this.expr(target), offsetMs);
     return this.fail(target, 'offset must follow a vector or range selector');
+  }
+
+  withRightmostOffset(n: SyntaxNode, e: Expr, offsetMs: number): Expr {
+    if (e.kind === 'binary') return { ...e, rhs: this.withRightmostOffset(n, e.rhs, offsetMs) };
+    if (e.kind === 'vectorSelector' && e.offsetMs === 0) return { ...e, offsetMs };
+    if (e.kind === 'matrixSelector' && e.selector.offsetMs === 0) return { ...e, selector: { ...e.selector, offsetMs } };
+    return this.fail(n, 'offset must follow a vector or range selector');
   }
 
   args(body: SyntaxNode | undefined): Expr[] {
@@ -466,6 +477,7 @@ class Walker {
     let hasModifier = false;
     for (const k of kids.slice(2, -1)) {
       if (k.name === 'BoolModifier') returnBool = true;
+      else if (k.name === 'FillModifier') this.unsupported(k, 'fill modifier (fill/fill_left/fill_right)');
       else if (k.name === 'MatchingModifierClause') {
         hasModifier = true;
         let seenGroup = false;
