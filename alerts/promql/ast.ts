@@ -15,7 +15,7 @@ export interface LabelMatcher {
 }
 
 /** Arithmetic operators. */
-export type ArithOp = '+' | '-' | '*' | '/' | '%' | '^';
+export type ArithOp = '+' | '-' | '*' | '/' | '%' | '^' | 'atan2';
 /** Comparison operators. */
 export type CompareOp = '==' | '!=' | '>' | '<' | '>=' | '<=';
 /** Set operators. */
@@ -24,7 +24,25 @@ export type SetOp = 'and' | 'or' | 'unless';
 export type BinaryOp = ArithOp | CompareOp | SetOp;
 
 /** Aggregation operators. */
-export type AggregateOp = 'sum' | 'avg' | 'min' | 'max' | 'count' | 'group' | 'topk' | 'bottomk';
+export type AggregateOp =
+  | 'sum'
+  | 'avg'
+  | 'min'
+  | 'max'
+  | 'count'
+  | 'group'
+  | 'topk'
+  | 'bottomk'
+  | 'stddev'
+  | 'stdvar'
+  | 'quantile'
+  | 'count_values';
+
+/**
+ * The `@` modifier: a fixed time (epoch ms), or the start / end of the query (for an
+ * instant query both are the evaluation time).
+ */
+export type AtModifier = number | 'start' | 'end';
 
 /** Result type of an expression, as in Prometheus. */
 export type ValueType = 'scalar' | 'vector' | 'matrix' | 'string';
@@ -49,18 +67,29 @@ export interface StringLiteral {
   readonly kind: 'string';
   readonly value: string;
 }
-/** `metric{matchers} offset d`. */
+/** `metric{matchers} offset d @ t`. */
 export interface VectorSelector {
   readonly kind: 'vectorSelector';
   readonly name: string | undefined;
   readonly matchers: readonly LabelMatcher[];
   readonly offsetMs: number;
+  readonly at?: AtModifier;
 }
 /** `selector[range]`. */
 export interface MatrixSelector {
   readonly kind: 'matrixSelector';
   readonly selector: VectorSelector;
   readonly rangeMs: number;
+}
+/** `expr[range:step] offset d @ t`: `expr` evaluated every step (aligned to multiples of it) over the range. */
+export interface Subquery {
+  readonly kind: 'subquery';
+  readonly expr: Expr;
+  readonly rangeMs: number;
+  /** Undefined: the default resolution (1 min, Prometheus' default evaluation interval). */
+  readonly stepMs: number | undefined;
+  readonly offsetMs: number;
+  readonly at?: AtModifier;
 }
 /** A function call. */
 export interface Call {
@@ -104,6 +133,7 @@ export type Expr =
   | StringLiteral
   | VectorSelector
   | MatrixSelector
+  | Subquery
   | Call
   | Aggregate
   | Binary

@@ -6,7 +6,7 @@
  */
 import { VigieError } from '../../core/errors.ts';
 import type { Labels } from '../../core/samples.ts';
-import type { Aggregate, Binary, BinaryOp, Call, Expr, VectorMatching, VectorSelector } from './ast.ts';
+import type { Aggregate, AtModifier, Binary, BinaryOp, Call, Expr, Subquery, VectorMatching, VectorSelector } from './ast.ts';
 import { isComparison, isSetOp } from './parse.ts';
 import { upperBound, type SeriesStore } from '../windows.ts';
 import {
@@ -16,6 +16,8 @@ import {
   kahanSumInc,
   KahanMean,
   linearRegression,
+  quantile,
+  varianceOf,
   type Bucket,
 } from './functions.ts';
 import { anomalyScoreFn, holtFn, queueKneeFn, timeToThresholdFn, vectorThreshold, type Threshold } from './vigie.ts';
@@ -59,6 +61,11 @@ export interface EvalOptions {
    * sample-evaluations. Incremented in place.
    */
   readonly stats?: EvalStats;
+  /**
+   * The query's time range, for `@ start()` / `@ end()` (an instant query's start and end
+   * are its evaluation time; {@link evaluateRange} sets them).
+   */
+  readonly query?: { readonly startMs: number; readonly endMs: number };
 }
 
 /** Mutable counters of {@link EvalOptions.stats}. */
@@ -71,7 +78,7 @@ export const DEFAULT_LOOKBACK_MS = 5 * 60_000;
 
 /** Evaluates `expr` at `tMs` (epoch ms). */
 export function evaluate(expr: Expr, store: SeriesStore, tMs: number, opts: EvalOptions = {}): Value {
-  const ev = new Evaluator(store, tMs, opts.lookbackMs ?? DEFAULT_LOOKBACK_MS, opts.semantics === 'v2');
+  const ev = new Evaluator(store, tMs, opts.lookbackMs ?? DEFAULT_LOOKBACK_MS, opts.semantics === 'v2', opts.query?.startMs ?? tMs, opts.query?.endMs ?? tMs);
   try {
     return ev.eval(expr);
   } finally {
@@ -104,8 +111,9 @@ export interface RangeResult {
 export function evaluateRange(expr: Expr, store: SeriesStore, startMs: number, endMs: number, stepMs: number, opts: EvalOptions = {}): RangeResult[] {
   if (!(stepMs > 0)) throw new EvalError(`range evaluation needs a positive step, got ${stepMs} ms`);
   const byKey = new Map<string, RangeResult>();
+  const stepOpts: EvalOptions = { ...opts, query: { startMs, endMs } };
   for (let t = startMs; t <= endMs; t += stepMs) {
-    const v = evaluate(expr, store, t, opts);
+    const v = evaluate(expr, store, t, stepOpts);
     const samples = v.kind === 'scalar' ? [{ labels: {}, value: v.value }] : v.kind === 'vector' ? v.samples : undefined;
     if (!samples) throw new EvalError(`range evaluation needs an instant vector or scalar expression, got a ${v.kind}`);
     const seen = new Set<string>();
@@ -195,6 +203,7 @@ function arith(op: BinaryOp, l: number, r: number): number {
     case '/': return l / r;
     case '%': return l % r;
     case '^': return Math.pow(l, r);
+    case 'atan2': return Math.atan2(l, r);
     default: return NaN;
   }
 }
@@ -227,17 +236,111 @@ const MATH: Readonly<Record<string, (v: number) => number>> = {
   log2: Math.log2,
   log10: Math.log10,
   sgn: (v) => (v > 0 ? 1 : v < 0 ? -1 : v),
+  sin: Math.sin,
+  cos: Math.cos,
+  tan: Math.tan,
+  asin: Math.asin,
+  acos: Math.acos,
+  atan: Math.atan,
+  sinh: Math.sinh,
+  cosh: Math.cosh,
+  tanh: Math.tanh,
+  asinh: Math.asinh,
+  acosh: Math.acosh,
+  atanh: Math.atanh,
+  deg: (v) => (v * 180) / Math.PI,
+  rad: (v) => (v * Math.PI) / 180,
 };
+
+/** Date functions of a Unix time in seconds (UTC), as Prometheus' `dateWrapper`. */
+const DATE: Readonly<Record<string, (d: Date) => number>> = {
+  year: (d) => d.getUTCFullYear(),
+  month: (d) => d.getUTCMonth() + 1,
+  day_of_month: (d) => d.getUTCDate(),
+  day_of_week: (d) => d.getUTCDay(),
+  day_of_year: (d) => Math.round((Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()) - Date.UTC(d.getUTCFullYear(), 0, 1)) / 86_400_000) + 1,
+  days_in_month: (d) => new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 0)).getUTCDate(),
+  hour: (d) => d.getUTCHours(),
+  minute: (d) => d.getUTCMinutes(),
+};
+
+/** The query's range and the series a subquery evaluated: what `matrix()` hands to range functions. */
+interface MatrixArg {
+  readonly series: readonly RangeSeries[];
+  readonly startMs: number;
+  readonly endMs: number;
+}
 
 class Evaluator {
   samplesLoaded = 0;
+  private readonly store: SeriesStore;
+  private readonly t: number;
+  private readonly lookback: number;
+  private readonly v2: boolean;
+  private readonly qStart: number;
+  private readonly qEnd: number;
 
-  constructor(
-    private readonly store: SeriesStore,
-    private readonly t: number,
-    private readonly lookback: number,
-    private readonly v2: boolean,
-  ) {}
+  constructor(store: SeriesStore, t: number, lookback: number, v2: boolean, qStart: number, qEnd: number) {
+    this.store = store;
+    this.t = t;
+    this.lookback = lookback;
+    this.v2 = v2;
+    this.qStart = qStart;
+    this.qEnd = qEnd;
+  }
+
+  /** The time a selector or subquery is evaluated at, before its offset. */
+  base(at: AtModifier | undefined): number {
+    if (at === undefined) return this.t;
+    if (at === 'start') return this.qStart;
+    if (at === 'end') return this.qEnd;
+    return at;
+  }
+
+  /** A range function's matrix argument: a range selector or a subquery (parentheses allowed). */
+  matrix(a: Expr, f: string): MatrixArg {
+    a = unparen(a);
+    if (a.kind === 'matrixSelector') {
+      const endMs = this.base(a.selector.at) - a.selector.offsetMs;
+      return { series: this.range(a.selector, a.rangeMs), startMs: endMs - a.rangeMs, endMs };
+    }
+    if (a.kind === 'subquery') return this.subquery(a);
+    throw new EvalError(`${f}() needs a range vector (selector or subquery)`);
+  }
+
+  /**
+   * Prometheus subquery: the inner expression at every multiple of the step inside the
+   * left-open range (end − range, end], gathered per label set.
+   */
+  subquery(e: Subquery): MatrixArg {
+    const step = e.stepMs ?? 60_000;
+    const endMs = this.base(e.at) - e.offsetMs;
+    const startMs = endMs - e.rangeMs;
+    let first = step * Math.trunc(startMs / step);
+    if (first <= startMs) first += step;
+    const byKey = new Map<string, { labels: Labels; ts: number[]; vs: number[] }>();
+    for (let t = first; t <= endMs; t += step) {
+      const ev = new Evaluator(this.store, t, this.lookback, this.v2, this.qStart, this.qEnd);
+      let v: Value;
+      try {
+        v = ev.eval(e.expr);
+      } finally {
+        this.samplesLoaded += ev.samplesLoaded;
+      }
+      const samples = v.kind === 'scalar' ? [{ labels: {}, value: v.value }] : this.vec(v);
+      for (const s of samples) {
+        const k = signature(s.labels, [], false) + '\x00' + (s.labels['__name__'] ?? '');
+        let r = byKey.get(k);
+        if (!r) {
+          r = { labels: s.labels, ts: [], vs: [] };
+          byKey.set(k, r);
+        }
+        r.ts.push(t);
+        r.vs.push(s.value);
+      }
+    }
+    return { series: [...byKey.values()], startMs, endMs };
+  }
 
   eval(e: Expr): Value {
     switch (e.kind) {
@@ -260,6 +363,8 @@ class Evaluator {
         return { kind: 'vector', samples: this.instant(e) };
       case 'matrixSelector':
         return { kind: 'matrix', series: this.range(e.selector, e.rangeMs) };
+      case 'subquery':
+        return { kind: 'matrix', series: this.subquery(e).series };
       case 'call':
         return this.call(e);
       case 'aggregate':
@@ -274,6 +379,12 @@ class Evaluator {
     return v.samples;
   }
 
+  str(e: Expr): string {
+    const v = this.eval(e);
+    if (v.kind !== 'string') throw new EvalError(`expected a string, got ${v.kind}`);
+    return v.value;
+  }
+
   scalar(e: Expr): number {
     const v = this.eval(e);
     if (v.kind !== 'scalar') throw new EvalError(`expected a scalar, got ${v.kind}`);
@@ -286,7 +397,7 @@ class Evaluator {
    * returns in Prometheus).
    */
   instant(sel: VectorSelector, timestamps = false): VectorSample[] {
-    const end = this.t - sel.offsetMs;
+    const end = this.base(sel.at) - sel.offsetMs;
     const start = end - this.lookback;
     const out: VectorSample[] = [];
     for (const s of this.store.select(sel.name, sel.matchers)) {
@@ -301,7 +412,7 @@ class Evaluator {
   }
 
   range(sel: VectorSelector, rangeMs: number): RangeSeries[] {
-    const end = this.t - sel.offsetMs;
+    const end = this.base(sel.at) - sel.offsetMs;
     const start = end - rangeMs;
     const out: RangeSeries[] = [];
     for (const s of this.store.select(sel.name, sel.matchers)) {
@@ -379,6 +490,44 @@ class Evaluator {
       }
     }
     if (f.startsWith('vigie_')) return this.vigie(e);
+    switch (f) {
+      case 'pi':
+        return { kind: 'scalar', value: Math.PI };
+      case 'sort':
+      case 'sort_desc': {
+        const sign = f === 'sort' ? 1 : -1;
+        const v = [...this.vec(this.eval(a0!))];
+        v.sort((a, b) => (Number.isNaN(a.value) ? (Number.isNaN(b.value) ? 0 : 1) : Number.isNaN(b.value) ? -1 : sign * (a.value - b.value)));
+        return { kind: 'vector', samples: v };
+      }
+      case 'sort_by_label':
+      case 'sort_by_label_desc': {
+        const names = e.args.slice(1).map((a) => this.str(a));
+        const sign = f === 'sort_by_label' ? 1 : -1;
+        const v = [...this.vec(this.eval(a0!))];
+        v.sort((a, b) => {
+          for (const n of names) {
+            const x = a.labels[n] ?? '';
+            const y = b.labels[n] ?? '';
+            if (x !== y) return sign * natCompare(x, y);
+          }
+          return sign * compareLabels(a.labels, b.labels);
+        });
+        return { kind: 'vector', samples: v };
+      }
+      case 'label_replace':
+        return { kind: 'vector', samples: labelReplace(this.vec(this.eval(a0!)), this.str(e.args[1]!), this.str(e.args[2]!), this.str(e.args[3]!), this.str(e.args[4]!)) };
+      case 'label_join':
+        return { kind: 'vector', samples: labelJoin(this.vec(this.eval(a0!)), this.str(e.args[1]!), this.str(e.args[2]!), e.args.slice(3).map((a) => this.str(a))) };
+    }
+    const date = DATE[f];
+    if (date) {
+      if (!a0) return { kind: 'vector', samples: [{ labels: {}, value: date(new Date(Math.trunc(this.t / 1000) * 1000)) }] };
+      const v = this.vec(this.eval(a0));
+      const out = v.map((s) => ({ labels: dropName(s.labels), value: date(new Date(Math.trunc(s.value) * 1000)) }));
+      assertUniqueAfterDrop(v, out);
+      return { kind: 'vector', samples: out };
+    }
     const math = MATH[f];
     if (math) {
       const v = this.vec(this.eval(a0!));
@@ -392,19 +541,59 @@ class Evaluator {
 
   rangeFunction(e: Call, a0: Expr): Value {
     const f = e.func;
-    if (a0.kind !== 'matrixSelector') throw new EvalError(`${f}() needs a range selector`);
-    const series = this.range(a0.selector, a0.rangeMs);
+    const matrixArg = f === 'quantile_over_time' ? unparen(e.args[1]!) : a0;
+    const { series, startMs: rangeStart, endMs: rangeEnd } = this.matrix(matrixArg, f);
     if (f === 'absent_over_time') {
-      return { kind: 'vector', samples: series.length ? [] : [{ labels: absentLabels(a0.selector), value: 1 }] };
+      const sel = matrixArg.kind === 'matrixSelector' ? matrixArg.selector : matrixArg.kind === 'subquery' ? matrixArg.expr : matrixArg;
+      return { kind: 'vector', samples: series.length ? [] : [{ labels: absentLabels(sel), value: 1 }] };
     }
-    const rangeStart = this.t - a0.rangeMs - a0.selector.offsetMs;
-    const rangeEnd = this.t - a0.selector.offsetMs;
-    const param = f === 'predict_linear' ? this.scalar(e.args[1]!) : 0;
+    const param = f === 'predict_linear' ? this.scalar(e.args[1]!) : f === 'quantile_over_time' ? this.scalar(a0) : 0;
     const out: VectorSample[] = [];
     for (const s of series) {
       let v: number | undefined;
       const n = s.vs.length;
       switch (f) {
+        case 'present_over_time':
+          v = 1;
+          break;
+        case 'quantile_over_time':
+          v = quantile(param, [...s.vs]);
+          break;
+        case 'stddev_over_time':
+        case 'stdvar_over_time': {
+          const variance = varianceOf(s.vs);
+          v = f === 'stddev_over_time' ? Math.sqrt(variance) : variance;
+          break;
+        }
+        case 'mad_over_time': {
+          const median = quantile(0.5, [...s.vs]);
+          v = quantile(0.5, s.vs.map((x) => Math.abs(x - median)));
+          break;
+        }
+        case 'first_over_time':
+          out.push({ labels: s.labels, value: s.vs[0]! });
+          continue;
+        case 'ts_of_first_over_time':
+          v = s.ts[0]! / 1000;
+          break;
+        case 'ts_of_last_over_time':
+          v = s.ts[n - 1]! / 1000;
+          break;
+        case 'ts_of_min_over_time':
+        case 'ts_of_max_over_time': {
+          // As Prometheus compareOverTime: the latest sample holding the extreme value.
+          let best = s.vs[0]!;
+          let at = s.ts[0]!;
+          for (let i = 0; i < n; i++) {
+            const x = s.vs[i]!;
+            if ((f === 'ts_of_min_over_time' ? x <= best : x >= best) || Number.isNaN(best)) {
+              best = x;
+              at = s.ts[i]!;
+            }
+          }
+          v = at / 1000;
+          break;
+        }
         case 'rate':
           v = extrapolatedRate(s.ts, s.vs, rangeStart, rangeEnd, true, true, this.v2);
           break;
@@ -546,6 +735,7 @@ class Evaluator {
   }
 
   aggregate(e: Aggregate): VectorSample[] {
+    if (e.op === 'count_values') return this.countValues(e);
     const input = this.vec(this.eval(e.expr));
     const k = e.param ? this.scalar(e.param) : 0;
     if ((e.op === 'topk' || e.op === 'bottomk') && Number.isNaN(k)) throw new EvalError(`Parameter value is NaN for ${e.op}`);
@@ -577,7 +767,7 @@ class Evaluator {
         if (g.mean) g.mean.add(s.value);
         else g.mean = new KahanMean(s.value);
       } else [g.sum, g.c] = kahanSumInc(s.value, g.sum, g.c);
-      if (e.op === 'topk' || e.op === 'bottomk') g.top.push(s);
+      if (e.op === 'topk' || e.op === 'bottomk' || e.op === 'quantile' || e.op === 'stddev' || e.op === 'stdvar') g.top.push(s);
     }
     const out: VectorSample[] = [];
     for (const g of groups.values()) {
@@ -594,6 +784,25 @@ class Evaluator {
         case 'group':
           out.push({ labels: g.labels, value: 1 });
           break;
+        case 'quantile':
+          out.push({ labels: g.labels, value: quantile(k, g.top.map((x) => x.value)) });
+          break;
+        case 'stddev':
+        case 'stdvar': {
+          // Prometheus' aggregation: Welford from the first value, NaN when it is NaN/±Inf.
+          const first = g.top[0]!.value;
+          let mean = first;
+          let aux = Number.isFinite(first) ? 0 : NaN;
+          for (let i = 1; i < g.top.length; i++) {
+            const x = g.top[i]!.value;
+            const delta = x - mean;
+            mean += delta / (i + 1);
+            aux += delta * (x - mean);
+          }
+          const variance = aux / g.top.length;
+          out.push({ labels: g.labels, value: e.op === 'stddev' ? Math.sqrt(variance) : variance });
+          break;
+        }
         case 'min':
         case 'max':
           out.push({ labels: g.labels, value: g.value });
@@ -614,6 +823,24 @@ class Evaluator {
       }
     }
     return out;
+  }
+
+  /** `count_values("label", v)`: how many samples hold each value, the value as a label. */
+  countValues(e: Aggregate): VectorSample[] {
+    const label = this.str(e.param!);
+    if (!LABEL_NAME.test(label)) throw new EvalError(`invalid label name "${label}"`);
+    const input = this.vec(this.eval(e.expr));
+    const grouping = e.without ? e.grouping.filter((g) => g !== label) : [...e.grouping, label];
+    const groups = new Map<string, { labels: Labels; count: number }>();
+    for (const s of input) {
+      const withValue = { ...s.labels, [label]: goFormatFloat(s.value) };
+      const gl = groupLabels(withValue, grouping, e.without);
+      const key = signature(gl, [], false) + '\x00' + (gl['__name__'] ?? '');
+      const g = groups.get(key);
+      if (g) g.count++;
+      else groups.set(key, { labels: gl, count: 1 });
+    }
+    return [...groups.values()].map((g) => ({ labels: g.labels, value: g.count }));
   }
 
   binary(e: Binary): Value {
@@ -781,5 +1008,142 @@ function scalarBinop(e: Binary, v: readonly VectorSample[], scalar: number, scal
     else if (!keep) continue;
     out.push({ labels: dropMetric ? dropName(s.labels) : s.labels, value });
   }
+  return out;
+}
+
+const LABEL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Go `strconv.FormatFloat(v, 'f', -1, 64)`: shortest round-trip digits, never an exponent. */
+export function goFormatFloat(v: number): string {
+  if (Number.isNaN(v)) return 'NaN';
+  if (v === Infinity) return '+Inf';
+  if (v === -Infinity) return '-Inf';
+  const s = String(v);
+  const m = /^(-?)(\d)(?:\.(\d+))?e([+-]\d+)$/.exec(s);
+  if (!m) return s;
+  const digits = m[2]! + (m[3] ?? '');
+  const exp = Number(m[4]);
+  if (exp >= 0) return m[1]! + digits.padEnd(exp + 1, '0').slice(0, Math.max(exp + 1, digits.length)) + (digits.length > exp + 1 ? '.' + digits.slice(exp + 1) : '');
+  return m[1]! + '0.' + '0'.repeat(-exp - 1) + digits;
+}
+
+/** Natural order of label values (digit runs compare as numbers), as the natsort Prometheus uses. */
+function natCompare(a: string, b: string): number {
+  const ca = a.match(/\d+|\D+/g) ?? [];
+  const cb = b.match(/\d+|\D+/g) ?? [];
+  for (let i = 0; i < Math.min(ca.length, cb.length); i++) {
+    const x = ca[i]!;
+    const y = cb[i]!;
+    if (x === y) continue;
+    const nx = /^\d/.test(x);
+    const ny = /^\d/.test(y);
+    if (nx && ny) {
+      const d = Number(x) - Number(y);
+      if (d !== 0) return d < 0 ? -1 : 1;
+      continue;
+    }
+    return x < y ? -1 : 1;
+  }
+  return ca.length - cb.length;
+}
+
+/** Prometheus `labels.Compare`: label by label in name order, then the shorter set first. */
+function compareLabels(a: Labels, b: Labels): number {
+  const ka = Object.keys(a).sort();
+  const kb = Object.keys(b).sort();
+  for (let i = 0; i < Math.min(ka.length, kb.length); i++) {
+    if (ka[i] !== kb[i]) return ka[i]! < kb[i]! ? -1 : 1;
+    const va = a[ka[i]!]!;
+    const vb = b[kb[i]!]!;
+    if (va !== vb) return va < vb ? -1 : 1;
+  }
+  return ka.length - kb.length;
+}
+
+/**
+ * A Go (RE2) regular expression as a JavaScript one, anchored: `(?P<name>` groups
+ * become `(?<name>`. Throws on syntax JavaScript lacks (e.g. inline `(?i)` flags).
+ */
+function goRegex(re: string, what: string): RegExp {
+  try {
+    return new RegExp(`^(?:${re.replace(/\(\?P</g, '(?<')})$`, 's');
+  } catch (err) {
+    throw new EvalError(`invalid regular expression in ${what}: ${(err as Error).message}`);
+  }
+}
+
+/** Go `Regexp.ExpandString`: `$1`, `${1}`, `$name`, `${name}`, `$$`; unknown groups expand to "". */
+function goExpand(template: string, m: RegExpExecArray): string {
+  let out = '';
+  for (let i = 0; i < template.length; i++) {
+    const c = template[i]!;
+    if (c !== '$') {
+      out += c;
+      continue;
+    }
+    if (template[i + 1] === '$') {
+      out += '$';
+      i++;
+      continue;
+    }
+    let name: string | undefined;
+    let end = i;
+    if (template[i + 1] === '{') {
+      const close = template.indexOf('}', i + 2);
+      const n = close < 0 ? '' : template.slice(i + 2, close);
+      if (close >= 0 && /^[A-Za-z0-9_]+$/.test(n)) {
+        name = n;
+        end = close;
+      }
+    } else {
+      const n = /^[A-Za-z0-9_]+/.exec(template.slice(i + 1))?.[0];
+      if (n) {
+        name = n;
+        end = i + n.length;
+      }
+    }
+    if (name === undefined) {
+      out += '$';
+      continue;
+    }
+    out += (/^\d+$/.test(name) ? m[Number(name)] : m.groups?.[name]) ?? '';
+    i = end;
+  }
+  return out;
+}
+
+function withLabel(l: Labels, name: string, value: string): Labels {
+  const out: Record<string, string> = { ...l };
+  if (value === '') delete out[name];
+  else out[name] = value;
+  return out;
+}
+
+function assertUnique(out: readonly VectorSample[], fn: string): void {
+  const seen = new Set<string>();
+  for (const s of out) {
+    const k = signature(s.labels, [], false) + '\x00' + (s.labels['__name__'] ?? '') + '\x00' + (s.labels['__type__'] ?? '') + '\x00' + (s.labels['__unit__'] ?? '');
+    if (seen.has(k)) throw new EvalError(`vector cannot contain metrics with the same labelset ${labelString(s.labels)} (after ${fn})`);
+    seen.add(k);
+  }
+}
+
+/** `label_replace(v, dst, replacement, src, regex)`, as Prometheus. */
+function labelReplace(v: readonly VectorSample[], dst: string, repl: string, src: string, regex: string): VectorSample[] {
+  const re = goRegex(regex, 'label_replace()');
+  if (!LABEL_NAME.test(dst)) throw new EvalError(`invalid destination label name in label_replace(): ${dst}`);
+  const out = v.map((s) => {
+    const m = re.exec(s.labels[src] ?? '');
+    return m ? { labels: withLabel(s.labels, dst, goExpand(repl, m)), value: s.value } : s;
+  });
+  assertUnique(out, 'label_replace');
+  return out;
+}
+
+/** `label_join(v, dst, separator, src...)`, as Prometheus. */
+function labelJoin(v: readonly VectorSample[], dst: string, sep: string, srcs: readonly string[]): VectorSample[] {
+  if (!LABEL_NAME.test(dst)) throw new EvalError(`invalid destination label name in label_join(): ${dst}`);
+  const out = v.map((s) => ({ labels: withLabel(s.labels, dst, srcs.map((n) => s.labels[n] ?? '').join(sep)), value: s.value }));
+  assertUnique(out, 'label_join');
   return out;
 }

@@ -252,3 +252,36 @@ export function bucketQuantile(q: number, input: readonly Bucket[]): number {
   }
   return bucketStart + (bucketEnd - bucketStart) * (rank / count);
 }
+
+/**
+ * Prometheus `quantile` (φ-quantile of values, linear interpolation between closest
+ * ranks; NaN sorts first). Sorts `values` in place.
+ */
+export function quantile(q: number, values: number[]): number {
+  if (values.length === 0 || Number.isNaN(q)) return NaN;
+  if (q < 0) return -Infinity;
+  if (q > 1) return Infinity;
+  values.sort((a, b) => (Number.isNaN(a) ? (Number.isNaN(b) ? 0 : -1) : Number.isNaN(b) ? 1 : a - b));
+  const n = values.length;
+  const rank = q * (n - 1);
+  const lower = Math.max(0, Math.floor(rank));
+  const upper = Math.min(n - 1, lower + 1);
+  const weight = rank - Math.floor(rank);
+  return values[lower]! * (1 - weight) + values[upper]! * weight;
+}
+
+/** Population variance with Welford's update and Kahan compensation, as Prometheus `varianceOverTime`. */
+export function varianceOf(vs: readonly number[]): number {
+  let count = 0;
+  let mean = 0;
+  let cMean = 0;
+  let aux = 0;
+  let cAux = 0;
+  for (const x of vs) {
+    count++;
+    const delta = x - (mean + cMean);
+    [mean, cMean] = kahanSumInc(delta / count, mean, cMean);
+    [aux, cAux] = kahanSumInc(delta * (x - (mean + cMean)), aux, cAux);
+  }
+  return (aux + cAux) / count;
+}

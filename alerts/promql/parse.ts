@@ -10,6 +10,7 @@ import { tryParseDuration } from '../duration.ts';
 import { VIGIE_FUNCTIONS, type VigieArgType } from './vigie.ts';
 import type {
   AggregateOp,
+  AtModifier,
   BinaryOp,
   Expr,
   LabelMatcher,
@@ -50,6 +51,8 @@ export class PromQLError extends DecodeError {
 export interface FunctionSignature {
   readonly args: readonly (ValueType | VigieArgType)[];
   readonly minArgs?: number;
+  /** The last argument may repeat (label_join, sort_by_label). */
+  readonly variadic?: boolean;
   readonly returns: ValueType;
 }
 
@@ -73,6 +76,16 @@ export const FUNCTIONS: Readonly<Record<string, FunctionSignature>> = {
   count_over_time: M2V,
   last_over_time: M2V,
   absent_over_time: M2V,
+  present_over_time: M2V,
+  stddev_over_time: M2V,
+  stdvar_over_time: M2V,
+  mad_over_time: M2V,
+  first_over_time: M2V,
+  ts_of_first_over_time: M2V,
+  ts_of_last_over_time: M2V,
+  ts_of_min_over_time: M2V,
+  ts_of_max_over_time: M2V,
+  quantile_over_time: { args: ['scalar', 'matrix'], returns: 'vector' },
   predict_linear: { args: ['matrix', 'scalar'], returns: 'vector' },
   histogram_quantile: { args: ['scalar', 'vector'], returns: 'vector' },
   abs: V2V,
@@ -93,14 +106,33 @@ export const FUNCTIONS: Readonly<Record<string, FunctionSignature>> = {
   vector: { args: ['scalar'], returns: 'vector' },
   scalar: { args: ['vector'], returns: 'scalar' },
   absent: V2V,
+  sin: V2V, cos: V2V, tan: V2V, asin: V2V, acos: V2V, atan: V2V,
+  sinh: V2V, cosh: V2V, tanh: V2V, asinh: V2V, acosh: V2V, atanh: V2V,
+  deg: V2V, rad: V2V,
+  pi: { args: [], returns: 'scalar' },
+  year: { args: ['vector'], minArgs: 0, returns: 'vector' },
+  month: { args: ['vector'], minArgs: 0, returns: 'vector' },
+  day_of_month: { args: ['vector'], minArgs: 0, returns: 'vector' },
+  day_of_week: { args: ['vector'], minArgs: 0, returns: 'vector' },
+  day_of_year: { args: ['vector'], minArgs: 0, returns: 'vector' },
+  days_in_month: { args: ['vector'], minArgs: 0, returns: 'vector' },
+  hour: { args: ['vector'], minArgs: 0, returns: 'vector' },
+  minute: { args: ['vector'], minArgs: 0, returns: 'vector' },
+  sort: V2V,
+  sort_desc: V2V,
+  sort_by_label: { args: ['vector', 'string'], minArgs: 1, variadic: true, returns: 'vector' },
+  sort_by_label_desc: { args: ['vector', 'string'], minArgs: 1, variadic: true, returns: 'vector' },
+  label_replace: { args: ['vector', 'string', 'string', 'string', 'string'], returns: 'vector' },
+  label_join: { args: ['vector', 'string', 'string', 'string'], minArgs: 3, variadic: true, returns: 'vector' },
   // Vigie's own extensions (alerts/promql/vigie.ts); not Prometheus functions.
   ...VIGIE_FUNCTIONS,
 };
 
-const AGGREGATES: ReadonlySet<string> = new Set<AggregateOp>(['sum', 'avg', 'min', 'max', 'count', 'group', 'topk', 'bottomk']);
+const AGGREGATES: ReadonlySet<string> = new Set<AggregateOp>(['sum', 'avg', 'min', 'max', 'count', 'group', 'topk', 'bottomk', 'stddev', 'stdvar', 'quantile', 'count_values']);
 
 const BINARY_OPS: Readonly<Record<string, BinaryOp>> = {
   Add: '+', Sub: '-', Mul: '*', Div: '/', Mod: '%', Pow: '^',
+  Atan2: 'atan2',
   Eql: '==', Neq: '!=', Gtr: '>', Lss: '<', Gte: '>=', Lte: '<=',
   And: 'and', Or: 'or', Unless: 'unless',
 };
@@ -149,14 +181,14 @@ export function parsePromQL(expr: string): Expr {
 }
 
 /**
- * The official grammar only knows Prometheus' function names, so a call to a Vigie
- * extension (`vigie_…(`) is parsed as a call to `abs` padded with spaces to the same
- * length (positions in error messages stay right); `names` maps the call's offset back
- * to the real name. String literals are left alone.
+ * The official grammar only knows the function names of its own release, so a call to a
+ * Vigie extension (`vigie_…(`) or to a function newer than the grammar is parsed as a
+ * call to `abs` padded with spaces to the same length (positions in error messages stay
+ * right); `names` maps the call's offset back to the real name, which `FUNCTIONS` then
+ * accepts or refuses by name. String literals are left alone.
  */
 function maskVigieCalls(src: string): { masked: string; names: Map<number, string> } {
   const names = new Map<number, string>();
-  if (!src.includes('vigie_')) return { masked: src, names };
   let out = '';
   let i = 0;
   while (i < src.length) {
@@ -168,10 +200,13 @@ function maskVigieCalls(src: string): { masked: string; names: Map<number, strin
       i = j + 1;
       continue;
     }
-    const m = /^vigie_[A-Za-z0-9_]*(?=\s*\()/.exec(src.slice(i, i + 80));
-    if (m && (i === 0 || !/[A-Za-z0-9_:]/.test(src[i - 1]!))) {
-      names.set(i, m[0]);
-      out += 'abs' + ' '.repeat(m[0].length - 3);
+    if (/[A-Za-z_]/.test(c) && (i === 0 || !/[A-Za-z0-9_:.]/.test(src[i - 1]!))) {
+      const m = /^[A-Za-z_][A-Za-z0-9_:]*/.exec(src.slice(i, i + 80))!;
+      const call = /^\s*\(/.test(src.slice(i + m[0].length, i + m[0].length + 40));
+      if (call && m[0].length >= 3 && (m[0].startsWith('vigie_') || !grammarKnowsCall(m[0]))) {
+        names.set(i, m[0]);
+        out += 'abs' + ' '.repeat(m[0].length - 3);
+      } else out += m[0];
       i += m[0].length;
       continue;
     }
@@ -179,6 +214,31 @@ function maskVigieCalls(src: string): { masked: string; names: Map<number, strin
     i++;
   }
   return { masked: out, names };
+}
+
+const grammarCalls = new Map<string, boolean>();
+const CONTEXT_KEYWORDS: ReadonlySet<string> = new Set([
+  'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'bool', 'offset', 'fill', 'fill_left', 'fill_right',
+  'and', 'or', 'unless', 'atan2', 'start', 'end', 'step', 'range', 'smoothed', 'anchored',
+  'sum', 'avg', 'min', 'max', 'count', 'group', 'topk', 'bottomk', 'stddev', 'stdvar', 'quantile', 'count_values', 'limitk', 'limit_ratio',
+]);
+
+/** Whether the lezer grammar parses `name(x)` (a function, aggregation or keyword it knows). */
+function grammarKnowsCall(name: string): boolean {
+  let known = grammarCalls.get(name);
+  if (known === undefined) {
+    known = true;
+    parser.parse(`${name}(x)`).iterate({
+      enter(n) {
+        if (n.type.isError) known = false;
+        return known ? undefined : false;
+      },
+    });
+    // `foo(x)` for an unknown identifier is an error; keywords such as `by(` or `on(` parse only in context.
+    if (CONTEXT_KEYWORDS.has(name.toLowerCase())) known = true;
+    grammarCalls.set(name, known);
+  }
+  return known;
 }
 
 function nextTokenEnd(expr: string, from: number): number {
@@ -197,6 +257,7 @@ export function typeOf(e: Expr): ValueType {
     case 'aggregate':
       return 'vector';
     case 'matrixSelector':
+    case 'subquery':
       return 'matrix';
     case 'call':
       return FUNCTIONS[e.func]?.returns ?? 'vector';
@@ -302,33 +363,100 @@ class Walker {
       case 'BinaryExpr':
         return this.binary(n);
       case 'SubqueryExpr':
-        return this.unsupported(n, 'subquery', 'subqueries (expr[range:step]) are not supported by the Vigie engine; use a recording rule and a range selector over it');
+        return this.subquery(n);
       case 'StepInvariantExpr':
-        return this.unsupported(n, '@ modifier');
+        return this.atExpr(n);
       default:
         return this.unsupported(n, `expression ${n.name}`);
     }
   }
 
+  /** A duration (literal or constant arithmetic of durations and numbers, in seconds) in ms. */
   duration(n: SyntaxNode | undefined, parent: SyntaxNode): number {
     if (!n) return this.fail(parent, 'missing duration');
-    let sign = 1;
-    let node: SyntaxNode = n;
-    if (node.name === 'OffsetDurationExpr' || node.name === 'DurationExpr') {
-      const kids = children(node);
-      if (kids.length === 2 && kids[0]!.name === 'UnaryOp') {
-        sign = this.text(kids[0]!) === '-' ? -1 : 1;
-        return sign * this.duration(kids[1], parent);
+    const seconds = this.durationSeconds(n);
+    if (!Number.isFinite(seconds)) this.fail(n, `duration must be finite, got ${seconds} s`);
+    return Math.round(seconds * 1000);
+  }
+
+  durationSeconds(n: SyntaxNode): number {
+    if (n.name === 'OffsetDurationExpr' || n.name === 'DurationExpr') {
+      const kids = children(n);
+      if (kids.length === 1) return this.durationSeconds(kids[0]!);
+      if (kids.length === 2 && kids[0]!.name === 'UnaryOp') return (this.text(kids[0]!) === '-' ? -1 : 1) * this.durationSeconds(kids[1]!);
+      if (kids.length === 3) {
+        const a = this.durationSeconds(kids[0]!);
+        const b = this.durationSeconds(kids[2]!);
+        switch (kids[1]!.name) {
+          case 'Add': return a + b;
+          case 'Sub': return a - b;
+          case 'Mul': return a * b;
+          case 'Div':
+            if (b === 0) this.fail(n, 'division by zero in duration expression');
+            return a / b;
+          case 'Mod':
+            if (b === 0) this.fail(n, 'modulo by zero in duration expression');
+            return a % b;
+          case 'Pow': return Math.pow(a, b);
+        }
       }
-      if (kids.length !== 1) this.unsupported(node, 'duration expression');
-      node = kids[0]!;
+      return this.unsupported(n, 'duration expression with step()/range()/min_of()/max_of()', `duration expression "${this.text(n)}" uses step(), range(), min_of() or max_of(), which the Vigie engine does not evaluate`);
     }
-    const text = this.text(node);
-    const ms = tryParseDuration(text);
-    if (ms !== undefined) return ms;
-    const seconds = Number(text);
-    if (Number.isFinite(seconds)) return Math.round(seconds * 1000);
-    return this.fail(node, 'invalid duration: expected e.g. 30s, 5m, 1h30m');
+    if (n.name === 'NumberDurationLiteralInDurationContext' || n.name === 'NumberDurationLiteral') {
+      const text = this.text(n);
+      const ms = tryParseDuration(text);
+      if (ms !== undefined) return ms / 1000;
+      const v = parseNumber(text);
+      if (v !== undefined) return v;
+      return this.fail(n, 'invalid duration: expected e.g. 30s, 5m, 1h30m');
+    }
+    return this.unsupported(n, 'duration expression with step()/range()/min_of()/max_of()', `duration expression "${this.text(n)}" is not supported by the Vigie engine`);
+  }
+
+  /** Applies `offset` / `@` to a selector or subquery (each at most once). */
+  modify(n: SyntaxNode, e: Expr, offsetMs: number | undefined, at: AtModifier | undefined): Expr {
+    const check = (cur: { offsetMs: number; at?: AtModifier }) => {
+      if (offsetMs !== undefined && cur.offsetMs !== 0) this.fail(n, 'offset may not be set multiple times');
+      if (at !== undefined && cur.at !== undefined) this.fail(n, '@ <timestamp> may not be set multiple times');
+    };
+    const apply = <T extends { offsetMs: number; at?: AtModifier }>(cur: T): T => {
+      check(cur);
+      return { ...cur, offsetMs: offsetMs ?? cur.offsetMs, ...(at !== undefined ? { at } : {}) };
+    };
+    if (e.kind === 'vectorSelector' || e.kind === 'subquery') return apply(e);
+    if (e.kind === 'matrixSelector') return { ...e, selector: apply(e.selector) };
+    return this.fail(n, `${offsetMs !== undefined ? 'offset' : '@ modifier'} must be preceded by an instant vector selector, a range vector selector or a subquery`);
+  }
+
+  atExpr(n: SyntaxNode): Expr {
+    const kids = children(n);
+    const target = kids[0];
+    const value = kids[kids.length - 1];
+    if (!target || !value || kids.length !== 3) return this.fail(n, 'incomplete @ modifier');
+    let at: AtModifier;
+    if (value.name === 'AtModifierPreprocessors') at = value.firstChild?.name === 'AtStart' ? 'start' : 'end';
+    else {
+      const v = parseNumber(this.text(value));
+      if (v === undefined || !Number.isFinite(v)) return this.fail(value, 'invalid @ timestamp');
+      at = Math.round(v * 1000);
+    }
+    const e = this.expr(target);
+    if (target.name === 'BinaryExpr') return this.withRightmost(target, e, (leaf) => this.modify(target, leaf, undefined, at));
+    return this.modify(target, e, undefined, at);
+  }
+
+  subquery(n: SyntaxNode): Expr {
+    const kids = children(n);
+    const inner = kids[0];
+    const durs = kids.filter((k) => k.name === 'DurationExpr');
+    if (!inner || durs.length < 1) return this.fail(n, 'incomplete subquery');
+    const expr = this.expr(inner);
+    if (typeOf(expr) !== 'vector') this.fail(inner, `subquery is only allowed on instant vector, got ${describeType(typeOf(expr))}`);
+    const rangeMs = this.duration(durs[0], n);
+    if (rangeMs <= 0) this.fail(durs[0]!, 'subquery range must be positive');
+    const stepMs = durs[1] ? this.duration(durs[1], n) : undefined;
+    if (stepMs !== undefined && stepMs <= 0) this.fail(durs[1]!, 'subquery step must be positive');
+    return { kind: 'subquery', expr, rangeMs, stepMs, offsetMs: 0 };
   }
 
   vectorSelector(n: SyntaxNode, offsetMs: number): VectorSelector {
@@ -374,6 +502,7 @@ class Walker {
 
   matrixSelector(n: SyntaxNode, offsetMs: number): Expr {
     const [sel, dur] = children(n);
+    if (sel?.name === 'ParenExpr') return this.fail(n, 'ranges only allowed for vector selectors');
     if (!sel || sel.name !== 'VectorSelector') return this.fail(n, 'range selector must apply to a plain vector selector');
     const rangeMs = this.duration(dur, n);
     if (rangeMs <= 0) this.fail(dur ?? n, 'range must be positive');
@@ -386,20 +515,17 @@ class Walker {
     const durNode = kids.find((k) => k.name === 'OffsetDurationExpr');
     if (!target) return this.fail(n, 'incomplete offset');
     const offsetMs = this.duration(durNode, n);
-    if (target.name === 'VectorSelector') return this.vectorSelector(target, offsetMs);
-    if (target.name === 'MatrixSelector') return this.matrixSelector(target, offsetMs);
+    const e = this.expr(target);
     // The lezer grammar attaches `offset` of the last operand to a whole binary
     // expression (`a or b offset 5m` parses as `(a or b) offset 5m`); offset binds
-    // tighter than any operator, so it belongs to the rightmost selector.
-    if (target.name === 'BinaryExpr') return this.withRightmostOffset(target, this.expr(target), offsetMs);
-    return this.fail(target, 'offset must follow a vector or range selector');
+    // tighter than any operator, so it belongs to the rightmost operand.
+    if (target.name === 'BinaryExpr') return this.withRightmost(target, e, (leaf) => this.modify(target, leaf, offsetMs, undefined));
+    return this.modify(target, e, offsetMs, undefined);
   }
 
-  withRightmostOffset(n: SyntaxNode, e: Expr, offsetMs: number): Expr {
-    if (e.kind === 'binary') return { ...e, rhs: this.withRightmostOffset(n, e.rhs, offsetMs) };
-    if (e.kind === 'vectorSelector' && e.offsetMs === 0) return { ...e, offsetMs };
-    if (e.kind === 'matrixSelector' && e.selector.offsetMs === 0) return { ...e, selector: { ...e.selector, offsetMs } };
-    return this.fail(n, 'offset must follow a vector or range selector');
+  withRightmost(n: SyntaxNode, e: Expr, f: (leaf: Expr) => Expr): Expr {
+    if (e.kind === 'binary') return { ...e, rhs: this.withRightmost(n, e.rhs, f) };
+    return f(e);
   }
 
   args(body: SyntaxNode | undefined): Expr[] {
@@ -416,11 +542,11 @@ class Walker {
     const argNodes = body ? children(body) : [];
     const args = argNodes.map((c) => this.expr(c));
     const min = sig.minArgs ?? sig.args.length;
-    if (args.length < min || args.length > sig.args.length) {
-      this.fail(n, `${func}() expects ${min === sig.args.length ? min : `${min} to ${sig.args.length}`} argument(s), got ${args.length}`);
+    if (args.length < min || (args.length > sig.args.length && !sig.variadic)) {
+      this.fail(n, `${func}() expects ${min === sig.args.length ? min : sig.variadic ? `at least ${min}` : `${min} to ${sig.args.length}`} argument(s), got ${args.length}`);
     }
     args.forEach((a, i) => {
-      const want = sig.args[i]!;
+      const want = sig.args[Math.min(i, sig.args.length - 1)]!;
       const got = typeOf(a);
       const ok = want === 'scalar|vector' ? got === 'scalar' || got === 'vector' : got === want;
       if (!ok) this.fail(argNodes[i]!, `${func}() argument ${i + 1} must be ${want === 'scalar|vector' ? 'a scalar or an instant vector' : describeType(want)}, got ${describeType(got)}`);
@@ -448,12 +574,13 @@ class Walker {
     if (!op || !body) return this.fail(n, 'incomplete aggregation');
     const argNodes = children(body);
     const args = argNodes.map((c) => this.expr(c));
-    const wantParam = op === 'topk' || op === 'bottomk';
+    const wantParam = op === 'topk' || op === 'bottomk' || op === 'quantile' || op === 'count_values';
     if (args.length !== (wantParam ? 2 : 1)) this.fail(body, `${op} expects ${wantParam ? 2 : 1} argument(s), got ${args.length}`);
     const expr = args[args.length - 1]!;
     if (typeOf(expr) !== 'vector') this.fail(argNodes[argNodes.length - 1]!, `${op} needs an instant vector, got ${describeType(typeOf(expr))}`);
     const param = wantParam ? args[0] : undefined;
-    if (param && typeOf(param) !== 'scalar') this.fail(argNodes[0]!, `${op} parameter must be a scalar`);
+    const paramType = op === 'count_values' ? 'string' : 'scalar';
+    if (param && typeOf(param) !== paramType) this.fail(argNodes[0]!, `${op} parameter must be a ${paramType}`);
     return { kind: 'aggregate', op, grouping, without, param, expr };
   }
 
