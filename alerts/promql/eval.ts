@@ -248,8 +248,8 @@ const MATH: Readonly<Record<string, (v: number) => number>> = {
   asinh: Math.asinh,
   acosh: Math.acosh,
   atanh: Math.atanh,
-  deg: (v) => (v * 180) / Math.PI,
-  rad: (v) => (v * Math.PI) / 180,
+  deg: (v) => v * (180 / Math.PI),
+  rad: (v) => v * (Math.PI / 180),
 };
 
 /** Date functions of a Unix time in seconds (UTC), as Prometheus' `dateWrapper`. */
@@ -566,6 +566,10 @@ class Evaluator {
           break;
         }
         case 'mad_over_time': {
+          if (s.vs.some(Number.isNaN)) {
+            v = NaN; // a NaN sample leaves the median undefined
+            break;
+          }
           const median = quantile(0.5, [...s.vs]);
           v = quantile(0.5, s.vs.map((x) => Math.abs(x - median)));
           break;
@@ -1018,6 +1022,7 @@ export function goFormatFloat(v: number): string {
   if (Number.isNaN(v)) return 'NaN';
   if (v === Infinity) return '+Inf';
   if (v === -Infinity) return '-Inf';
+  if (Object.is(v, -0)) return '-0';
   const s = String(v);
   const m = /^(-?)(\d)(?:\.(\d+))?e([+-]\d+)$/.exec(s);
   if (!m) return s;
