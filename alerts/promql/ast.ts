@@ -55,6 +55,10 @@ export interface VectorMatching {
   readonly labels: readonly string[];
   /** Extra labels copied from the "one" side with group_left/group_right. */
   readonly include: readonly string[];
+  /** `fill_left(v)` / `fill(v)`: value standing in for a missing left-hand series. */
+  readonly fillLeft?: number;
+  /** `fill_right(v)` / `fill(v)`: value standing in for a missing right-hand series. */
+  readonly fillRight?: number;
 }
 
 /** A number literal. */

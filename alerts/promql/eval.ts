@@ -948,12 +948,23 @@ function resultLabels(l: Labels, r: Labels, e: Binary, dropMetric: boolean): Lab
   return out;
 }
 
+/** Prometheus `matchLabels`: the matching labels of a series (what a fill value's series is labelled with). */
+function matchLabels(l: Labels, m: VectorMatching): Labels {
+  const out: Record<string, string> = {};
+  for (const k in l) {
+    if (m.on ? m.labels.includes(k) : !isNameLabel(k) && !m.labels.includes(k)) out[k] = l[k]!;
+  }
+  return out;
+}
+
 function vectorBinop(e: Binary, lhsIn: readonly VectorSample[], rhsIn: readonly VectorSample[]): VectorSample[] {
   const m = e.matching;
-  if (lhsIn.length === 0 || rhsIn.length === 0) return [];
+  if ((lhsIn.length === 0 && rhsIn.length === 0) || ((lhsIn.length === 0 || rhsIn.length === 0) && m.fillLeft === undefined && m.fillRight === undefined)) return [];
   const swap = m.card === 'one-to-many';
   const lhs = swap ? rhsIn : lhsIn;
   const rhs = swap ? lhsIn : rhsIn;
+  const fillLeft = swap ? m.fillRight : m.fillLeft;
+  const fillRight = swap ? m.fillLeft : m.fillRight;
   const sig = (s: VectorSample) => signature(s.labels, m.labels, m.on);
   const right = new Map<string, VectorSample>();
   for (const s of rhs) {
@@ -968,11 +979,9 @@ function vectorBinop(e: Binary, lhsIn: readonly VectorSample[], rhsIn: readonly 
   }
   const dropMetric = !isComparison(e.op) || e.returnBool;
   const matched = new Map<string, Labels>();
+  const matchedSigs = new Set<string>();
   const out: VectorSample[] = [];
-  for (const ls of lhs) {
-    const k = sig(ls);
-    const rs = right.get(k);
-    if (!rs) continue;
+  const doBinop = (ls: VectorSample, rs: VectorSample, k: string): void => {
     // Prometheus checks matching uniqueness on every match, before a comparison filters
     // it out: an ambiguous match fails even when the filter would hide it.
     if (m.card === 'one-to-one') {
@@ -982,6 +991,7 @@ function vectorBinop(e: Binary, lhsIn: readonly VectorSample[], rhsIn: readonly 
       }
       matched.set(k, ls.labels);
     }
+    matchedSigs.add(k);
     let vl = ls.value;
     let vr = rs.value;
     if (swap) [vl, vr] = [vr, vl];
@@ -995,8 +1005,20 @@ function vectorBinop(e: Binary, lhsIn: readonly VectorSample[], rhsIn: readonly 
       if (matched.has(rk)) throw new EvalError(`multiple matches for labels ${labelString(labels)}: grouping labels must ensure unique matches`);
       matched.set(rk, labels);
     }
-    if (!e.returnBool && !keep) continue;
+    if (!e.returnBool && !keep) return;
     out.push({ labels, value });
+  };
+  for (const ls of lhs) {
+    const k = sig(ls);
+    const rs = right.get(k);
+    if (rs) doBinop(ls, rs, k);
+    else if (fillRight !== undefined) doBinop(ls, { labels: matchLabels(ls.labels, m), value: fillRight }, k);
+  }
+  if (fillLeft !== undefined) {
+    for (const rs of rhs) {
+      const k = sig(rs);
+      if (!matchedSigs.has(k)) doBinop({ labels: matchLabels(rs.labels, m), value: fillLeft }, rs, k);
+    }
   }
   return out;
 }

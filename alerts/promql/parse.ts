@@ -602,9 +602,19 @@ class Walker {
     let include: string[] = [];
     let card: VectorMatching['card'] = isSetOp(op) ? 'many-to-many' : 'one-to-one';
     let hasModifier = false;
+    let fillLeft: number | undefined;
+    let fillRight: number | undefined;
     for (const k of kids.slice(2, -1)) {
       if (k.name === 'BoolModifier') returnBool = true;
-      else if (k.name === 'FillModifier') this.unsupported(k, 'fill modifier (fill/fill_left/fill_right)');
+      else if (k.name === 'FillModifier') {
+        for (const clause of children(k)) {
+          const num = children(clause).find((c) => c.name === 'NumberDurationLiteral');
+          const v = num ? parseNumber(this.text(num)) : undefined;
+          if (v === undefined) this.fail(clause, 'fill value must be a number');
+          if (clause.name !== 'FillRightClause') fillLeft = v;
+          if (clause.name !== 'FillLeftClause') fillRight = v;
+        }
+      }
       else if (k.name === 'MatchingModifierClause') {
         hasModifier = true;
         let seenGroup = false;
@@ -643,7 +653,17 @@ class Walker {
     if (card === 'many-to-one' || card === 'one-to-many') {
       if (on && include.some((l) => labels.includes(l))) this.fail(opNode, 'a label cannot be both in on(...) and group_x(...)');
     }
-    return { kind: 'binary', op, lhs, rhs, returnBool, matching: { card, on, labels, include } };
+    if ((fillLeft !== undefined || fillRight !== undefined) && (isSetOp(op) || lt !== 'vector' || rt !== 'vector')) {
+      this.fail(opNode, 'fill modifiers are only allowed between instant vectors, for arithmetic and comparison operators');
+    }
+    return {
+      kind: 'binary',
+      op,
+      lhs,
+      rhs,
+      returnBool,
+      matching: { card, on, labels, include, ...(fillLeft !== undefined ? { fillLeft } : {}), ...(fillRight !== undefined ? { fillRight } : {}) },
+    };
   }
 }
 
