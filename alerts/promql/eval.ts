@@ -16,6 +16,7 @@ import {
   kahanSumInc,
   KahanMean,
   linearRegression,
+  integralOf,
   quantile,
   varianceOf,
   type Bucket,
@@ -65,7 +66,7 @@ export interface EvalOptions {
    * The query's time range, for `@ start()` / `@ end()` (an instant query's start and end
    * are its evaluation time; {@link evaluateRange} sets them).
    */
-  readonly query?: { readonly startMs: number; readonly endMs: number };
+  readonly query?: { readonly startMs: number; readonly endMs: number; readonly stepMs: number };
 }
 
 /** Mutable counters of {@link EvalOptions.stats}. */
@@ -78,7 +79,7 @@ export const DEFAULT_LOOKBACK_MS = 5 * 60_000;
 
 /** Evaluates `expr` at `tMs` (epoch ms). */
 export function evaluate(expr: Expr, store: SeriesStore, tMs: number, opts: EvalOptions = {}): Value {
-  const ev = new Evaluator(store, tMs, opts.lookbackMs ?? DEFAULT_LOOKBACK_MS, opts.semantics === 'v2', opts.query?.startMs ?? tMs, opts.query?.endMs ?? tMs);
+  const ev = new Evaluator(store, tMs, opts.lookbackMs ?? DEFAULT_LOOKBACK_MS, opts.semantics === 'v2', opts.query ?? { startMs: tMs, endMs: tMs, stepMs: 0 });
   try {
     return ev.eval(expr);
   } finally {
@@ -111,7 +112,7 @@ export interface RangeResult {
 export function evaluateRange(expr: Expr, store: SeriesStore, startMs: number, endMs: number, stepMs: number, opts: EvalOptions = {}): RangeResult[] {
   if (!(stepMs > 0)) throw new EvalError(`range evaluation needs a positive step, got ${stepMs} ms`);
   const byKey = new Map<string, RangeResult>();
-  const stepOpts: EvalOptions = { ...opts, query: { startMs, endMs } };
+  const stepOpts: EvalOptions = { ...opts, query: { startMs, endMs, stepMs } };
   for (let t = startMs; t <= endMs; t += stepMs) {
     const v = evaluate(expr, store, t, stepOpts);
     const samples = v.kind === 'scalar' ? [{ labels: {}, value: v.value }] : v.kind === 'vector' ? v.samples : undefined;
@@ -277,16 +278,18 @@ class Evaluator {
   private readonly t: number;
   private readonly lookback: number;
   private readonly v2: boolean;
+  private readonly query: { readonly startMs: number; readonly endMs: number; readonly stepMs: number };
   private readonly qStart: number;
   private readonly qEnd: number;
 
-  constructor(store: SeriesStore, t: number, lookback: number, v2: boolean, qStart: number, qEnd: number) {
+  constructor(store: SeriesStore, t: number, lookback: number, v2: boolean, query: { readonly startMs: number; readonly endMs: number; readonly stepMs: number }) {
     this.store = store;
     this.t = t;
     this.lookback = lookback;
     this.v2 = v2;
-    this.qStart = qStart;
-    this.qEnd = qEnd;
+    this.query = query;
+    this.qStart = query.startMs;
+    this.qEnd = query.endMs;
   }
 
   /** The time a selector or subquery is evaluated at, before its offset. */
@@ -320,7 +323,7 @@ class Evaluator {
     if (first <= startMs) first += step;
     const byKey = new Map<string, { labels: Labels; ts: number[]; vs: number[] }>();
     for (let t = first; t <= endMs; t += step) {
-      const ev = new Evaluator(this.store, t, this.lookback, this.v2, this.qStart, this.qEnd);
+      const ev = new Evaluator(this.store, t, this.lookback, this.v2, this.query);
       let v: Value;
       try {
         v = ev.eval(e.expr);
@@ -493,6 +496,21 @@ class Evaluator {
     switch (f) {
       case 'pi':
         return { kind: 'scalar', value: Math.PI };
+      // Query-context functions (Prometheus folds them into constants per query).
+      case 'start':
+        return { kind: 'scalar', value: this.qStart / 1000 };
+      case 'end':
+        return { kind: 'scalar', value: this.qEnd / 1000 };
+      case 'range':
+        return { kind: 'scalar', value: (this.qEnd - this.qStart) / 1000 };
+      case 'step':
+        return { kind: 'scalar', value: this.qStart === this.qEnd ? 0 : this.query.stepMs / 1000 };
+      case 'min_of':
+      case 'max_of': {
+        const a = this.scalar(a0!);
+        const b = this.scalar(e.args[1]!);
+        return { kind: 'scalar', value: f === 'min_of' ? goMin(a, b) : goMax(a, b) };
+      }
       case 'sort':
       case 'sort_desc': {
         const sign = f === 'sort' ? 1 : -1;
@@ -548,6 +566,11 @@ class Evaluator {
       return { kind: 'vector', samples: series.length ? [] : [{ labels: absentLabels(sel), value: 1 }] };
     }
     const param = f === 'predict_linear' ? this.scalar(e.args[1]!) : f === 'quantile_over_time' ? this.scalar(a0) : 0;
+    let strategy = 2;
+    if (f === 'integral' && e.args[1]) {
+      const x = this.scalar(e.args[1]);
+      if (Number.isInteger(x) && x >= 0 && x <= 2) strategy = x; // else: Prometheus warns and keeps the trapezoid rule
+    }
     const out: VectorSample[] = [];
     for (const s of series) {
       let v: number | undefined;
@@ -555,6 +578,9 @@ class Evaluator {
       switch (f) {
         case 'present_over_time':
           v = 1;
+          break;
+        case 'integral':
+          v = integralOf(s.ts, s.vs, strategy);
           break;
         case 'quantile_over_time':
           v = quantile(param, [...s.vs]);

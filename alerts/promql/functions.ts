@@ -286,3 +286,37 @@ export function varianceOf(vs: readonly number[]): number {
   }
   return (aux + cAux) / count;
 }
+
+/**
+ * Prometheus `integral` (experimental): the area under the samples, NaN counted as 0,
+ * with the left-point (0), right-point (1) or trapezoidal (2) rule, Kahan-compensated.
+ */
+export function integralOf(ts: readonly number[], vs: readonly number[], strategy: number): number {
+  let sum = 0;
+  let c = 0;
+  let prevV = 0;
+  let prevT = 0;
+  for (let i = 0; i < vs.length; i++) {
+    const cur = Number.isNaN(vs[i]!) ? 0 : vs[i]!;
+    const prev = Number.isNaN(prevV) ? 0 : prevV;
+    let value = 0;
+    let cValue = 0;
+    if (strategy === 0) value = prev;
+    else if (strategy === 1) value = cur;
+    else if (prev !== 0 || cur !== 0) {
+      [value, cValue] = kahanSumInc(cur, prev, 0);
+      if (!Number.isFinite(value) && !Number.isNaN(value) && Number.isFinite(cur) && Number.isFinite(prev)) [value, cValue] = kahanSumInc(cur / 2, prev / 2, 0);
+      else {
+        value /= 2;
+        cValue /= 2;
+      }
+    }
+    if (i > 0 && (value !== 0 || cValue !== 0)) {
+      const dt = (ts[i]! - prevT) / 1000;
+      [sum, c] = kahanSumInc(value * dt, sum, c + cValue * dt);
+    }
+    prevV = vs[i]!;
+    prevT = ts[i]!;
+  }
+  return sum === Infinity || sum === -Infinity ? sum : sum + c;
+}
