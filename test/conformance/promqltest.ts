@@ -5,9 +5,9 @@
  *
  *   node --import tsx test/conformance/promqltest.ts [--update] [--json out.json]
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { runScript, tableMarkdown, tabulate, type CaseResult } from '../support/promqltest.ts';
-import { EXPECTATIONS_FILE, expectationsOf, loadScripts, prometheusModuleDir } from '../support/promqltestFiles.ts';
+import { EXPECTATIONS_FILE, expectationsOf, loadScripts, prometheusModuleDir, type Expectations } from '../support/promqltestFiles.ts';
 
 const args = process.argv.slice(2);
 const dir = prometheusModuleDir();
@@ -17,7 +17,8 @@ const table = tabulate(results);
 console.log(tableMarkdown(table));
 const module = `github.com/prometheus/prometheus@${/@(v[^/]+)/.exec(dir)?.[1] ?? 'unknown'}`;
 if (args.includes('--update')) {
-  writeFileSync(EXPECTATIONS_FILE, JSON.stringify(expectationsOf(module, results), null, 1) + '\n');
+  const previous = existsSync(EXPECTATIONS_FILE) ? (JSON.parse(readFileSync(EXPECTATIONS_FILE, 'utf8')) as Expectations) : undefined;
+  writeFileSync(EXPECTATIONS_FILE, JSON.stringify(expectationsOf(module, results, previous), null, 1) + '\n');
   console.log(`wrote ${EXPECTATIONS_FILE}`);
 }
 const j = args.indexOf('--json');

@@ -304,6 +304,8 @@ const STOCK_SERVER_EXPRS = [
   'sum by (__name__) (rate({f="x"}[5m]))',
   'ceil({__name__=~"g|c_total"})',
   '-{f="y"}',
+  'label_replace(rate({f="x"}[5m]), "n", "$1", "__name__", "(.+)")',
+  'label_replace(sum by (__name__) (rate(c_total[5m])), "__name__", "$1", "__name__", "(.+)")',
 ];
 
 describe.each(ORACLES)('PromQL conformance: Vigie vs a real $name via remote write', (oracle) => {

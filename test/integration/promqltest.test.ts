@@ -38,13 +38,23 @@ describe('Prometheus promqltest scripts', () => {
     expect(diffs).toEqual([]);
   });
 
-  it('no case gives a wrong answer', () => {
+  it('no case gives a wrong answer (but where the test engine enables a feature flag a stock server lacks)', () => {
     const table = tabulate(results);
     console.info(`promqltest outcomes (${expectations.module}):\n${tableMarkdown(table)}`);
-    const wrong = Object.values(results)
-      .flat()
-      .filter((r) => r.status === 'wrong')
-      .map((r) => `${r.id} \`${r.expr}\`: ${r.reason}`);
+    const all = Object.values(results).flat();
+    const wrong = all.filter((r) => r.status === 'wrong' && !expectations.cases[r.id]?.semantics).map((r) => `${r.id} \`${r.expr}\`: ${r.reason}`);
     expect(wrong).toEqual([]);
+    // The flag-only differences stay few and are all delayed name removal.
+    const flagged = all.filter((r) => r.status === 'wrong');
+    expect(flagged.length).toBeLessThanOrEqual(10);
+    for (const r of flagged) expect(expectations.cases[r.id]?.semantics).toBe('promql-delayed-name-removal');
+  });
+
+  it('passes at least 90 % of the cases that are not skipped', () => {
+    const all = Object.values(results).flat();
+    const considered = all.filter((r) => r.status !== 'skipped');
+    const passed = considered.filter((r) => r.status === 'pass').length;
+    console.info(`promqltest: ${passed}/${considered.length} non-skipped cases pass (${((100 * passed) / considered.length).toFixed(1)} %)`);
+    expect(passed / considered.length).toBeGreaterThanOrEqual(0.9);
   });
 });
