@@ -78,6 +78,12 @@ export interface VectorSelector {
   readonly matchers: readonly LabelMatcher[];
   readonly offsetMs: number;
   readonly at?: AtModifier;
+  /**
+   * Prometheus 3's extended selectors (feature `promql-extended-range-selectors`):
+   * `anchored` ranges also use the last sample before the window; `smoothed` ones and
+   * instant vectors interpolate at the window edges.
+   */
+  readonly ext?: 'anchored' | 'smoothed';
 }
 /** `selector[range]`. */
 export interface MatrixSelector {

@@ -16,7 +16,9 @@ import {
   kahanSumInc,
   KahanMean,
   linearRegression,
+  extendedRate,
   integralOf,
+  interpolate,
   quantile,
   varianceOf,
   type Bucket,
@@ -270,6 +272,7 @@ interface MatrixArg {
   readonly series: readonly RangeSeries[];
   readonly startMs: number;
   readonly endMs: number;
+  readonly ext?: 'anchored' | 'smoothed';
 }
 
 class Evaluator {
@@ -305,7 +308,10 @@ class Evaluator {
     a = unparen(a);
     if (a.kind === 'matrixSelector') {
       const endMs = this.base(a.selector.at) - a.selector.offsetMs;
-      return { series: this.range(a.selector, a.rangeMs), startMs: endMs - a.rangeMs, endMs };
+      const ext = a.selector.ext;
+      // anchored: also the lookback before the window; smoothed: and the lookback after it.
+      const series = ext ? this.range(a.selector, a.rangeMs + this.lookback, ext === 'smoothed' ? this.lookback : 0) : this.range(a.selector, a.rangeMs);
+      return { series, startMs: endMs - a.rangeMs, endMs, ext };
     }
     if (a.kind === 'subquery') return this.subquery(a);
     throw new EvalError(`${f}() needs a range vector (selector or subquery)`);
@@ -402,6 +408,7 @@ class Evaluator {
   instant(sel: VectorSelector, timestamps = false): VectorSample[] {
     const end = this.base(sel.at) - sel.offsetMs;
     const start = end - this.lookback;
+    if (sel.ext === 'smoothed') return this.smoothedInstant(sel, end);
     const out: VectorSample[] = [];
     for (const s of this.store.select(sel.name, sel.matchers)) {
       const i = upperBound(s.ts, s.head, end) - 1;
@@ -414,9 +421,26 @@ class Evaluator {
     return out;
   }
 
-  range(sel: VectorSelector, rangeMs: number): RangeSeries[] {
-    const end = this.base(sel.at) - sel.offsetMs;
-    const start = end - rangeMs;
+  /**
+   * `x smoothed`: the value at `t` interpolated between the samples around it (each
+   * within the lookback), the previous one when none follows, nothing when none precedes.
+   */
+  smoothedInstant(sel: VectorSelector, t: number): VectorSample[] {
+    const out: VectorSample[] = [];
+    for (const s of this.range({ ...sel, ext: undefined, at: t, offsetMs: 0 }, this.lookback, this.lookback)) {
+      let i = 0;
+      while (i < s.ts.length && s.ts[i]! < t) i++;
+      if (i < s.ts.length && s.ts[i] === t) out.push({ labels: s.labels, value: s.vs[i]! });
+      else if (i > 0 && i < s.ts.length) out.push({ labels: s.labels, value: interpolate(s.ts[i - 1]!, s.vs[i - 1]!, s.ts[i]!, s.vs[i]!, t, false) });
+      else if (i > 0) out.push({ labels: s.labels, value: s.vs[i - 1]! });
+    }
+    return out;
+  }
+
+  /** Samples in (end − range, end + after] of every matching series (`after` for smoothed windows). */
+  range(sel: VectorSelector, rangeMs: number, after = 0): RangeSeries[] {
+    const end = this.base(sel.at) - sel.offsetMs + after;
+    const start = end - after - rangeMs;
     const out: RangeSeries[] = [];
     for (const s of this.store.select(sel.name, sel.matchers)) {
       // v3: (start, end]; v2: [start, end].
@@ -560,7 +584,8 @@ class Evaluator {
   rangeFunction(e: Call, a0: Expr): Value {
     const f = e.func;
     const matrixArg = f === 'quantile_over_time' ? unparen(e.args[1]!) : a0;
-    const { series, startMs: rangeStart, endMs: rangeEnd } = this.matrix(matrixArg, f);
+    const { series, startMs: rangeStart, endMs: rangeEnd, ext } = this.matrix(matrixArg, f);
+    if (ext) return this.extendedRangeFunction(f, series, rangeStart, rangeEnd, ext);
     if (f === 'absent_over_time') {
       const sel = matrixArg.kind === 'matrixSelector' ? matrixArg.selector : matrixArg.kind === 'subquery' ? matrixArg.expr : matrixArg;
       return { kind: 'vector', samples: series.length ? [] : [{ labels: absentLabels(sel), value: 1 }] };
@@ -690,6 +715,36 @@ class Evaluator {
           continue;
         default:
           throw new EvalError(`function ${f}() is not implemented`);
+      }
+      if (v !== undefined) out.push({ labels: dropName(s.labels), value: v });
+    }
+    assertUniqueAfterDrop(series, out);
+    return { kind: 'vector', samples: out };
+  }
+
+  /**
+   * rate/increase/delta/changes/resets over `anchored` / `smoothed` windows, as Prometheus
+   * `extendedRate` and `pickFirstSampleIndices` (no start timestamps: Vigie stores none).
+   */
+  extendedRangeFunction(f: string, series: readonly RangeSeries[], rangeStart: number, rangeEnd: number, ext: 'anchored' | 'smoothed'): Value {
+    const out: VectorSample[] = [];
+    for (const s of series) {
+      let v: number | undefined;
+      if (f === 'changes' || f === 'resets') {
+        // The last sample at or before the window start, if any sample follows it.
+        let first = 0;
+        while (first < s.ts.length && s.ts[first]! <= rangeStart) first++;
+        if (first >= s.ts.length) continue;
+        first = Math.max(0, first - 1);
+        let c = 0;
+        for (let i = first + 1; i < s.vs.length; i++) {
+          const cur = s.vs[i]!;
+          const prev = s.vs[i - 1]!;
+          if (f === 'changes' ? cur !== prev && !(Number.isNaN(cur) && Number.isNaN(prev)) : cur < prev) c++;
+        }
+        v = c;
+      } else {
+        v = extendedRate(s.ts, s.vs, rangeStart, rangeEnd, ext === 'smoothed', f !== 'delta', f === 'rate');
       }
       if (v !== undefined) out.push({ labels: dropName(s.labels), value: v });
     }

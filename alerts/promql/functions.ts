@@ -320,3 +320,58 @@ export function integralOf(ts: readonly number[], vs: readonly number[], strateg
   }
   return sum === Infinity || sum === -Infinity ? sum : sum + c;
 }
+
+/** Prometheus `interpolate`: the value at `t` on the line between two samples (a counter reset counts from 0). */
+export function interpolate(t1: number, v1: number, t2: number, v2: number, t: number, isCounter: boolean): number {
+  const y1 = isCounter && v2 < v1 ? 0 : v1;
+  return y1 + ((v2 - y1) * (t - t1)) / (t2 - t1);
+}
+
+/** Go `sort.Search(n, pred)`: the first index in [0, n) where `pred` holds, else n. */
+function search(n: number, pred: (i: number) => boolean): number {
+  let lo = 0;
+  let hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (pred(mid)) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
+/**
+ * Prometheus `extendedRate` for `anchored` and `smoothed` windows (without start
+ * timestamps): the difference between the values at the window edges — the last sample
+ * at or before each edge, or (smoothed) the value interpolated there — plus counter-reset
+ * corrections, per second of range for rate. The samples span the window plus the
+ * lookback before it (and after it, smoothed). Undefined when no sample is inside.
+ */
+export function extendedRate(ts: readonly number[], vs: readonly number[], rangeStart: number, rangeEnd: number, smoothed: boolean, isCounter: boolean, isRate: boolean): number | undefined {
+  let last = vs.length - 1;
+  if (last < 0) return undefined;
+  let first = Math.max(0, search(last, (i) => ts[i]! > rangeStart) - 1);
+  if (smoothed) last = search(last, (i) => ts[i]! >= rangeEnd);
+  if (ts[last]! <= rangeStart) return undefined;
+  if (smoothed && ts[first]! > rangeEnd) return undefined;
+  let left: number;
+  if (ts[first]! >= rangeStart) left = vs[first]!;
+  else left = smoothed ? interpolate(ts[first]!, vs[first]!, ts[first + 1]!, vs[first + 1]!, rangeStart, isCounter) : vs[first]!;
+  let right: number;
+  if (ts[last]! <= rangeEnd || last === 0) right = vs[last]!;
+  else right = smoothed ? interpolate(ts[last - 1]!, vs[last - 1]!, ts[last]!, vs[last]!, rangeEnd, isCounter) : vs[last - 1]!;
+  let result = right - left;
+  if (isCounter) {
+    if (ts[first]! <= rangeStart) first++;
+    if (ts[last]! >= rangeEnd) last--;
+    let correction = 0;
+    let prev = left;
+    for (let i = first; i <= last; i++) {
+      if (vs[i]! < prev) correction += prev;
+      prev = vs[i]!;
+    }
+    if (right < prev) correction += prev;
+    result += correction;
+  }
+  if (isRate) result /= (rangeEnd - rangeStart) / 1000;
+  return result;
+}

@@ -135,6 +135,10 @@ export const FUNCTIONS: Readonly<Record<string, FunctionSignature>> = {
   ...VIGIE_FUNCTIONS,
 };
 
+/** Functions Prometheus allows on `anchored` / `smoothed` range selectors. */
+const ANCHORED_SAFE = ['changes', 'delta', 'increase', 'rate', 'resets'];
+const SMOOTHED_SAFE = ['delta', 'increase', 'rate'];
+
 const AGGREGATES: ReadonlySet<string> = new Set<AggregateOp>(['sum', 'avg', 'min', 'max', 'count', 'group', 'topk', 'bottomk', 'stddev', 'stdvar', 'quantile', 'count_values']);
 
 const BINARY_OPS: Readonly<Record<string, BinaryOp>> = {
@@ -371,6 +375,16 @@ class Walker {
         return this.binary(n);
       case 'SubqueryExpr':
         return this.subquery(n);
+      case 'AnchoredExpr':
+      case 'SmoothedExpr': {
+        const target = n.firstChild;
+        if (!target) return this.fail(n, 'incomplete selector');
+        const ext = n.name === 'AnchoredExpr' ? 'anchored' : 'smoothed';
+        const e = this.expr(target);
+        if (e.kind === 'vectorSelector' && ext === 'smoothed' && !e.ext) return { ...e, ext };
+        if (e.kind === 'matrixSelector' && !e.selector.ext) return { ...e, selector: { ...e.selector, ext } };
+        return this.fail(n, `${ext} must follow a ${ext === 'smoothed' ? 'vector or ' : ''}range selector`);
+      }
       case 'StepInvariantExpr':
         return this.atExpr(n);
       default:
@@ -558,6 +572,13 @@ class Walker {
       const ok = want === 'scalar|vector' ? got === 'scalar' || got === 'vector' : got === want;
       if (!ok) this.fail(argNodes[i]!, `${func}() argument ${i + 1} must be ${want === 'scalar|vector' ? 'a scalar or an instant vector' : describeType(want)}, got ${describeType(got)}`);
     });
+    for (const a of args) {
+      let x = a;
+      while (x.kind === 'paren') x = x.expr;
+      const ext = x.kind === 'matrixSelector' ? x.selector.ext : undefined;
+      const safe = ext === 'anchored' ? ANCHORED_SAFE : SMOOTHED_SAFE;
+      if (ext && !safe.includes(func)) this.fail(n, `${ext} modifier can only be used with: ${safe.join(', ')} - not with ${func}`);
+    }
     return { kind: 'call', func, args };
   }
 
