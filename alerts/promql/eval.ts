@@ -6,9 +6,9 @@
  */
 import { VigieError } from '../../core/errors.ts';
 import type { Labels } from '../../core/samples.ts';
-import type { Aggregate, AtModifier, Binary, BinaryOp, Call, Expr, Subquery, VectorMatching, VectorSelector } from './ast.ts';
+import type { Aggregate, AtModifier, Binary, BinaryOp, Call, Expr, LabelMatcher, Subquery, VectorMatching, VectorSelector } from './ast.ts';
 import { isComparison, isSetOp } from './parse.ts';
-import { upperBound, type SeriesStore } from '../windows.ts';
+import { matchLabel, upperBound, type SeriesStore } from '../windows.ts';
 import {
   bucketQuantile,
   extrapolatedRate,
@@ -557,6 +557,8 @@ class Evaluator {
         });
         return { kind: 'vector', samples: v };
       }
+      case 'info':
+        return { kind: 'vector', samples: this.info(e) };
       case 'label_replace':
         return { kind: 'vector', samples: labelReplace(this.vec(this.eval(a0!)), this.str(e.args[1]!), this.str(e.args[2]!), this.str(e.args[3]!), this.str(e.args[4]!)) };
       case 'label_join':
@@ -750,6 +752,84 @@ class Evaluator {
     }
     assertUniqueAfterDrop(series, out);
     return { kind: 'vector', samples: out };
+  }
+
+  /**
+   * `info(v, {selector})` (experimental in Prometheus 3): adds to each series the data
+   * labels of the info series (`target_info` by default) sharing its `instance`/`job`,
+   * as Prometheus `evalInfo` evaluated at one step.
+   */
+  info(e: Call): VectorSample[] {
+    const base = this.vec(this.eval(e.args[0]!));
+    const sel = e.args[1] as VectorSelector | undefined;
+    const all: LabelMatcher[] = sel ? [...(sel.name !== undefined ? [{ name: '__name__', op: '=' as const, value: sel.name }] : []), ...sel.matchers] : [];
+    const nameMatchers = sel ? all.filter((m) => m.name === '__name__') : [{ name: '__name__', op: '=' as const, value: 'target_info' }];
+    const dataMatchers = all.filter((m) => m.name !== '__name__');
+    const effective: LabelMatcher[] = nameMatchers.some((m) => m.op === '=' || m.op === '=~')
+      ? nameMatchers
+      : nameMatchers.length
+        ? [{ name: '__name__', op: '=~', value: '.+_info', re: /^(?:.+_info)$/s }, ...nameMatchers]
+        : [{ name: '__name__', op: '=', value: 'target_info' }];
+    const isInfo = (l: Labels) => effective.every((m) => matchLabel(m, l['__name__'] ?? ''));
+    // Identifying values present among the base series, per presence pattern.
+    const groups = new Map<string, { instance: Set<string>; job: Set<string> }>();
+    for (const s of base) {
+      if (isInfo(s.labels)) continue;
+      const inst = s.labels['instance'] ?? '';
+      const job = s.labels['job'] ?? '';
+      if (!inst && !job) continue;
+      const key = `${inst ? 'i' : ''}${job ? 'j' : ''}`;
+      let g = groups.get(key);
+      if (!g) groups.set(key, (g = { instance: new Set(), job: new Set() }));
+      if (inst) g.instance.add(inst);
+      if (job) g.job.add(job);
+    }
+    // Info series at the same time reference as the base expression's selectors.
+    const ref = uniformReference(e.args[0]!);
+    const infos: VectorSample[] = [];
+    if (groups.size) {
+      const probe: VectorSelector = { kind: 'vectorSelector', name: undefined, matchers: [...dataMatchers, ...effective], offsetMs: ref.offsetMs, ...(ref.at !== undefined ? { at: ref.at } : {}) };
+      for (const s of this.instant(probe, true)) {
+        const inst = s.labels['instance'] ?? '';
+        const job = s.labels['job'] ?? '';
+        const g = groups.get(`${inst ? 'i' : ''}${job ? 'j' : ''}`);
+        if (g && (!inst || g.instance.has(inst)) && (!job || g.job.has(job))) infos.push(s);
+      }
+    }
+    // One info series per (name, instance, job): the newest sample wins, a tie fails.
+    const bySig = new Map<string, VectorSample>();
+    for (const s of infos) {
+      const sig = `${s.labels['__name__']}\xff${s.labels['instance'] ?? ''}\xff${s.labels['job'] ?? ''}`;
+      const prev = bySig.get(sig);
+      if (!prev || prev.value < s.value) bySig.set(sig, s);
+      else if (prev.value === s.value) throw new EvalError(`found duplicate series for info metric: existing ${labelString(prev.labels)}, new ${labelString(s.labels)}`);
+    }
+    const dataNames = new Set(dataMatchers.map((m) => m.name));
+    const out: VectorSample[] = [];
+    for (const bs of base) {
+      if (isInfo(bs.labels)) {
+        out.push(bs);
+        continue;
+      }
+      const add: Record<string, string> = {};
+      const seen = new Set<string>();
+      for (const is of bySig.values()) {
+        const name = is.labels['__name__'] ?? '';
+        if (seen.has(name) || (is.labels['instance'] ?? '') !== (bs.labels['instance'] ?? '') || (is.labels['job'] ?? '') !== (bs.labels['job'] ?? '')) continue;
+        for (const k in is.labels) {
+          if (isNameLabel(k) || (dataNames.size > 0 && !dataNames.has(k))) continue;
+          const v = is.labels[k]!;
+          if (add[k] !== undefined && add[k] !== v) throw new EvalError(`conflicting label: ${k}`);
+          if (k in bs.labels) continue;
+          add[k] = v;
+        }
+        seen.add(name);
+      }
+      if (seen.size === 0 && !dataMatchers.every((m) => matchLabel(m, ''))) continue;
+      out.push({ labels: { ...bs.labels, ...add }, value: bs.value });
+    }
+    assertUnique(out, 'info');
+    return out;
   }
 
   /** Vigie extension functions (alerts/promql/vigie.ts); results drop the metric name. */
@@ -1254,4 +1334,45 @@ function labelJoin(v: readonly VectorSample[], dst: string, sep: string, srcs: r
   const out = v.map((s) => ({ labels: withLabel(s.labels, dst, srcs.map((n) => s.labels[n] ?? '').join(sep)), value: s.value }));
   assertUnique(out, 'label_join');
   return out;
+}
+
+/**
+ * The `@`/offset shared by every selector of an expression (Prometheus
+ * `infoSelectTimestampAndOffset`); none when they differ or a branch has no selector.
+ */
+function uniformReference(e: Expr): { at?: AtModifier; offsetMs: number } {
+  const refs: { at?: AtModifier; offsetMs: number }[] = [];
+  let referenceFree = false;
+  const walk = (x: Expr, sub: { at?: AtModifier; offsetMs: number } | undefined): boolean => {
+    switch (x.kind) {
+      case 'number':
+      case 'string':
+        return false;
+      case 'vectorSelector':
+        refs.push(x.at !== undefined || !sub ? { ...(x.at !== undefined ? { at: x.at } : {}), offsetMs: x.offsetMs } : { ...(sub.at !== undefined ? { at: sub.at } : {}), offsetMs: x.offsetMs + sub.offsetMs });
+        return true;
+      case 'matrixSelector':
+        return walk(x.selector, sub);
+      case 'subquery':
+        return walk(x.expr, x.at !== undefined ? { at: x.at, offsetMs: x.offsetMs } : { offsetMs: x.offsetMs + (sub?.offsetMs ?? 0), ...(sub?.at !== undefined ? { at: sub.at } : {}) });
+      case 'paren':
+      case 'unary':
+        return walk(x.expr, sub);
+      default: {
+        const kids = x.kind === 'call' ? (x.func === 'info' ? [x.args[0]!] : x.args) : x.kind === 'aggregate' ? [x.expr] : [x.lhs, x.rhs];
+        let has = false;
+        for (const k of kids) if (walk(k, sub)) has = true;
+        if (!has) referenceFree = true;
+        return has;
+      }
+    }
+  };
+  walk(e, undefined);
+  const first = refs[0];
+  if (!first || referenceFree) return { offsetMs: 0 };
+  const same = refs.every((r) => {
+    if (r.at === undefined || first.at === undefined) return r.at === first.at && r.offsetMs === first.offsetMs;
+    return typeof r.at === 'number' && typeof first.at === 'number' ? r.at - r.offsetMs === first.at - first.offsetMs : r.at === first.at && r.offsetMs === first.offsetMs;
+  });
+  return same ? first : { offsetMs: 0 };
 }

@@ -87,6 +87,7 @@ export const FUNCTIONS: Readonly<Record<string, FunctionSignature>> = {
   ts_of_max_over_time: M2V,
   quantile_over_time: { args: ['scalar', 'matrix'], returns: 'vector' },
   integral: { args: ['matrix', 'scalar'], minArgs: 1, returns: 'vector' },
+  info: { args: ['vector', 'vector'], minArgs: 1, returns: 'vector' },
   start: { args: [], returns: 'scalar' },
   end: { args: [], returns: 'scalar' },
   range: { args: [], returns: 'scalar' },
@@ -449,18 +450,21 @@ class Walker {
     return this.fail(n, `${offsetMs !== undefined ? 'offset' : '@ modifier'} must be preceded by an instant vector selector, a range vector selector or a subquery`);
   }
 
-  atExpr(n: SyntaxNode): Expr {
+  /** The time of a StepInvariantExpr's `@`. */
+  atValue(n: SyntaxNode): AtModifier {
     const kids = children(n);
-    const target = kids[0];
     const value = kids[kids.length - 1];
-    if (!target || !value || kids.length !== 3) return this.fail(n, 'incomplete @ modifier');
-    let at: AtModifier;
-    if (value.name === 'AtModifierPreprocessors') at = value.firstChild?.name === 'AtStart' ? 'start' : 'end';
-    else {
-      const v = parseNumber(this.text(value));
-      if (v === undefined || !Number.isFinite(v)) return this.fail(value, 'invalid @ timestamp');
-      at = Math.round(v * 1000);
-    }
+    if (!value || kids.length !== 3) return this.fail(n, 'incomplete @ modifier');
+    if (value.name === 'AtModifierPreprocessors') return value.firstChild?.name === 'AtStart' ? 'start' : 'end';
+    const v = parseNumber(this.text(value));
+    if (v === undefined || !Number.isFinite(v)) return this.fail(value, 'invalid @ timestamp');
+    return Math.round(v * 1000);
+  }
+
+  atExpr(n: SyntaxNode): Expr {
+    const target = n.firstChild;
+    if (!target) return this.fail(n, 'incomplete @ modifier');
+    const at = this.atValue(n);
     const e = this.expr(target);
     if (target.name === 'BinaryExpr') return this.withRightmost(target, e, (leaf) => this.modify(target, leaf, undefined, at));
     return this.modify(target, e, undefined, at);
@@ -480,7 +484,21 @@ class Walker {
     return { kind: 'subquery', expr, rangeMs, stepMs, offsetMs: 0 };
   }
 
-  vectorSelector(n: SyntaxNode, offsetMs: number): VectorSelector {
+  /** info()'s label selector (it may match the empty label set; `@` and offset allowed). */
+  infoSelector(c: SyntaxNode): Expr {
+    if (c.name === 'VectorSelector') return this.vectorSelector(c, 0, true);
+    const inner = c.firstChild;
+    if ((c.name === 'StepInvariantExpr' || c.name === 'OffsetExpr') && inner?.name === 'VectorSelector') {
+      const kids = children(c);
+      const sel = this.vectorSelector(inner, 0, true);
+      if (c.name === 'OffsetExpr') return this.modify(c, sel, this.duration(kids.find((k) => k.name === 'OffsetDurationExpr'), c), undefined);
+      return this.modify(c, sel, undefined, this.atValue(c));
+    }
+    return this.expr(c);
+  }
+
+  /** `relaxed`: info()'s label selector, which may match the empty label set. */
+  vectorSelector(n: SyntaxNode, offsetMs: number, relaxed = false): VectorSelector {
     let name: string | undefined;
     const matchers: LabelMatcher[] = [];
     for (const c of children(n)) {
@@ -495,7 +513,7 @@ class Walker {
       if (nameMatcher?.op === '=') {
         name = nameMatcher.value;
         matchers.splice(matchers.indexOf(nameMatcher), 1);
-      } else if (!matchers.some((m) => !matchesEmpty(m))) {
+      } else if (!relaxed && !matchers.some((m) => !matchesEmpty(m))) {
         this.fail(n, 'vector selector must contain at least one non-empty matcher');
       }
     }
@@ -561,7 +579,8 @@ class Walker {
     const sig = FUNCTIONS[func];
     if (!sig) return this.unsupported(ident, `function ${func}()`, `function "${func}" is not supported by the Vigie engine (supported: ${Object.keys(FUNCTIONS).join(', ')})`);
     const argNodes = body ? children(body) : [];
-    const args = argNodes.map((c) => this.expr(c));
+    const args = argNodes.map((c, i) => (func === 'info' && i === 1 ? this.infoSelector(c) : this.expr(c)));
+    if (func === 'info' && args[1] && args[1].kind !== 'vectorSelector') this.fail(argNodes[1]!, 'info() expects a label selector as its second argument');
     const min = sig.minArgs ?? sig.args.length;
     if (args.length < min || (args.length > sig.args.length && !sig.variadic)) {
       this.fail(n, `${func}() expects ${min === sig.args.length ? min : sig.variadic ? `at least ${min}` : `${min} to ${sig.args.length}`} argument(s), got ${args.length}`);
