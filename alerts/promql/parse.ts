@@ -212,6 +212,16 @@ function maskVigieCalls(src: string): { masked: string; names: Map<number, strin
       i = j + 1;
       continue;
     }
+    // `1.` (a number with a trailing dot, valid PromQL) trips the lezer grammar: the dot
+    // becomes a space, which keeps the same value and positions.
+    if (/[0-9]/.test(c) && (i === 0 || !/[A-Za-z0-9_:.]/.test(src[i - 1]!))) {
+      const m = /^[0-9]+\.(?![0-9eE])/.exec(src.slice(i, i + 40));
+      if (m) {
+        out += m[0].slice(0, -1) + ' ';
+        i += m[0].length;
+        continue;
+      }
+    }
     if (/[A-Za-z_]/.test(c) && (i === 0 || !/[A-Za-z0-9_:.]/.test(src[i - 1]!))) {
       const m = /^[A-Za-z_][A-Za-z0-9_:]*/.exec(src.slice(i, i + 80))!;
       const call = /^\s*\(/.test(src.slice(i + m[0].length, i + m[0].length + 40));
@@ -446,6 +456,8 @@ class Walker {
       return { ...cur, offsetMs: offsetMs ?? cur.offsetMs, ...(at !== undefined ? { at } : {}) };
     };
     if (e.kind === 'vectorSelector' || e.kind === 'subquery') return apply(e);
+    // The grammar lets `-x @ t` attach the modifier to the unary expression; it belongs to `x`.
+    if (e.kind === 'unary') return { ...e, expr: this.modify(n, e.expr, offsetMs, at) };
     if (e.kind === 'matrixSelector') return { ...e, selector: apply(e.selector) };
     return this.fail(n, `${offsetMs !== undefined ? 'offset' : '@ modifier'} must be preceded by an instant vector selector, a range vector selector or a subquery`);
   }
