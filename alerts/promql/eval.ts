@@ -7,7 +7,7 @@
 import { VigieError } from '../../core/errors.ts';
 import type { Labels } from '../../core/samples.ts';
 import type { Aggregate, AtModifier, Binary, BinaryOp, Call, Expr, LabelMatcher, Subquery, VectorMatching, VectorSelector } from './ast.ts';
-import { isComparison, isSetOp } from './parse.ts';
+import { goRegExp, isComparison, isSetOp } from './parse.ts';
 import { matchLabel, upperBound, type SeriesStore } from '../windows.ts';
 import {
   bucketQuantile,
@@ -1254,7 +1254,7 @@ function compareLabels(a: Labels, b: Labels): number {
  */
 function goRegex(re: string, what: string): RegExp {
   try {
-    return new RegExp(`^(?:${re.replace(/\(\?P</g, '(?<')})$`, 's');
+    return goRegExp(re);
   } catch (err) {
     throw new EvalError(`invalid regular expression in ${what}: ${(err as Error).message}`);
   }

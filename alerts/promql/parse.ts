@@ -542,7 +542,7 @@ class Walker {
     if (op === '=~' || op === '!~') {
       let re: RegExp;
       try {
-        re = new RegExp(`^(?:${value})$`, 's');
+        re = goRegExp(value);
       } catch (e) {
         return this.fail(valueNode, `invalid regular expression: ${(e as Error).message}`);
       }
@@ -724,6 +724,73 @@ class Walker {
       matching: { card, on, labels, include, ...(fillLeft !== undefined ? { fillLeft } : {}), ...(fillRight !== undefined ? { fillRight } : {}) },
     };
   }
+}
+
+/**
+ * A Go (RE2) regular expression as an anchored JavaScript one, as Prometheus anchors
+ * matchers (`^(?s:re)$`): `(?P<name>` groups become `(?<name>`, and the `(?i)` /
+ * `(?i:…)` case-insensitive flags, which JavaScript (before V8 12.5) lacks, are
+ * rewritten as letter classes (`a` → `[aA]`) within their scope. Throws on syntax
+ * neither shares.
+ */
+export function goRegExp(re: string): RegExp {
+  let out = '';
+  const stack: boolean[] = [];
+  let ci = false;
+  for (let i = 0; i < re.length; i++) {
+    const c = re[i]!;
+    if (c === '\\') {
+      const m = /^\\[pP]\{[^}]*\}/.exec(re.slice(i));
+      const esc = m ? m[0] : re.slice(i, i + 2);
+      out += esc;
+      i += esc.length - 1;
+      continue;
+    }
+    if (c === '[') {
+      // Character class: copied, with the other case of each letter added when ci.
+      let j = i + 1;
+      if (re[j] === '^') j++;
+      if (re[j] === ']') j++;
+      while (j < re.length && re[j] !== ']') j += re[j] === '\\' ? 2 : 1;
+      const body = re.slice(i + 1, j);
+      let extra = '';
+      if (ci) for (const ch of body.replace(/\\./g, '')) if (/[a-z]/i.test(ch)) extra += ch === ch.toLowerCase() ? ch.toUpperCase() : ch.toLowerCase();
+      out += '[' + body + extra + ']';
+      i = j;
+      continue;
+    }
+    if (c === '(') {
+      const flags = /^\(\?([a-zA-Z]+)(:|\))/.exec(re.slice(i));
+      if (flags && !flags[1]!.startsWith('P')) {
+        if (/[^ims]/.test(flags[1]!)) throw new SyntaxError(`unsupported regex flags (?${flags[1]})`);
+        const on = flags[1]!.includes('i');
+        if (flags[2] === ')') {
+          ci = ci || on;
+        } else {
+          stack.push(ci);
+          ci = ci || on;
+          out += '(?:';
+        }
+        i += flags[0].length - 1;
+        continue;
+      }
+      stack.push(ci);
+      if (re.startsWith('(?P<', i)) {
+        out += '(?<';
+        i += 3;
+        continue;
+      }
+      out += c;
+      continue;
+    }
+    if (c === ')') {
+      ci = stack.pop() ?? false;
+      out += c;
+      continue;
+    }
+    out += ci && /[a-z]/i.test(c) ? `[${c.toLowerCase()}${c.toUpperCase()}]` : c;
+  }
+  return new RegExp(`^(?:${out})$`, 's');
 }
 
 function matchesEmpty(m: LabelMatcher): boolean {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { parsePromQL, PromQLError } from '../../../alerts/promql/parse.ts';
+import { goRegExp, parsePromQL, PromQLError } from '../../../alerts/promql/parse.ts';
 
 function err(expr: string): PromQLError {
   try {
@@ -113,5 +113,18 @@ describe('parsePromQL', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('goRegExp', () => {
+  it('anchors like Prometheus and rewrites Go-only syntax', () => {
+    expect(goRegExp('a.c').test('a\nc')).toBe(true); // (?s): dot matches newline
+    expect(goRegExp('ab').test('xab')).toBe(false); // anchored
+    expect(goRegExp('(?i)pro.*').test('PROduction')).toBe(true);
+    expect(goRegExp('.*(?i:duc).*').test('proDUCtion')).toBe(true);
+    expect(goRegExp('(?i:a)b').test('AB')).toBe(false); // scope ends with the group
+    expect(goRegExp('(?i)[a-c]x').test('BX')).toBe(true);
+    expect(goRegExp('(?P<n>x+)').exec('xx')?.groups?.['n']).toBe('xx');
+    expect(() => goRegExp('(?U)a')).toThrow(/unsupported regex flags/);
   });
 });
