@@ -754,7 +754,12 @@ export function goRegExp(re: string): RegExp {
       while (j < re.length && re[j] !== ']') j += re[j] === '\\' ? 2 : 1;
       const body = re.slice(i + 1, j);
       let extra = '';
-      if (ci) for (const ch of body.replace(/\\./g, '')) if (/[a-z]/i.test(ch)) extra += ch === ch.toLowerCase() ? ch.toUpperCase() : ch.toLowerCase();
+      if (ci) {
+        const swap = (ch: string) => (ch === ch.toLowerCase() ? ch.toUpperCase() : ch.toLowerCase());
+        const plain = body.replace(/\\./g, '');
+        for (const r of plain.matchAll(/([a-zA-Z])-([a-zA-Z])/g)) extra += `${swap(r[1]!)}-${swap(r[2]!)}`;
+        for (const ch of plain.replace(/[a-zA-Z]-[a-zA-Z]/g, '')) if (/[a-z]/i.test(ch)) extra += swap(ch);
+      }
       out += '[' + body + extra + ']';
       i = j;
       continue;
