@@ -589,7 +589,7 @@ class Walker {
     if (!ident) return this.fail(n, 'incomplete function call');
     const func = this.vigieNames.get(ident.from) ?? this.text(ident);
     const sig = FUNCTIONS[func];
-    if (!sig) return this.unsupported(ident, `function ${func}()`, `function "${func}" is not supported by the Vigie engine (supported: ${Object.keys(FUNCTIONS).join(', ')})`);
+    if (!sig) return this.unsupported(ident, `function ${func}()`, `function "${func}" is not supported by the Vigie engine${grammarKnowsCall(func) ? '' : ' (nor known to PromQL)'}`);
     const argNodes = body ? children(body) : [];
     const args = argNodes.map((c, i) => (func === 'info' && i === 1 ? this.infoSelector(c) : this.expr(c)));
     if (func === 'info' && args[1] && args[1].kind !== 'vectorSelector') this.fail(argNodes[1]!, 'info() expects a label selector as its second argument');
