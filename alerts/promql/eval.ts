@@ -16,6 +16,7 @@ import {
   kahanSumInc,
   KahanMean,
   linearRegression,
+  doubleExponentialSmoothing,
   extendedRate,
   integralOf,
   interpolate,
@@ -593,6 +594,14 @@ class Evaluator {
       return { kind: 'vector', samples: series.length ? [] : [{ labels: absentLabels(sel), value: 1 }] };
     }
     const param = f === 'predict_linear' ? this.scalar(e.args[1]!) : f === 'quantile_over_time' ? this.scalar(a0) : 0;
+    let sf = 0;
+    let tf = 0;
+    if (f === 'double_exponential_smoothing') {
+      sf = this.scalar(e.args[1]!);
+      tf = this.scalar(e.args[2]!);
+      if (!(sf > 0 && sf < 1)) throw new EvalError(`invalid smoothing factor. Expected: 0 < sf < 1, got: ${sf}`);
+      if (!(tf > 0 && tf < 1)) throw new EvalError(`invalid trend factor. Expected: 0 < tf < 1, got: ${tf}`);
+    }
     let strategy = 2;
     if (f === 'integral' && e.args[1]) {
       const x = this.scalar(e.args[1]);
@@ -608,6 +617,9 @@ class Evaluator {
           break;
         case 'integral':
           v = integralOf(s.ts, s.vs, strategy);
+          break;
+        case 'double_exponential_smoothing':
+          if (n >= 2) v = doubleExponentialSmoothing(s.vs, sf, tf);
           break;
         case 'quantile_over_time':
           v = quantile(param, [...s.vs]);

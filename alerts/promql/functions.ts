@@ -375,3 +375,18 @@ export function extendedRate(ts: readonly number[], vs: readonly number[], range
   if (isRate) result /= (rangeEnd - rangeStart) / 1000;
   return result;
 }
+
+/** Prometheus `double_exponential_smoothing` (Holt's linear method; formerly holt_winters) of at least two values. */
+export function doubleExponentialSmoothing(vs: readonly number[], sf: number, tf: number): number {
+  let s0 = 0;
+  let s1 = vs[0]!;
+  let b = vs[1]! - vs[0]!;
+  for (let i = 1; i < vs.length; i++) {
+    const x = sf * vs[i]!;
+    if (i - 1 !== 0) b = tf * (s1 - s0) + (1 - tf) * b;
+    const y = (1 - sf) * (s1 + b);
+    s0 = s1;
+    s1 = x + y;
+  }
+  return s1;
+}

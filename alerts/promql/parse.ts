@@ -87,6 +87,7 @@ export const FUNCTIONS: Readonly<Record<string, FunctionSignature>> = {
   ts_of_max_over_time: M2V,
   quantile_over_time: { args: ['scalar', 'matrix'], returns: 'vector' },
   integral: { args: ['matrix', 'scalar'], minArgs: 1, returns: 'vector' },
+  double_exponential_smoothing: { args: ['matrix', 'scalar', 'scalar'], returns: 'vector' },
   info: { args: ['vector', 'vector'], minArgs: 1, returns: 'vector' },
   start: { args: [], returns: 'scalar' },
   end: { args: [], returns: 'scalar' },
