@@ -10,6 +10,7 @@ import type { Aggregate, AtModifier, Binary, BinaryOp, Call, Expr, LabelMatcher,
 import { goRegExp, isComparison, isSetOp } from './parse.ts';
 import { matchLabel, upperBound, type SeriesStore } from '../windows.ts';
 import {
+  bucketFraction,
   bucketQuantile,
   extrapolatedRate,
   instantRate,
@@ -479,8 +480,15 @@ class Evaluator {
         const v = this.vec(this.eval(a0!));
         return { kind: 'vector', samples: v.length ? [] : [{ labels: absentLabels(a0!), value: 1 }] };
       }
-      case 'histogram_quantile':
-        return { kind: 'vector', samples: this.histogramQuantile(this.scalar(a0!), this.vec(this.eval(e.args[1]!))) };
+      case 'histogram_quantile': {
+        const q = this.scalar(a0!);
+        return { kind: 'vector', samples: classicHistograms(this.vec(this.eval(e.args[1]!)), (b) => bucketQuantile(q, b)) };
+      }
+      case 'histogram_fraction': {
+        const lower = this.scalar(a0!);
+        const upper = this.scalar(e.args[1]!);
+        return { kind: 'vector', samples: classicHistograms(this.vec(this.eval(e.args[2]!)), (b) => bucketFraction(lower, upper, b)) };
+      }
       case 'clamp':
       case 'clamp_min':
       case 'clamp_max': {
@@ -884,31 +892,6 @@ class Evaluator {
       if (err instanceof RangeError) throw new EvalError(err.message, { cause: err });
       throw err;
     }
-  }
-
-  histogramQuantile(q: number, v: readonly VectorSample[]): VectorSample[] {
-    const groups = new Map<string, { labels: Labels; buckets: Bucket[] }>();
-    for (const s of v) {
-      const le = s.labels['le'];
-      if (le === undefined) continue;
-      const upper = parseLe(le);
-      if (upper === undefined) continue;
-      // Buckets group by every label but le, the metric name included (two histograms
-      // never mix); the name is dropped from the result, so they then collide.
-      const l: Record<string, string> = {};
-      for (const k in s.labels) if (k !== 'le' && !isNameLabel(k)) l[k] = s.labels[k]!;
-      const key = signature(l, [], false) + '\x00' + (s.labels['__name__'] ?? '');
-      let g = groups.get(key);
-      if (!g) {
-        g = { labels: l, buckets: [] };
-        groups.set(key, g);
-      }
-      g.buckets.push({ upperBound: upper, count: s.value });
-    }
-    const out: VectorSample[] = [];
-    for (const g of groups.values()) out.push({ labels: g.labels, value: bucketQuantile(q, g.buckets) });
-    assertUniqueAfterDrop(v, out);
-    return out;
   }
 
   aggregate(e: Aggregate): VectorSample[] {
@@ -1387,4 +1370,33 @@ function uniformReference(e: Expr): { at?: AtModifier; offsetMs: number } {
     return typeof r.at === 'number' && typeof first.at === 'number' ? r.at - r.offsetMs === first.at - first.offsetMs : r.at === first.at && r.offsetMs === first.offsetMs;
   });
   return same ? first : { offsetMs: 0 };
+}
+
+/**
+ * Classic histograms of an instant vector (series with an `le` label, grouped by all
+ * other labels and the metric name), each reduced by `f` over its buckets.
+ */
+function classicHistograms(v: readonly VectorSample[], f: (buckets: Bucket[]) => number): VectorSample[] {
+  const groups = new Map<string, { labels: Labels; buckets: Bucket[] }>();
+  for (const s of v) {
+    const le = s.labels['le'];
+    if (le === undefined) continue;
+    const upper = parseLe(le);
+    if (upper === undefined) continue;
+    // Buckets group by every label but le, the metric name included (two histograms
+    // never mix); the name is dropped from the result, so they then collide.
+    const l: Record<string, string> = {};
+    for (const k in s.labels) if (k !== 'le' && !isNameLabel(k)) l[k] = s.labels[k]!;
+    const key = signature(l, [], false) + '\x00' + (s.labels['__name__'] ?? '');
+    let g = groups.get(key);
+    if (!g) {
+      g = { labels: l, buckets: [] };
+      groups.set(key, g);
+    }
+    g.buckets.push({ upperBound: upper, count: s.value });
+  }
+  const out: VectorSample[] = [];
+  for (const g of groups.values()) out.push({ labels: g.labels, value: f(g.buckets) });
+  assertUniqueAfterDrop(v, out);
+  return out;
 }

@@ -390,3 +390,58 @@ export function doubleExponentialSmoothing(vs: readonly number[], sf: number, tf
   }
   return s1;
 }
+
+/**
+ * Prometheus `BucketFraction` for classic buckets: the estimated fraction of
+ * observations between `lower` and `upper`, interpolating linearly inside buckets
+ * (the first bucket starts at 0, or at −Inf when its bound is ≤ 0).
+ */
+export function bucketFraction(lower: number, upper: number, input: readonly Bucket[]): number {
+  if (input.length === 0) return NaN;
+  const sorted = [...input].sort((a, b) => a.upperBound - b.upperBound);
+  if (sorted[sorted.length - 1]!.upperBound !== Infinity) return NaN;
+  const buckets: Bucket[] = [];
+  for (const b of sorted) {
+    const last = buckets[buckets.length - 1];
+    if (last && last.upperBound === b.upperBound) last.count += b.count;
+    else buckets.push({ upperBound: b.upperBound, count: b.count });
+  }
+  const count = buckets[buckets.length - 1]!.count;
+  if (count === 0 || Number.isNaN(lower) || Number.isNaN(upper)) return NaN;
+  if (lower >= upper) return 0;
+  let rank = 0;
+  let lowerRank = 0;
+  let upperRank = 0;
+  let lowerSet = false;
+  let upperSet = false;
+  let lowerBound = buckets[0]!.upperBound <= 0 ? -Infinity : 0;
+  for (let i = 0; i < buckets.length; i++) {
+    const b = buckets[i]!;
+    if (i > 0) lowerBound = buckets[i - 1]!.upperBound;
+    const upperBound = b.upperBound;
+    const lb = lowerBound;
+    const interpolate = (v: number): number => (lb === -Infinity ? b.count : rank + ((b.count - rank) * (v - lb)) / (upperBound - lb));
+    if (!lowerSet && lowerBound >= lower) {
+      lowerRank = rank;
+      lowerSet = true;
+    }
+    if (!upperSet && lowerBound >= upper) {
+      upperRank = rank;
+      upperSet = true;
+    }
+    if (lowerSet && upperSet) break;
+    if (!lowerSet && lowerBound < lower && upperBound > lower) {
+      lowerRank = interpolate(lower);
+      lowerSet = true;
+    }
+    if (!upperSet && lowerBound < upper && upperBound > upper) {
+      upperRank = interpolate(upper);
+      upperSet = true;
+    }
+    if (lowerSet && upperSet) break;
+    rank = b.count;
+  }
+  if (!lowerSet || lowerRank > count) lowerRank = count;
+  if (!upperSet || upperRank > count) upperRank = count;
+  return (upperRank - lowerRank) / count;
+}

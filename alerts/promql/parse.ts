@@ -97,6 +97,7 @@ export const FUNCTIONS: Readonly<Record<string, FunctionSignature>> = {
   max_of: { args: ['scalar', 'scalar'], returns: 'scalar' },
   predict_linear: { args: ['matrix', 'scalar'], returns: 'vector' },
   histogram_quantile: { args: ['scalar', 'vector'], returns: 'vector' },
+  histogram_fraction: { args: ['scalar', 'scalar', 'vector'], returns: 'vector' },
   abs: V2V,
   ceil: V2V,
   floor: V2V,
