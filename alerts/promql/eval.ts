@@ -484,6 +484,19 @@ class Evaluator {
         const q = this.scalar(a0!);
         return { kind: 'vector', samples: classicHistograms(this.vec(this.eval(e.args[1]!)), (b) => bucketQuantile(q, b)) };
       }
+      case 'histogram_quantiles': {
+        // One series per quantile, labelled with it (OpenMetrics float text).
+        const v = this.vec(this.eval(a0!));
+        const label = this.str(e.args[1]!);
+        const out: VectorSample[] = [];
+        for (const qe of e.args.slice(2)) {
+          const q = this.scalar(qe);
+          const qs = formatOpenMetricsFloat(q);
+          for (const s of classicHistograms(v, (b) => bucketQuantile(q, b))) out.push({ labels: { ...s.labels, [label]: qs }, value: s.value });
+        }
+        assertUnique(out, 'histogram_quantiles');
+        return { kind: 'vector', samples: out };
+      }
       case 'histogram_fraction': {
         const lower = this.scalar(a0!);
         const upper = this.scalar(e.args[1]!);
@@ -1399,4 +1412,20 @@ function classicHistograms(v: readonly VectorSample[], f: (buckets: Bucket[]) =>
   for (const g of groups.values()) out.push({ labels: g.labels, value: f(g.buckets) });
   assertUniqueAfterDrop(v, out);
   return out;
+}
+
+/** Prometheus `labels.FormatOpenMetricsFloat`: Go's shortest `%g`, with ".0" on integers. */
+export function formatOpenMetricsFloat(v: number): string {
+  if (Number.isNaN(v)) return 'NaN';
+  if (v === Infinity) return '+Inf';
+  if (v === -Infinity) return '-Inf';
+  let out: string;
+  if (v === 0) out = Object.is(v, -0) ? '-0' : '0';
+  else {
+    const [mant, e] = v.toExponential().split('e') as [string, string];
+    const exp = Number(e);
+    // Go's shortest %g switches to an exponent below 1e-4 and from 1e6.
+    out = exp < -4 || exp >= 6 ? `${mant}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}` : goFormatFloat(v);
+  }
+  return /[.eEIN]/.test(out) ? out : out + '.0';
 }

@@ -98,6 +98,7 @@ export const FUNCTIONS: Readonly<Record<string, FunctionSignature>> = {
   predict_linear: { args: ['matrix', 'scalar'], returns: 'vector' },
   histogram_quantile: { args: ['scalar', 'vector'], returns: 'vector' },
   histogram_fraction: { args: ['scalar', 'scalar', 'vector'], returns: 'vector' },
+  histogram_quantiles: { args: ['vector', 'string', 'scalar', 'scalar'], minArgs: 3, variadic: true, returns: 'vector' },
   abs: V2V,
   ceil: V2V,
   floor: V2V,
