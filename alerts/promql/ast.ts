@@ -15,7 +15,7 @@ export interface LabelMatcher {
 }
 
 /** Arithmetic operators. */
-export type ArithOp = '+' | '-' | '*' | '/' | '%' | '^';
+export type ArithOp = '+' | '-' | '*' | '/' | '%' | '^' | 'atan2';
 /** Comparison operators. */
 export type CompareOp = '==' | '!=' | '>' | '<' | '>=' | '<=';
 /** Set operators. */
@@ -24,7 +24,25 @@ export type SetOp = 'and' | 'or' | 'unless';
 export type BinaryOp = ArithOp | CompareOp | SetOp;
 
 /** Aggregation operators. */
-export type AggregateOp = 'sum' | 'avg' | 'min' | 'max' | 'count' | 'group' | 'topk' | 'bottomk';
+export type AggregateOp =
+  | 'sum'
+  | 'avg'
+  | 'min'
+  | 'max'
+  | 'count'
+  | 'group'
+  | 'topk'
+  | 'bottomk'
+  | 'stddev'
+  | 'stdvar'
+  | 'quantile'
+  | 'count_values';
+
+/**
+ * The `@` modifier: a fixed time (epoch ms), or the start / end of the query (for an
+ * instant query both are the evaluation time).
+ */
+export type AtModifier = number | 'start' | 'end';
 
 /** Result type of an expression, as in Prometheus. */
 export type ValueType = 'scalar' | 'vector' | 'matrix' | 'string';
@@ -37,6 +55,10 @@ export interface VectorMatching {
   readonly labels: readonly string[];
   /** Extra labels copied from the "one" side with group_left/group_right. */
   readonly include: readonly string[];
+  /** `fill_left(v)` / `fill(v)`: value standing in for a missing left-hand series. */
+  readonly fillLeft?: number;
+  /** `fill_right(v)` / `fill(v)`: value standing in for a missing right-hand series. */
+  readonly fillRight?: number;
 }
 
 /** A number literal. */
@@ -49,18 +71,35 @@ export interface StringLiteral {
   readonly kind: 'string';
   readonly value: string;
 }
-/** `metric{matchers} offset d`. */
+/** `metric{matchers} offset d @ t`. */
 export interface VectorSelector {
   readonly kind: 'vectorSelector';
   readonly name: string | undefined;
   readonly matchers: readonly LabelMatcher[];
   readonly offsetMs: number;
+  readonly at?: AtModifier;
+  /**
+   * Prometheus 3's extended selectors (feature `promql-extended-range-selectors`):
+   * `anchored` ranges also use the last sample before the window; `smoothed` ones and
+   * instant vectors interpolate at the window edges.
+   */
+  readonly ext?: 'anchored' | 'smoothed';
 }
 /** `selector[range]`. */
 export interface MatrixSelector {
   readonly kind: 'matrixSelector';
   readonly selector: VectorSelector;
   readonly rangeMs: number;
+}
+/** `expr[range:step] offset d @ t`: `expr` evaluated every step (aligned to multiples of it) over the range. */
+export interface Subquery {
+  readonly kind: 'subquery';
+  readonly expr: Expr;
+  readonly rangeMs: number;
+  /** Undefined: the default resolution (1 min, Prometheus' default evaluation interval). */
+  readonly stepMs: number | undefined;
+  readonly offsetMs: number;
+  readonly at?: AtModifier;
 }
 /** A function call. */
 export interface Call {
@@ -104,6 +143,7 @@ export type Expr =
   | StringLiteral
   | VectorSelector
   | MatrixSelector
+  | Subquery
   | Call
   | Aggregate
   | Binary

@@ -10,6 +10,7 @@ import { tryParseDuration } from '../duration.ts';
 import { VIGIE_FUNCTIONS, type VigieArgType } from './vigie.ts';
 import type {
   AggregateOp,
+  AtModifier,
   BinaryOp,
   Expr,
   LabelMatcher,
@@ -28,12 +29,18 @@ export class PromQLError extends DecodeError {
   readonly position: number;
   /** The offending text (empty at end of input). */
   readonly offending: string;
-  constructor(expr: string, from: number, to: number, what: string) {
+  /**
+   * Set when the expression is valid PromQL that Vigie does not evaluate: the construct
+   * (e.g. `subquery`, `function info()`), so rule checks can name it.
+   */
+  readonly unsupported: string | undefined;
+  constructor(expr: string, from: number, to: number, what: string, unsupported?: string) {
     const offending = expr.slice(from, Math.max(to, from));
     const near = offending === '' ? (from >= expr.length ? 'at end of input' : `before "${expr.slice(from, from + 12)}"`) : `at "${offending}"`;
     super('promql', `PromQL parse error at position ${from + 1} ${near}: ${what} (in \`${expr}\`)`);
     this.position = from;
     this.offending = offending;
+    this.unsupported = unsupported;
   }
 }
 
@@ -44,6 +51,8 @@ export class PromQLError extends DecodeError {
 export interface FunctionSignature {
   readonly args: readonly (ValueType | VigieArgType)[];
   readonly minArgs?: number;
+  /** The last argument may repeat (label_join, sort_by_label). */
+  readonly variadic?: boolean;
   readonly returns: ValueType;
 }
 
@@ -67,8 +76,29 @@ export const FUNCTIONS: Readonly<Record<string, FunctionSignature>> = {
   count_over_time: M2V,
   last_over_time: M2V,
   absent_over_time: M2V,
+  present_over_time: M2V,
+  stddev_over_time: M2V,
+  stdvar_over_time: M2V,
+  mad_over_time: M2V,
+  first_over_time: M2V,
+  ts_of_first_over_time: M2V,
+  ts_of_last_over_time: M2V,
+  ts_of_min_over_time: M2V,
+  ts_of_max_over_time: M2V,
+  quantile_over_time: { args: ['scalar', 'matrix'], returns: 'vector' },
+  integral: { args: ['matrix', 'scalar'], minArgs: 1, returns: 'vector' },
+  double_exponential_smoothing: { args: ['matrix', 'scalar', 'scalar'], returns: 'vector' },
+  info: { args: ['vector', 'vector'], minArgs: 1, returns: 'vector' },
+  start: { args: [], returns: 'scalar' },
+  end: { args: [], returns: 'scalar' },
+  range: { args: [], returns: 'scalar' },
+  step: { args: [], returns: 'scalar' },
+  min_of: { args: ['scalar', 'scalar'], returns: 'scalar' },
+  max_of: { args: ['scalar', 'scalar'], returns: 'scalar' },
   predict_linear: { args: ['matrix', 'scalar'], returns: 'vector' },
   histogram_quantile: { args: ['scalar', 'vector'], returns: 'vector' },
+  histogram_fraction: { args: ['scalar', 'scalar', 'vector'], returns: 'vector' },
+  histogram_quantiles: { args: ['vector', 'string', 'scalar', 'scalar'], minArgs: 3, variadic: true, returns: 'vector' },
   abs: V2V,
   ceil: V2V,
   floor: V2V,
@@ -87,14 +117,37 @@ export const FUNCTIONS: Readonly<Record<string, FunctionSignature>> = {
   vector: { args: ['scalar'], returns: 'vector' },
   scalar: { args: ['vector'], returns: 'scalar' },
   absent: V2V,
+  sin: V2V, cos: V2V, tan: V2V, asin: V2V, acos: V2V, atan: V2V,
+  sinh: V2V, cosh: V2V, tanh: V2V, asinh: V2V, acosh: V2V, atanh: V2V,
+  deg: V2V, rad: V2V,
+  pi: { args: [], returns: 'scalar' },
+  year: { args: ['vector'], minArgs: 0, returns: 'vector' },
+  month: { args: ['vector'], minArgs: 0, returns: 'vector' },
+  day_of_month: { args: ['vector'], minArgs: 0, returns: 'vector' },
+  day_of_week: { args: ['vector'], minArgs: 0, returns: 'vector' },
+  day_of_year: { args: ['vector'], minArgs: 0, returns: 'vector' },
+  days_in_month: { args: ['vector'], minArgs: 0, returns: 'vector' },
+  hour: { args: ['vector'], minArgs: 0, returns: 'vector' },
+  minute: { args: ['vector'], minArgs: 0, returns: 'vector' },
+  sort: V2V,
+  sort_desc: V2V,
+  sort_by_label: { args: ['vector', 'string'], minArgs: 1, variadic: true, returns: 'vector' },
+  sort_by_label_desc: { args: ['vector', 'string'], minArgs: 1, variadic: true, returns: 'vector' },
+  label_replace: { args: ['vector', 'string', 'string', 'string', 'string'], returns: 'vector' },
+  label_join: { args: ['vector', 'string', 'string', 'string'], minArgs: 3, variadic: true, returns: 'vector' },
   // Vigie's own extensions (alerts/promql/vigie.ts); not Prometheus functions.
   ...VIGIE_FUNCTIONS,
 };
 
-const AGGREGATES: ReadonlySet<string> = new Set<AggregateOp>(['sum', 'avg', 'min', 'max', 'count', 'group', 'topk', 'bottomk']);
+/** Functions Prometheus allows on `anchored` / `smoothed` range selectors. */
+const ANCHORED_SAFE = ['changes', 'delta', 'increase', 'rate', 'resets'];
+const SMOOTHED_SAFE = ['delta', 'increase', 'rate'];
+
+const AGGREGATES: ReadonlySet<string> = new Set<AggregateOp>(['sum', 'avg', 'min', 'max', 'count', 'group', 'topk', 'bottomk', 'stddev', 'stdvar', 'quantile', 'count_values']);
 
 const BINARY_OPS: Readonly<Record<string, BinaryOp>> = {
   Add: '+', Sub: '-', Mul: '*', Div: '/', Mod: '%', Pow: '^',
+  Atan2: 'atan2',
   Eql: '==', Neq: '!=', Gtr: '>', Lss: '<', Gte: '>=', Lte: '<=',
   And: 'and', Or: 'or', Unless: 'unless',
 };
@@ -143,14 +196,14 @@ export function parsePromQL(expr: string): Expr {
 }
 
 /**
- * The official grammar only knows Prometheus' function names, so a call to a Vigie
- * extension (`vigie_…(`) is parsed as a call to `abs` padded with spaces to the same
- * length (positions in error messages stay right); `names` maps the call's offset back
- * to the real name. String literals are left alone.
+ * The official grammar only knows the function names of its own release, so a call to a
+ * Vigie extension (`vigie_…(`) or to a function newer than the grammar is parsed as a
+ * call to `abs` padded with spaces to the same length (positions in error messages stay
+ * right); `names` maps the call's offset back to the real name, which `FUNCTIONS` then
+ * accepts or refuses by name. String literals are left alone.
  */
 function maskVigieCalls(src: string): { masked: string; names: Map<number, string> } {
   const names = new Map<number, string>();
-  if (!src.includes('vigie_')) return { masked: src, names };
   let out = '';
   let i = 0;
   while (i < src.length) {
@@ -162,10 +215,23 @@ function maskVigieCalls(src: string): { masked: string; names: Map<number, strin
       i = j + 1;
       continue;
     }
-    const m = /^vigie_[A-Za-z0-9_]*(?=\s*\()/.exec(src.slice(i, i + 80));
-    if (m && (i === 0 || !/[A-Za-z0-9_:]/.test(src[i - 1]!))) {
-      names.set(i, m[0]);
-      out += 'abs' + ' '.repeat(m[0].length - 3);
+    // `1.` (a number with a trailing dot, valid PromQL) trips the lezer grammar: the dot
+    // becomes a space, which keeps the same value and positions.
+    if (/[0-9]/.test(c) && (i === 0 || !/[A-Za-z0-9_:.]/.test(src[i - 1]!))) {
+      const m = /^[0-9]+\.(?![0-9eE])/.exec(src.slice(i, i + 40));
+      if (m) {
+        out += m[0].slice(0, -1) + ' ';
+        i += m[0].length;
+        continue;
+      }
+    }
+    if (/[A-Za-z_]/.test(c) && (i === 0 || !/[A-Za-z0-9_:.]/.test(src[i - 1]!))) {
+      const m = /^[A-Za-z_][A-Za-z0-9_:]*/.exec(src.slice(i, i + 80))!;
+      const call = /^\s*\(/.test(src.slice(i + m[0].length, i + m[0].length + 40));
+      if (call && m[0].length >= 3 && (m[0].startsWith('vigie_') || !grammarKnowsCall(m[0]))) {
+        names.set(i, m[0]);
+        out += 'abs' + ' '.repeat(m[0].length - 3);
+      } else out += m[0];
       i += m[0].length;
       continue;
     }
@@ -173,6 +239,31 @@ function maskVigieCalls(src: string): { masked: string; names: Map<number, strin
     i++;
   }
   return { masked: out, names };
+}
+
+const grammarCalls = new Map<string, boolean>();
+const CONTEXT_KEYWORDS: ReadonlySet<string> = new Set([
+  'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'bool', 'offset', 'fill', 'fill_left', 'fill_right',
+  'and', 'or', 'unless', 'atan2', 'start', 'end', 'step', 'range', 'smoothed', 'anchored',
+  'sum', 'avg', 'min', 'max', 'count', 'group', 'topk', 'bottomk', 'stddev', 'stdvar', 'quantile', 'count_values', 'limitk', 'limit_ratio',
+]);
+
+/** Whether the lezer grammar parses `name(x)` (a function, aggregation or keyword it knows). */
+function grammarKnowsCall(name: string): boolean {
+  let known = grammarCalls.get(name);
+  if (known === undefined) {
+    known = true;
+    parser.parse(`${name}(x)`).iterate({
+      enter(n) {
+        if (n.type.isError) known = false;
+        return known ? undefined : false;
+      },
+    });
+    // `foo(x)` for an unknown identifier is an error; keywords such as `by(` or `on(` parse only in context.
+    if (CONTEXT_KEYWORDS.has(name.toLowerCase())) known = true;
+    grammarCalls.set(name, known);
+  }
+  return known;
 }
 
 function nextTokenEnd(expr: string, from: number): number {
@@ -191,6 +282,7 @@ export function typeOf(e: Expr): ValueType {
     case 'aggregate':
       return 'vector';
     case 'matrixSelector':
+    case 'subquery':
       return 'matrix';
     case 'call':
       return FUNCTIONS[e.func]?.returns ?? 'vector';
@@ -211,7 +303,7 @@ function children(n: SyntaxNode): SyntaxNode[] {
 function parseNumber(text: string): number | undefined {
   const t = text.toLowerCase();
   const sign = t.startsWith('-') ? -1 : 1;
-  const body = t.replace(/^[+-]/, '');
+  const body = t.replace(/^[+-]\s*/, '');
   if (body === 'inf') return sign * Infinity;
   if (body === 'nan') return NaN;
   if (/^0x[0-9a-f]+$/.test(body)) return sign * parseInt(body.slice(2), 16);
@@ -261,6 +353,11 @@ class Walker {
     throw new PromQLError(this.src, n.from, n.to, what);
   }
 
+  /** Refuses valid PromQL that the engine does not evaluate, naming the construct. */
+  unsupported(n: SyntaxNode, construct: string, what?: string): never {
+    throw new PromQLError(this.src, n.from, n.to, what ?? `${construct} is not supported by the Vigie engine`, construct);
+  }
+
   expr(n: SyntaxNode): Expr {
     switch (n.name) {
       case 'ParenExpr': {
@@ -296,36 +393,132 @@ class Walker {
       case 'BinaryExpr':
         return this.binary(n);
       case 'SubqueryExpr':
-        return this.fail(n, 'subqueries (expr[range:step]) are not supported by the Vigie engine; use a recording rule and a range selector over it');
+        return this.subquery(n);
+      case 'AnchoredExpr':
+      case 'SmoothedExpr': {
+        const target = n.firstChild;
+        if (!target) return this.fail(n, 'incomplete selector');
+        const ext = n.name === 'AnchoredExpr' ? 'anchored' : 'smoothed';
+        const e = this.expr(target);
+        if (e.kind === 'vectorSelector' && ext === 'smoothed' && !e.ext) return { ...e, ext };
+        if (e.kind === 'matrixSelector' && !e.selector.ext) return { ...e, selector: { ...e.selector, ext } };
+        return this.fail(n, `${ext} must follow a ${ext === 'smoothed' ? 'vector or ' : ''}range selector`);
+      }
       case 'StepInvariantExpr':
-        return this.fail(n, 'the @ modifier is not supported by the Vigie engine');
+        return this.atExpr(n);
       default:
-        return this.fail(n, `unsupported expression (${n.name})`);
+        return this.unsupported(n, `expression ${n.name}`);
     }
   }
 
+  /** A duration (literal or constant arithmetic of durations and numbers, in seconds) in ms. */
   duration(n: SyntaxNode | undefined, parent: SyntaxNode): number {
     if (!n) return this.fail(parent, 'missing duration');
-    let sign = 1;
-    let node: SyntaxNode = n;
-    if (node.name === 'OffsetDurationExpr' || node.name === 'DurationExpr') {
-      const kids = children(node);
-      if (kids.length === 2 && kids[0]!.name === 'UnaryOp') {
-        sign = this.text(kids[0]!) === '-' ? -1 : 1;
-        return sign * this.duration(kids[1], parent);
-      }
-      if (kids.length !== 1) this.fail(node, 'duration arithmetic is not supported');
-      node = kids[0]!;
-    }
-    const text = this.text(node);
-    const ms = tryParseDuration(text);
-    if (ms !== undefined) return ms;
-    const seconds = Number(text);
-    if (Number.isFinite(seconds)) return Math.round(seconds * 1000);
-    return this.fail(node, 'invalid duration: expected e.g. 30s, 5m, 1h30m');
+    const seconds = this.durationSeconds(n);
+    if (!Number.isFinite(seconds)) this.fail(n, `duration must be finite, got ${seconds} s`);
+    return Math.round(seconds * 1000);
   }
 
-  vectorSelector(n: SyntaxNode, offsetMs: number): VectorSelector {
+  durationSeconds(n: SyntaxNode): number {
+    if (n.name === 'OffsetDurationExpr' || n.name === 'DurationExpr') {
+      const kids = children(n);
+      if (kids.length === 1) return this.durationSeconds(kids[0]!);
+      if (kids.length === 2 && kids[0]!.name === 'UnaryOp') return (this.text(kids[0]!) === '-' ? -1 : 1) * this.durationSeconds(kids[1]!);
+      if (kids.length === 3) {
+        const a = this.durationSeconds(kids[0]!);
+        const b = this.durationSeconds(kids[2]!);
+        switch (kids[1]!.name) {
+          case 'Add': return a + b;
+          case 'Sub': return a - b;
+          case 'Mul': return a * b;
+          case 'Div':
+            if (b === 0) this.fail(n, 'division by zero in duration expression');
+            return a / b;
+          case 'Mod':
+            if (b === 0) this.fail(n, 'modulo by zero in duration expression');
+            return a % b;
+          case 'Pow': return Math.pow(a, b);
+        }
+      }
+      return this.unsupported(n, 'duration expression with step()/range()/min_of()/max_of()', `duration expression "${this.text(n)}" uses step(), range(), min_of() or max_of(), which the Vigie engine does not evaluate`);
+    }
+    if (n.name === 'NumberDurationLiteralInDurationContext' || n.name === 'NumberDurationLiteral') {
+      const text = this.text(n);
+      const ms = tryParseDuration(text);
+      if (ms !== undefined) return ms / 1000;
+      const v = parseNumber(text);
+      if (v !== undefined) return v;
+      return this.fail(n, 'invalid duration: expected e.g. 30s, 5m, 1h30m');
+    }
+    return this.unsupported(n, 'duration expression with step()/range()/min_of()/max_of()', `duration expression "${this.text(n)}" is not supported by the Vigie engine`);
+  }
+
+  /** Applies `offset` / `@` to a selector or subquery (each at most once). */
+  modify(n: SyntaxNode, e: Expr, offsetMs: number | undefined, at: AtModifier | undefined): Expr {
+    const check = (cur: { offsetMs: number; at?: AtModifier }) => {
+      if (offsetMs !== undefined && cur.offsetMs !== 0) this.fail(n, 'offset may not be set multiple times');
+      if (at !== undefined && cur.at !== undefined) this.fail(n, '@ <timestamp> may not be set multiple times');
+    };
+    const apply = <T extends { offsetMs: number; at?: AtModifier }>(cur: T): T => {
+      check(cur);
+      return { ...cur, offsetMs: offsetMs ?? cur.offsetMs, ...(at !== undefined ? { at } : {}) };
+    };
+    if (e.kind === 'vectorSelector' || e.kind === 'subquery') return apply(e);
+    // The grammar lets `-x @ t` attach the modifier to the unary expression; it belongs to `x`.
+    if (e.kind === 'unary') return { ...e, expr: this.modify(n, e.expr, offsetMs, at) };
+    if (e.kind === 'matrixSelector') return { ...e, selector: apply(e.selector) };
+    return this.fail(n, `${offsetMs !== undefined ? 'offset' : '@ modifier'} must be preceded by an instant vector selector, a range vector selector or a subquery`);
+  }
+
+  /** The time of a StepInvariantExpr's `@`. */
+  atValue(n: SyntaxNode): AtModifier {
+    const kids = children(n);
+    const value = kids[kids.length - 1];
+    if (!value || kids.length !== 3) return this.fail(n, 'incomplete @ modifier');
+    if (value.name === 'AtModifierPreprocessors') return value.firstChild?.name === 'AtStart' ? 'start' : 'end';
+    const v = parseNumber(this.text(value));
+    if (v === undefined || !Number.isFinite(v)) return this.fail(value, 'invalid @ timestamp');
+    return Math.round(v * 1000);
+  }
+
+  atExpr(n: SyntaxNode): Expr {
+    const target = n.firstChild;
+    if (!target) return this.fail(n, 'incomplete @ modifier');
+    const at = this.atValue(n);
+    const e = this.expr(target);
+    if (target.name === 'BinaryExpr') return this.withRightmost(target, e, (leaf) => this.modify(target, leaf, undefined, at));
+    return this.modify(target, e, undefined, at);
+  }
+
+  subquery(n: SyntaxNode): Expr {
+    const kids = children(n);
+    const inner = kids[0];
+    const durs = kids.filter((k) => k.name === 'DurationExpr');
+    if (!inner || durs.length < 1) return this.fail(n, 'incomplete subquery');
+    const expr = this.expr(inner);
+    if (typeOf(expr) !== 'vector') this.fail(inner, `subquery is only allowed on instant vector, got ${describeType(typeOf(expr))}`);
+    const rangeMs = this.duration(durs[0], n);
+    if (rangeMs <= 0) this.fail(durs[0]!, 'subquery range must be positive');
+    const stepMs = durs[1] ? this.duration(durs[1], n) : undefined;
+    if (stepMs !== undefined && stepMs <= 0) this.fail(durs[1]!, 'subquery step must be positive');
+    return { kind: 'subquery', expr, rangeMs, stepMs, offsetMs: 0 };
+  }
+
+  /** info()'s label selector (it may match the empty label set; `@` and offset allowed). */
+  infoSelector(c: SyntaxNode): Expr {
+    if (c.name === 'VectorSelector') return this.vectorSelector(c, 0, true);
+    const inner = c.firstChild;
+    if ((c.name === 'StepInvariantExpr' || c.name === 'OffsetExpr') && inner?.name === 'VectorSelector') {
+      const kids = children(c);
+      const sel = this.vectorSelector(inner, 0, true);
+      if (c.name === 'OffsetExpr') return this.modify(c, sel, this.duration(kids.find((k) => k.name === 'OffsetDurationExpr'), c), undefined);
+      return this.modify(c, sel, undefined, this.atValue(c));
+    }
+    return this.expr(c);
+  }
+
+  /** `relaxed`: info()'s label selector, which may match the empty label set. */
+  vectorSelector(n: SyntaxNode, offsetMs: number, relaxed = false): VectorSelector {
     let name: string | undefined;
     const matchers: LabelMatcher[] = [];
     for (const c of children(n)) {
@@ -340,7 +533,7 @@ class Walker {
       if (nameMatcher?.op === '=') {
         name = nameMatcher.value;
         matchers.splice(matchers.indexOf(nameMatcher), 1);
-      } else if (!matchers.some((m) => !matchesEmpty(m))) {
+      } else if (!relaxed && !matchers.some((m) => !matchesEmpty(m))) {
         this.fail(n, 'vector selector must contain at least one non-empty matcher');
       }
     }
@@ -357,7 +550,7 @@ class Walker {
     if (op === '=~' || op === '!~') {
       let re: RegExp;
       try {
-        re = new RegExp(`^(?:${value})$`, 's');
+        re = goRegExp(value);
       } catch (e) {
         return this.fail(valueNode, `invalid regular expression: ${(e as Error).message}`);
       }
@@ -368,6 +561,7 @@ class Walker {
 
   matrixSelector(n: SyntaxNode, offsetMs: number): Expr {
     const [sel, dur] = children(n);
+    if (sel?.name === 'ParenExpr') return this.fail(n, 'ranges only allowed for vector selectors');
     if (!sel || sel.name !== 'VectorSelector') return this.fail(n, 'range selector must apply to a plain vector selector');
     const rangeMs = this.duration(dur, n);
     if (rangeMs <= 0) this.fail(dur ?? n, 'range must be positive');
@@ -380,9 +574,17 @@ class Walker {
     const durNode = kids.find((k) => k.name === 'OffsetDurationExpr');
     if (!target) return this.fail(n, 'incomplete offset');
     const offsetMs = this.duration(durNode, n);
-    if (target.name === 'VectorSelector') return this.vectorSelector(target, offsetMs);
-    if (target.name === 'MatrixSelector') return this.matrixSelector(target, offsetMs);
-    return this.fail(target, 'offset must follow a vector or range selector');
+    const e = this.expr(target);
+    // The lezer grammar attaches `offset` of the last operand to a whole binary
+    // expression (`a or b offset 5m` parses as `(a or b) offset 5m`); offset binds
+    // tighter than any operator, so it belongs to the rightmost operand.
+    if (target.name === 'BinaryExpr') return this.withRightmost(target, e, (leaf) => this.modify(target, leaf, offsetMs, undefined));
+    return this.modify(target, e, offsetMs, undefined);
+  }
+
+  withRightmost(n: SyntaxNode, e: Expr, f: (leaf: Expr) => Expr): Expr {
+    if (e.kind === 'binary') return { ...e, rhs: this.withRightmost(n, e.rhs, f) };
+    return f(e);
   }
 
   args(body: SyntaxNode | undefined): Expr[] {
@@ -395,19 +597,27 @@ class Walker {
     if (!ident) return this.fail(n, 'incomplete function call');
     const func = this.vigieNames.get(ident.from) ?? this.text(ident);
     const sig = FUNCTIONS[func];
-    if (!sig) return this.fail(ident, `function "${func}" is not supported by the Vigie engine (supported: ${Object.keys(FUNCTIONS).join(', ')})`);
+    if (!sig) return this.unsupported(ident, `function ${func}()`, `function "${func}" is not supported by the Vigie engine${grammarKnowsCall(func) ? '' : ' (nor known to PromQL)'}`);
     const argNodes = body ? children(body) : [];
-    const args = argNodes.map((c) => this.expr(c));
+    const args = argNodes.map((c, i) => (func === 'info' && i === 1 ? this.infoSelector(c) : this.expr(c)));
+    if (func === 'info' && args[1] && args[1].kind !== 'vectorSelector') this.fail(argNodes[1]!, 'info() expects a label selector as its second argument');
     const min = sig.minArgs ?? sig.args.length;
-    if (args.length < min || args.length > sig.args.length) {
-      this.fail(n, `${func}() expects ${min === sig.args.length ? min : `${min} to ${sig.args.length}`} argument(s), got ${args.length}`);
+    if (args.length < min || (args.length > sig.args.length && !sig.variadic)) {
+      this.fail(n, `${func}() expects ${min === sig.args.length ? min : sig.variadic ? `at least ${min}` : `${min} to ${sig.args.length}`} argument(s), got ${args.length}`);
     }
     args.forEach((a, i) => {
-      const want = sig.args[i]!;
+      const want = sig.args[Math.min(i, sig.args.length - 1)]!;
       const got = typeOf(a);
       const ok = want === 'scalar|vector' ? got === 'scalar' || got === 'vector' : got === want;
       if (!ok) this.fail(argNodes[i]!, `${func}() argument ${i + 1} must be ${want === 'scalar|vector' ? 'a scalar or an instant vector' : describeType(want)}, got ${describeType(got)}`);
     });
+    for (const a of args) {
+      let x = a;
+      while (x.kind === 'paren') x = x.expr;
+      const ext = x.kind === 'matrixSelector' ? x.selector.ext : undefined;
+      const safe = ext === 'anchored' ? ANCHORED_SAFE : SMOOTHED_SAFE;
+      if (ext && !safe.includes(func)) this.fail(n, `${ext} modifier can only be used with: ${safe.join(', ')} - not with ${func}`);
+    }
     return { kind: 'call', func, args };
   }
 
@@ -419,7 +629,7 @@ class Walker {
     for (const c of children(n)) {
       if (c.name === 'AggregateOp') {
         const t = this.text(c).toLowerCase();
-        if (!AGGREGATES.has(t)) this.fail(c, `aggregation "${t}" is not supported (supported: ${[...AGGREGATES].join(', ')})`);
+        if (!AGGREGATES.has(t)) this.unsupported(c, `aggregation ${t}`, `aggregation "${t}" is not supported (supported: ${[...AGGREGATES].join(', ')})`);
         op = t as AggregateOp;
       } else if (c.name === 'AggregateModifier') {
         for (const k of children(c)) {
@@ -431,12 +641,13 @@ class Walker {
     if (!op || !body) return this.fail(n, 'incomplete aggregation');
     const argNodes = children(body);
     const args = argNodes.map((c) => this.expr(c));
-    const wantParam = op === 'topk' || op === 'bottomk';
+    const wantParam = op === 'topk' || op === 'bottomk' || op === 'quantile' || op === 'count_values';
     if (args.length !== (wantParam ? 2 : 1)) this.fail(body, `${op} expects ${wantParam ? 2 : 1} argument(s), got ${args.length}`);
     const expr = args[args.length - 1]!;
     if (typeOf(expr) !== 'vector') this.fail(argNodes[argNodes.length - 1]!, `${op} needs an instant vector, got ${describeType(typeOf(expr))}`);
     const param = wantParam ? args[0] : undefined;
-    if (param && typeOf(param) !== 'scalar') this.fail(argNodes[0]!, `${op} parameter must be a scalar`);
+    const paramType = op === 'count_values' ? 'string' : 'scalar';
+    if (param && typeOf(param) !== paramType) this.fail(argNodes[0]!, `${op} parameter must be a ${paramType}`);
     return { kind: 'aggregate', op, grouping, without, param, expr };
   }
 
@@ -458,8 +669,19 @@ class Walker {
     let include: string[] = [];
     let card: VectorMatching['card'] = isSetOp(op) ? 'many-to-many' : 'one-to-one';
     let hasModifier = false;
+    let fillLeft: number | undefined;
+    let fillRight: number | undefined;
     for (const k of kids.slice(2, -1)) {
       if (k.name === 'BoolModifier') returnBool = true;
+      else if (k.name === 'FillModifier') {
+        for (const clause of children(k)) {
+          const num = children(clause).find((c) => c.name === 'NumberDurationLiteral');
+          const v = num ? parseNumber(this.text(num)) : undefined;
+          if (v === undefined) this.fail(clause, 'fill value must be a number');
+          if (clause.name !== 'FillRightClause') fillLeft = v;
+          if (clause.name !== 'FillLeftClause') fillRight = v;
+        }
+      }
       else if (k.name === 'MatchingModifierClause') {
         hasModifier = true;
         let seenGroup = false;
@@ -498,8 +720,90 @@ class Walker {
     if (card === 'many-to-one' || card === 'one-to-many') {
       if (on && include.some((l) => labels.includes(l))) this.fail(opNode, 'a label cannot be both in on(...) and group_x(...)');
     }
-    return { kind: 'binary', op, lhs, rhs, returnBool, matching: { card, on, labels, include } };
+    if ((fillLeft !== undefined || fillRight !== undefined) && (isSetOp(op) || lt !== 'vector' || rt !== 'vector')) {
+      this.fail(opNode, 'fill modifiers are only allowed between instant vectors, for arithmetic and comparison operators');
+    }
+    return {
+      kind: 'binary',
+      op,
+      lhs,
+      rhs,
+      returnBool,
+      matching: { card, on, labels, include, ...(fillLeft !== undefined ? { fillLeft } : {}), ...(fillRight !== undefined ? { fillRight } : {}) },
+    };
   }
+}
+
+/**
+ * A Go (RE2) regular expression as an anchored JavaScript one, as Prometheus anchors
+ * matchers (`^(?s:re)$`): `(?P<name>` groups become `(?<name>`, and the `(?i)` /
+ * `(?i:…)` case-insensitive flags, which JavaScript (before V8 12.5) lacks, are
+ * rewritten as letter classes (`a` → `[aA]`) within their scope. Throws on syntax
+ * neither shares.
+ */
+export function goRegExp(re: string): RegExp {
+  let out = '';
+  const stack: boolean[] = [];
+  let ci = false;
+  for (let i = 0; i < re.length; i++) {
+    const c = re[i]!;
+    if (c === '\\') {
+      const m = /^\\[pP]\{[^}]*\}/.exec(re.slice(i));
+      const esc = m ? m[0] : re.slice(i, i + 2);
+      out += esc;
+      i += esc.length - 1;
+      continue;
+    }
+    if (c === '[') {
+      // Character class: copied, with the other case of each letter added when ci.
+      let j = i + 1;
+      if (re[j] === '^') j++;
+      if (re[j] === ']') j++;
+      while (j < re.length && re[j] !== ']') j += re[j] === '\\' ? 2 : 1;
+      const body = re.slice(i + 1, j);
+      let extra = '';
+      if (ci) {
+        const swap = (ch: string) => (ch === ch.toLowerCase() ? ch.toUpperCase() : ch.toLowerCase());
+        const plain = body.replace(/\\./g, '');
+        for (const r of plain.matchAll(/([a-zA-Z])-([a-zA-Z])/g)) extra += `${swap(r[1]!)}-${swap(r[2]!)}`;
+        for (const ch of plain.replace(/[a-zA-Z]-[a-zA-Z]/g, '')) if (/[a-z]/i.test(ch)) extra += swap(ch);
+      }
+      out += '[' + body + extra + ']';
+      i = j;
+      continue;
+    }
+    if (c === '(') {
+      const flags = /^\(\?([a-zA-Z]+)(:|\))/.exec(re.slice(i));
+      if (flags && !flags[1]!.startsWith('P')) {
+        if (/[^ims]/.test(flags[1]!)) throw new SyntaxError(`unsupported regex flags (?${flags[1]})`);
+        const on = flags[1]!.includes('i');
+        if (flags[2] === ')') {
+          ci = ci || on;
+        } else {
+          stack.push(ci);
+          ci = ci || on;
+          out += '(?:';
+        }
+        i += flags[0].length - 1;
+        continue;
+      }
+      stack.push(ci);
+      if (re.startsWith('(?P<', i)) {
+        out += '(?<';
+        i += 3;
+        continue;
+      }
+      out += c;
+      continue;
+    }
+    if (c === ')') {
+      ci = stack.pop() ?? false;
+      out += c;
+      continue;
+    }
+    out += ci && /[a-z]/i.test(c) ? `[${c.toLowerCase()}${c.toUpperCase()}]` : c;
+  }
+  return new RegExp(`^(?:${out})$`, 's');
 }
 
 function matchesEmpty(m: LabelMatcher): boolean {

@@ -5,7 +5,7 @@
  * `prometheus.WriteRequest`, snappy block format) and instant/range query helpers.
  */
 import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import protobuf from 'protobufjs';
 import { startDaemon } from './daemon.ts';
@@ -13,8 +13,18 @@ import { startDaemon } from './daemon.ts';
 /** Path of the Debian package's binary. */
 export const PROMETHEUS_BIN = process.env['VIGIE_PROMETHEUS_BIN'] ?? '/usr/bin/prometheus';
 
+/**
+ * Path of the Prometheus 3 binary built from the Go module by `scripts/prometheus3.sh`
+ * (env `VIGIE_PROMETHEUS3_BIN`, else the script's cache location).
+ */
+export const PROMETHEUS3_BIN =
+  process.env['VIGIE_PROMETHEUS3_BIN'] ??
+  join(process.env['VIGIE_CACHE'] ?? join(homedir(), '.cache', 'vigie'), `prometheus-${process.env['VIGIE_PROMETHEUS3_VERSION'] ?? 'v0.316.0'}`, 'bin', 'prometheus');
+
 /** Options of {@link startPrometheus}. */
 export interface PrometheusOptions {
+  /** The server binary (default {@link PROMETHEUS_BIN}, Debian's 2.42). */
+  readonly bin?: string;
   /** `global.evaluation_interval` (default 15s); rules run on the wall clock, so most callers query instead. */
   readonly evaluationInterval?: string;
   /** `--query.lookback-delta` (default 5m, as Prometheus and Vigie). */
@@ -158,7 +168,7 @@ export async function startPrometheus(opts: PrometheusOptions = {}): Promise<Run
 
   const daemon = await startDaemon({
     name: 'Prometheus',
-    bin: PROMETHEUS_BIN,
+    bin: opts.bin ?? PROMETHEUS_BIN,
     dir,
     readyTimeoutMs: 20_000,
     args: (port) => [

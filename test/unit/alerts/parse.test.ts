@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { parsePromQL, PromQLError } from '../../../alerts/promql/parse.ts';
+import { goRegExp, parsePromQL, PromQLError } from '../../../alerts/promql/parse.ts';
 
 function err(expr: string): PromQLError {
   try {
@@ -59,15 +59,47 @@ describe('parsePromQL', () => {
   });
 
   it('rejects unsupported functions, subqueries and type errors with the reason', () => {
-    expect(err('stddev_over_time(foo[5m])').message).toMatch(/function "stddev_over_time" is not supported/);
-    expect(err('stddev_over_time(foo[5m])').offending).toBe("stddev_over_time");
-    expect(err('max_over_time(sum(foo)[10m:])').message).toMatch(/subqueries/);
+    expect(err('histogram_fraction(0, 1, foo)').message).toMatch(/function "histogram_fraction" is not supported/);
+    expect(err('histogram_fraction(0, 1, foo)').offending).toBe('histogram_fraction');
+    expect(err('max_over_time(sum(foo)[10m:1m] @ 5 @ 6)').message).toMatch(/@ <timestamp> may not be set multiple times/);
+    expect(err('changes(foo[5m] smoothed)').message).toMatch(/smoothed modifier can only be used with: delta, increase, rate - not with changes/);
     expect(err('rate(foo)').message).toMatch(/rate\(\) argument 1 must be a range vector, got an instant vector/);
     expect(err('foo[5m]').message).toMatch(/range vector/);
     expect(err('1 > 2').message).toMatch(/bool modifier/);
     expect(err('foo and 1').message).toMatch(/set operator/);
     expect(err('{job=~".*"}').message).toMatch(/non-empty matcher/);
     expect(err('foo{a=~"("}').message).toMatch(/invalid regular expression/);
+  });
+
+  it('names the construct of valid PromQL it does not evaluate, so rule loading can refuse it', () => {
+    const cases: [string, string][] = [
+      ['histogram_quantiles(foo, "q", 0.5)', 'function histogram_quantiles()'],
+      ['limitk(2, foo)', 'aggregation limitk'],
+      ['foo[step()]', 'duration expression with step()/range()/min_of()/max_of()'],
+      ['double_exponential_smoothing(foo[5m], 0.5, 0.5)', 'function double_exponential_smoothing()'],
+    ];
+    for (const [expr, construct] of cases) expect(err(expr).unsupported, expr).toBe(construct);
+    // A plain syntax error is not an unsupported construct.
+    expect(err('sum(foo) +').unsupported).toBeUndefined();
+  });
+
+  it('accepts the Prometheus 3 constructs rule authors use', () => {
+    for (const expr of [
+      'max_over_time(sum(foo)[10m:1m] offset 5m)',
+      'foo @ 1700000000 + bar offset 1m',
+      'rate(foo[5m] @ end())',
+      'left + on(job) group_left fill_right(0) right',
+      'increase(foo[1m] anchored)',
+      'rate(foo[5m+30s] offset (1m*2))',
+      'label_replace(foo, "a", "$1", "b", "(.*)")',
+      'quantile_over_time(0.9, foo[5m])',
+      'count_values("v", foo) and stddev(foo) > 0',
+      'a offset 15m or b offset 45m',
+      '- - - 1',
+      'info(foo, {data=~".+"})',
+    ]) {
+      expect(() => parsePromQL(expr), expr).not.toThrow();
+    }
   });
 
   it('never throws anything but PromQLError on arbitrary input', () => {
@@ -81,5 +113,18 @@ describe('parsePromQL', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('goRegExp', () => {
+  it('anchors like Prometheus and rewrites Go-only syntax', () => {
+    expect(goRegExp('a.c').test('a\nc')).toBe(true); // (?s): dot matches newline
+    expect(goRegExp('ab').test('xab')).toBe(false); // anchored
+    expect(goRegExp('(?i)pro.*').test('PROduction')).toBe(true);
+    expect(goRegExp('.*(?i:duc).*').test('proDUCtion')).toBe(true);
+    expect(goRegExp('(?i:a)b').test('AB')).toBe(false); // scope ends with the group
+    expect(goRegExp('(?i)[a-c]x').test('BX')).toBe(true);
+    expect(goRegExp('(?P<n>x+)').exec('xx')?.groups?.['n']).toBe('xx');
+    expect(() => goRegExp('(?U)a')).toThrow(/unsupported regex flags/);
   });
 });
