@@ -12,4 +12,11 @@ export interface ScheduledExam {
   readonly start: number;
   readonly enrolled: number;
   readonly durationMs: number;
+  /**
+   * Optional: the earliest and latest start the timetabling office allows (epoch ms),
+   * which bounds the planner's staggered start times. Absent: the planner's default window.
+   */
+  readonly startWindow?: { readonly earliestMs: number; readonly latestMs: number };
+  /** Optional: the application server the exam is assigned to (the planner's bin packing proposes one). */
+  readonly server?: string;
 }
