@@ -9,6 +9,7 @@ import { registerDashboardsCommand } from './commands/dashboards.ts';
 import { registerDemoCommand } from './commands/demo.ts';
 import { registerDetectCommand } from './commands/detect.ts';
 import { registerIngestCommand } from './commands/ingest.ts';
+import { registerPlanCommand } from './commands/plan.ts';
 import { registerPostmortemCommand } from './commands/postmortem.ts';
 import { registerQueryCommand } from './commands/query.ts';
 import { registerRulesCommand } from './commands/rules.ts';
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   registerRulesCommand(program);
   registerDashboardsCommand(program);
   registerPostmortemCommand(program);
+  registerPlanCommand(program);
   registerQueryCommand(program);
 
   return program;

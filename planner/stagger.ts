@@ -189,7 +189,7 @@ function greedy(p: StaggerProblem, zero: readonly number[]): number[] {
   let peak = peakOf(p, choice);
   for (let round = 0; round < p.items.length * 4 && peak > p.target; round++) {
     let bestPeak = peak;
-    let bestMove: [number, number] | null = null;
+    let bestMove = null as [number, number] | null;
     let bestMin = Infinity;
     p.items.forEach((it, i) => {
       it.shifts.forEach((s, j) => {
@@ -205,8 +205,9 @@ function greedy(p: StaggerProblem, zero: readonly number[]): number[] {
         }
       });
     });
-    if (bestMove === null) break;
-    const [i, j] = bestMove;
+    const move = bestMove as [number, number] | null;
+    if (move === null) break;
+    const [i, j] = move;
     choice[i] = j;
     peak = bestPeak;
   }
