@@ -10,6 +10,7 @@ import { registerDemoCommand } from './commands/demo.ts';
 import { registerDetectCommand } from './commands/detect.ts';
 import { registerIngestCommand } from './commands/ingest.ts';
 import { registerPlanCommand } from './commands/plan.ts';
+import { registerStatusCommand } from './commands/status.ts';
 import { registerPostmortemCommand } from './commands/postmortem.ts';
 import { registerQueryCommand } from './commands/query.ts';
 import { registerRulesCommand } from './commands/rules.ts';
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   registerDashboardsCommand(program);
   registerPostmortemCommand(program);
   registerPlanCommand(program);
+  registerStatusCommand(program);
   registerQueryCommand(program);
 
   return program;
