@@ -16,7 +16,9 @@ interface Common {
 }
 
 const publisherOf = (o: Common) => createStatusPublisher({ statePath: o.state, ...(o.webhook ? { webhookUrls: o.webhook } : {}) });
-const print = (x: unknown) => process.stdout.write(JSON.stringify(x, null, 2) + '\n');
+const print = (x: unknown): void => {
+  process.stdout.write(JSON.stringify(x, null, 2) + "\n");
+};
 
 /** Registers `vigie status`. */
 export function registerStatusCommand(program: Command): void {
