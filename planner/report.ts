@@ -97,11 +97,11 @@ function chart(title: string, before: Forecast, after: Forecast, pick: (f: Forec
   return renderSvg(
     {
       title: { text: title, left: 8, top: 4, textStyle: { fontSize: 13 } },
-      grid: { left: 56, right: 20, top: 36, bottom: 48 },
+      grid: { left: 56, right: 90, top: 40, bottom: 48 },
       legend: { bottom: 4 },
       tooltip: {},
       xAxis: { type: 'time', min: g.fromMs, max: gridTime(g, g.length - 1), axisLabel: { formatter: (v: number) => (v % 1_800_000 === 0 ? hhmm(v) : '') } },
-      yAxis: { type: 'value', name: '% of capacity', min: 0 },
+      yAxis: { type: 'value', min: 0, max: (v: { max: number }) => Math.max(110, Math.ceil(v.max / 10) * 10), axisLabel: { formatter: '{value} %' } },
       series: [
         { name: 'current timetable', type: 'line', showSymbol: false, data: pts(before), lineStyle: { color: '#d62728' }, itemStyle: { color: '#d62728' } },
         {
@@ -114,8 +114,8 @@ function chart(title: string, before: Forecast, after: Forecast, pick: (f: Forec
           markLine: {
             symbol: 'none',
             data: [
-              { yAxis: Math.round(target * 100), name: 'target', lineStyle: { color: '#e08a1e', type: 'dashed' }, label: { formatter: `target ${Math.round(target * 100)} %` } },
-              { yAxis: 100, name: 'capacity', lineStyle: { color: '#222' }, label: { formatter: 'capacity' } },
+              { yAxis: Math.round(target * 100), name: 'target', lineStyle: { color: '#e08a1e', type: 'dashed' }, label: { formatter: `target ${Math.round(target * 100)} %`, position: 'end', fontSize: 10 } },
+              { yAxis: 100, name: 'capacity', lineStyle: { color: '#222' }, label: { formatter: 'capacity', position: 'end', fontSize: 10, offset: [0, -6] } },
               ...starts.map((s) => ({ xAxis: s, lineStyle: { color: '#999', type: 'dotted' }, label: { formatter: hhmm(s), fontSize: 9 } })),
             ],
           },
@@ -134,7 +134,7 @@ export function renderPlanHtml(plan: Plan): string {
   const facs = [...plan.before.faculties].sort((a, b) => Math.max(...b.utilization) - Math.max(...a.utilization));
   charts.push(
     chart(
-      'Platform — shared database pool',
+      'Platform — shared database connection pool',
       plan.before,
       plan.after,
       (f) => (plan.band === 'high' ? f.platform.dbConnectionsHigh : f.platform.dbConnections).map((v) => v / f.platform.dbPoolMax),
@@ -146,7 +146,7 @@ export function renderPlanHtml(plan: Plan): string {
     const starts = [...new Set(plan.exams.filter((e) => e.faculty === fac.faculty).map((e) => e.start))];
     charts.push(
       chart(
-        `${fac.faculty} — sessions and workers (peak ${pct(Math.max(...fac.utilization))})`,
+        `${fac.faculty} — use of its pool, sessions or workers, whichever is higher (peak ${pct(Math.max(...fac.utilization))} → ${pct(Math.max(...plan.after.faculties.find((y) => y.faculty === fac.faculty)!.utilization))})`,
         plan.before,
         plan.after,
         (f) => {
