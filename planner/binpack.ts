@@ -31,7 +31,7 @@ export interface PackProblem {
   readonly items: readonly PackItem[];
   readonly bins: readonly PackBin[];
   readonly target: number;
-  /** Nodes the exact search may visit (default 200,000). */
+  /** Server-fit checks the exact search may spend (default 50,000). */
   readonly budget?: number;
 }
 
@@ -46,6 +46,7 @@ export interface PackSolution {
   readonly optimal: boolean;
   /** Highest server utilization under the assignment. */
   readonly peakUtilization: number;
+  /** Server-fit checks spent (first fit and exact search). */
   readonly nodes: number;
 }
 
@@ -57,7 +58,7 @@ const peakOfItem = (it: PackItem, b: PackBin): number => {
 
 /** Solves the packing (see the module comment). */
 export function solveBinPacking(p: PackProblem): PackSolution {
-  const budget = p.budget ?? 200_000;
+  const budget = p.budget ?? 50_000;
   const T = p.items[0]?.sessions.length ?? 0;
   const refBin = p.bins[0];
   // Largest items first: they decide the bins.
@@ -65,7 +66,10 @@ export function solveBinPacking(p: PackProblem): PackSolution {
   const loadS = p.bins.map((b) => Float64Array.from(b.baseSessions));
   const loadR = p.bins.map((b) => Float64Array.from(b.baseRequests));
   const count = p.bins.map(() => 0);
+  let nodes = 0;
+  let complete = true;
   const fits = (it: PackItem, bi: number): boolean => {
+    nodes++;
     const b = p.bins[bi]!;
     const s = loadS[bi]!;
     const r = loadR[bi]!;
@@ -121,13 +125,12 @@ export function solveBinPacking(p: PackProblem): PackSolution {
   let best = { assignment: ffd, used: used() };
   for (const [id, b] of ffd) put(p.items.find((x) => x.id === id)!, p.bins.findIndex((x) => x.id === b), -1);
 
-  let nodes = 0;
-  let complete = true;
+  const ffdChecks = nodes;
   if (unplaced.length === 0 && best.used > lowerBound) {
     const placed = order.map((o) => o.it);
     const current = new Map<string, string>();
     const dfs = (d: number): void => {
-      if (nodes++ >= budget) {
+      if (nodes - ffdChecks >= budget) {
         complete = false;
         return;
       }
