@@ -9,7 +9,8 @@ import { publicView, type StatusNotice } from './notice.ts';
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 /** Renders the page for the notices at `nowMs`. */
-export function renderStatusPage(notices: readonly StatusNotice[], nowMs: number): string {
+export function renderStatusPage(notices: readonly StatusNotice[], nowMs: number, timeZone = 'Europe/Brussels'): string {
+  const stamp = new Intl.DateTimeFormat('fr-BE', { dateStyle: 'short', timeStyle: 'short', timeZone }).format(new Date(nowMs));
   const live = notices.filter((n) => n.state === 'published');
   const recent = notices.filter((n) => n.state === 'cleared' && n.clearedAt !== null && nowMs - n.clearedAt < 3_600_000);
   const block = (n: StatusNotice, cls: string) => {
@@ -32,7 +33,7 @@ div[lang=en]{color:#45505f;border-top:1px solid #eee}footer{max-width:760px;marg
 ${live.length ? live.map((n) => block(n, 'active')).join('\n') : ok}
 ${recent.map((n) => block(n, 'cleared')).join('\n')}
 </main>
-<footer>Mis à jour / updated ${esc(new Date(nowMs).toISOString().slice(0, 16).replace('T', ' '))} UTC</footer>
+<footer>Mis à jour / updated ${esc(stamp)} (${esc(timeZone)}; les heures ci-dessus aussi / times above too)</footer>
 </body></html>
 `;
 }
