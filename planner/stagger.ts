@@ -183,11 +183,34 @@ export function solveStagger(p: StaggerProblem): StaggerSolution {
   return done(greedy(p, zero), false, lb);
 }
 
-/** Greedy repair: move the item (and shift) that lowers the peak most, then pull shifts back while feasible. */
+/**
+ * Greedy score: the peak, then the load above the target summed over the grid — the
+ * second term breaks the plateaus where two exams peak together and moving either one
+ * alone does not lower the peak yet.
+ */
+function greedyScore(p: StaggerProblem, choice: readonly number[]): number {
+  const n = p.baseSessions.length;
+  let peak = 0;
+  let over = 0;
+  for (let t = 0; t < n; t++) {
+    let s = p.baseSessions[t]!;
+    let r = p.baseRequests[t]!;
+    for (let i = 0; i < p.items.length; i++) {
+      s += p.items[i]!.sessions[choice[i]!]![t]!;
+      r += p.items[i]!.requests[choice[i]!]![t]!;
+    }
+    const u = Math.max(s / p.sessionCapacity, r / p.requestCapacity);
+    if (u > peak) peak = u;
+    if (u > p.target) over += u - p.target;
+  }
+  return peak <= p.target ? peak - 1 : peak + over / n;
+}
+
+/** Greedy repair: move the item (and shift) that lowers the score most, then pull shifts back while feasible. */
 function greedy(p: StaggerProblem, zero: readonly number[]): number[] {
   const choice = zero.slice();
-  let peak = peakOf(p, choice);
-  for (let round = 0; round < p.items.length * 4 && peak > p.target; round++) {
+  let peak = greedyScore(p, choice);
+  for (let round = 0; round < p.items.length * 4 && peak > p.target - 1; round++) {
     let bestPeak = peak;
     let bestMove = null as [number, number] | null;
     let bestMin = Infinity;
@@ -196,7 +219,7 @@ function greedy(p: StaggerProblem, zero: readonly number[]): number[] {
         if (j === choice[i]) return;
         const old = choice[i]!;
         choice[i] = j;
-        const q = peakOf(p, choice);
+        const q = greedyScore(p, choice);
         choice[i] = old;
         if (q < bestPeak - 1e-12 || (bestMove !== null && Math.abs(q - bestPeak) <= 1e-12 && Math.abs(s) < bestMin)) {
           bestPeak = q;
@@ -211,7 +234,7 @@ function greedy(p: StaggerProblem, zero: readonly number[]): number[] {
     choice[i] = j;
     peak = bestPeak;
   }
-  if (peak <= p.target) {
+  if (peakOf(p, choice) <= p.target) {
     // Pull each shift towards zero while the target still holds.
     p.items.forEach((it, i) => {
       const order = it.shifts.map((s, j) => ({ j, m: Math.abs(s) })).sort((a, b) => a.m - b.m);
