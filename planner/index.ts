@@ -15,7 +15,7 @@ export { configuredCapacity, addServers, scaleCapacity, DEFAULT_PROFILE, LOAD_CO
 export type { CapacityModel, FacultyCapacity, LoadProfile, Estimate, Provenance } from './model.ts';
 export { learnProfiles, profileLookup, observeExam, profilesFrom, sizeClass } from './history.ts';
 export type { LearnedProfiles, ExamObservation } from './history.ts';
-export { calibrateRisk, riskAt, headroomKey } from './risk.ts';
+export { calibrateRisk, loadOrCalibrateRisk, riskAt, headroomKey } from './risk.ts';
 export type { Risk, RiskTable, RiskObservation } from './risk.ts';
 export { solveStagger, peakOf, compareCost } from './stagger.ts';
 export type { StaggerItem, StaggerProblem, StaggerSolution, StaggerCost } from './stagger.ts';

@@ -6,7 +6,10 @@
  * and scores each faculty-morning by the planner's own forecast of it, so the risk
  * answers the planner's question: "with this planned headroom, what happened?".
  */
-import { DEFAULT_PARAMS, MorningModel, TruthTracker, dayOf, schedule, type Exam, type RampShape } from '../simulator/model.ts';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DEFAULT_PARAMS, FACULTIES, MODEL, MorningModel, TruthTracker, dayOf, schedule, type Exam, type RampShape } from '../simulator/model.ts';
 import { forecastLoad, makeGrid } from './forecast.ts';
 import { DEFAULT_PROFILE, configuredCapacity } from './model.ts';
 
@@ -85,6 +88,29 @@ export function calibrateRisk(opts: CalibrationOptions = {}): RiskTable {
     observations,
     source: `simulator: ${capacities.length} capacities × ${shapes.length} ramp shapes × ${seeds.length} seed(s), spikes on (${observations.length} faculty-mornings)`,
   };
+}
+
+/**
+ * The calibration, read from `cachePath` when it was computed with the same options and
+ * the same simulator constants, else computed (seconds) and written there. The key
+ * covers the model's constants and faculties, so a simulator change recalibrates.
+ */
+export function loadOrCalibrateRisk(cachePath: string, opts: Omit<CalibrationOptions, 'exams'> = {}): RiskTable & { readonly cached: boolean } {
+  const key = createHash('sha256').update(JSON.stringify({ v: 1, opts, MODEL, FACULTIES, DEFAULT_PARAMS, DEFAULT_PROFILE })).digest('hex');
+  if (existsSync(cachePath)) {
+    try {
+      const c = JSON.parse(readFileSync(cachePath, 'utf8')) as { key: string; table: RiskTable };
+      if (c.key === key && Array.isArray(c.table.observations)) return { ...c.table, cached: true };
+    } catch {
+      // unreadable cache: recalibrate and overwrite it
+    }
+  }
+  const table = calibrateRisk(opts);
+  mkdirSync(dirname(cachePath), { recursive: true });
+  const tmp = `${cachePath}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify({ key, table }));
+  renameSync(tmp, cachePath);
+  return { ...table, cached: false };
 }
 
 /**

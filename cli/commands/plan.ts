@@ -10,7 +10,7 @@ import { ConfigError } from '../../core/errors.ts';
 import { createStorage, type Storage } from '../../pipeline/storage.ts';
 import {
   buildPlan,
-  calibrateRisk,
+  loadOrCalibrateRisk,
   configuredCapacity,
   formatPlanText,
   learnProfiles,
@@ -40,6 +40,7 @@ interface PlanFlags {
   readonly whatIf: WhatIf[];
   readonly budget?: number;
   readonly out?: string;
+  readonly riskCache: string;
 }
 
 const DAY = 86_400_000;
@@ -71,6 +72,7 @@ export function registerPlanCommand(program: Command): void {
     .option('--what-if <change>', 'change the inputs: "capacity=+2 servers", "capacity=+1 servers@law", "capacity=x1.5", "shift=EXAM-ID:+15m" (repeatable)', (v: string, acc: WhatIf[]) => [...acc, parseWhatIfOption(v)], [] as WhatIf[])
     .option('--budget <n>', 'exact-search budget of each solver (evaluations)', floatOption('--budget'))
     .option('--out <dir>', 'also write plan.html, proposed-starts.csv and plan.txt into this directory')
+    .option('--risk-cache <file>', 'where the simulator calibration of collapse risk is kept (recomputed when the simulator changes)', '.vigie/planner-risk.json')
     .action(async (flags: PlanFlags) => {
       const out = await runPlan(flags);
       process.stdout.write(out.text);
@@ -120,11 +122,13 @@ export async function runPlan(flags: PlanFlags): Promise<{ text: string; files: 
     }
     if (!profiles) log.push(`no usable past morning in the ${flags.historyDays} days before ${new Date(fromMs).toISOString().slice(0, 10)}: load profiles are the documented defaults`);
     else log.push(`load profiles learned from ${profiles.examsUsed} exams of past mornings`);
+    const risk = loadOrCalibrateRisk(flags.riskCache);
+    log.push(risk.cached ? `collapse risk: simulator calibration read from ${flags.riskCache}` : `collapse risk: simulator calibrated now, kept in ${flags.riskCache}`);
     const plan = buildPlan({
       exams,
       capacity: configuredCapacity(flags.capacity),
       profiles,
-      risk: calibrateRisk(),
+      risk,
       target: flags.target,
       stepMinutes: flags.step,
       earlierMinutes: flags.earlier,
