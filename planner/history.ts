@@ -112,13 +112,14 @@ export async function learnProfiles(client: ClickHouseClient, database: string, 
   if (!isIdentifier(database)) throw new ConfigError(`learnProfiles: database "${database}" is not a ClickHouse identifier`);
   const params = { from: fromMs, to: toMs };
   const q = async <T>(query: string): Promise<T[]> => (await (await client.query({ query, query_params: params, format: 'JSONEachRow' })).json()) as T[];
-  const exams = await q<{ exam_id: string; faculty: string; start: number; enrolled: number; duration_ms: number }>(
-    `SELECT exam_id, faculty, toUnixTimestamp64Milli(start) AS start, enrolled, duration_ms FROM ${database}.exam_schedule FINAL
+  // `start_ms`, not `start`: an alias named like the column would shadow it in WHERE.
+  const exams = await q<{ exam_id: string; faculty: string; start_ms: number; enrolled: number; duration_ms: number }>(
+    `SELECT exam_id, faculty, toUnixTimestamp64Milli(start) AS start_ms, enrolled, duration_ms FROM ${database}.exam_schedule FINAL
      WHERE start >= fromUnixTimestamp64Milli({from:Int64}) AND start <= fromUnixTimestamp64Milli({to:Int64})`,
   );
   if (exams.length === 0) return null;
   const perMinute = await q<{ exam_id: string; faculty: string; t: number; sessions: number }>(
-    `SELECT s.exam_id AS exam_id, r.faculty AS faculty, toUnixTimestamp64Milli(r.minute) AS t, sum(r.v) AS sessions
+    `SELECT s.exam_id AS exam_id, r.faculty AS faculty, toUnixTimestamp(r.minute) * 1000 AS t, sum(r.v) AS sessions
      FROM (SELECT minute, faculty, fingerprint, argMaxMerge(last) AS v FROM ${database}.samples_1m
            WHERE metric = 'ecampus_sessions_active' AND minute >= fromUnixTimestamp64Milli({from:Int64}) - INTERVAL 2 HOUR
              AND minute <= fromUnixTimestamp64Milli({to:Int64}) + INTERVAL 4 HOUR
@@ -129,13 +130,13 @@ export async function learnProfiles(client: ClickHouseClient, database: string, 
   );
   const capacity = await q<{ faculty: string; t: number; sessions: number; cap: number; requests: number; errors: number }>(
     `SELECT g.faculty AS faculty, g.t AS t, g.sessions AS sessions, g.cap AS cap, c.requests AS requests, c.errors AS errors
-     FROM (SELECT faculty, toUnixTimestamp64Milli(minute) AS t, sumIf(v, metric = 'ecampus_sessions_active') AS sessions, sumIf(v, metric = 'ecampus_capacity_sessions') AS cap
+     FROM (SELECT faculty, toUnixTimestamp(minute) * 1000 AS t, sumIf(v, metric = 'ecampus_sessions_active') AS sessions, sumIf(v, metric = 'ecampus_capacity_sessions') AS cap
            FROM (SELECT faculty, minute, metric, fingerprint, argMaxMerge(last) AS v FROM ${database}.samples_1m
                  WHERE metric IN ('ecampus_sessions_active', 'ecampus_capacity_sessions')
                    AND minute >= fromUnixTimestamp64Milli({from:Int64}) - INTERVAL 2 HOUR AND minute <= fromUnixTimestamp64Milli({to:Int64}) + INTERVAL 4 HOUR
                  GROUP BY faculty, minute, metric, fingerprint)
            GROUP BY faculty, t) AS g
-     LEFT JOIN (SELECT faculty, toUnixTimestamp64Milli(minute) AS t, sum(delta) AS requests, sumIf(delta, startsWith(status_code, '5')) AS errors
+     LEFT JOIN (SELECT faculty, toUnixTimestamp(minute) * 1000 AS t, sum(delta) AS requests, sumIf(delta, startsWith(status_code, '5')) AS errors
                 FROM ${database}.counters_1m WHERE metric = 'http_server_request_duration_count'
                   AND minute >= fromUnixTimestamp64Milli({from:Int64}) - INTERVAL 2 HOUR AND minute <= fromUnixTimestamp64Milli({to:Int64}) + INTERVAL 4 HOUR
                 GROUP BY faculty, t) AS c ON c.faculty = g.faculty AND c.t = g.t
@@ -158,14 +159,14 @@ export async function learnProfiles(client: ClickHouseClient, database: string, 
   }
   const obs: ExamObservation[] = [];
   for (const e of exams) {
-    const start = Number(e.start);
+    const start = Number(e.start_ms);
     const dur = Number(e.duration_ms);
     if (saturated(e.faculty, start - 60 * 60_000, start + dur)) continue;
     const o = observeExam({ faculty: e.faculty, enrolled: Number(e.enrolled), startMs: start, durationMs: dur }, series.get(e.exam_id) ?? []);
     if (o) obs.push(o);
   }
   // Requests per connected student: healthy minutes (errors < 2 %) with students online and no start burst.
-  const starts = exams.map((e) => ({ faculty: e.faculty, start: Number(e.start) }));
+  const starts = exams.map((e) => ({ faculty: e.faculty, start: Number(e.start_ms) }));
   const rates = new Map<string, number[]>();
   for (const [faculty, mins] of facMinutes) {
     const xs: number[] = [];

@@ -25,14 +25,15 @@ export async function readTimetable(source: TimetableSource, fromMs: number, toM
   } else {
     if (!isIdentifier(source.database)) throw new ConfigError(`timetable: database "${source.database}" is not a ClickHouse identifier`);
     const rs = await source.client.query({
-      query: `SELECT ${E.examId} AS id, ${E.faculty} AS faculty, toUnixTimestamp64Milli(${E.start}) AS start, ${E.enrolled} AS enrolled, ${E.durationMs} AS durationMs
+      // `start_ms`, not `start`: an alias named like the column would shadow it in WHERE.
+      query: `SELECT ${E.examId} AS id, ${E.faculty} AS faculty, toUnixTimestamp64Milli(${E.start}) AS start_ms, ${E.enrolled} AS enrolled, ${E.durationMs} AS durationMs
               FROM ${source.database}.${TABLES.examSchedule} FINAL
               WHERE ${E.start} >= fromUnixTimestamp64Milli({from:Int64}) AND ${E.start} < fromUnixTimestamp64Milli({to:Int64})`,
       query_params: { from: fromMs, to: toMs },
       format: 'JSONEachRow',
     });
-    const rows = (await rs.json()) as { id: string; faculty: string; start: number | string; enrolled: number | string; durationMs: number | string }[];
-    exams = rows.map((r) => ({ id: r.id, faculty: r.faculty, start: Number(r.start), enrolled: Number(r.enrolled), durationMs: Number(r.durationMs) }));
+    const rows = (await rs.json()) as { id: string; faculty: string; start_ms: number | string; enrolled: number | string; durationMs: number | string }[];
+    exams = rows.map((r) => ({ id: r.id, faculty: r.faculty, start: Number(r.start_ms), enrolled: Number(r.enrolled), durationMs: Number(r.durationMs) }));
   }
   return exams.filter((e) => e.start >= fromMs && e.start < toMs).sort((a, b) => a.start - b.start || a.id.localeCompare(b.id));
 }

@@ -16,12 +16,16 @@ import { runMorningChain, todaysMorning } from '../../cli/chain.ts';
 import { DEFAULT_RULES_FILE } from '../../cli/options.ts';
 import { createStorage } from '../../pipeline/storage.ts';
 import { learnProfiles, type LearnedProfiles } from '../../planner/history.ts';
+import { readTimetable } from '../../planner/timetable.ts';
+import type { ScheduledExam } from '../../core/schedule.ts';
+import { schedule } from '../../simulator/model.ts';
 import { MODEL } from '../../simulator/model.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/vigie.mjs', import.meta.url));
 const DAY = 86_400_000;
 let dir: string;
 let learned: LearnedProfiles | null;
+let stored: ScheduledExam[] = [];
 const today = Math.floor(todaysMorning() / DAY) * DAY;
 
 beforeAll(async () => {
@@ -34,6 +38,7 @@ beforeAll(async () => {
     expect(r.truth.collapseAtMs).toBeNull();
     expect(r.storedSamples).toBe(r.exportedSamples);
     learned = await learnProfiles(storage.client, storage.database, today, today + DAY);
+    stored = await readTimetable({ kind: 'stored', client: storage.client, database: storage.database }, today, today + DAY);
   } finally {
     await storage.close();
   }
@@ -41,6 +46,11 @@ beforeAll(async () => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('planner history', () => {
+  it('reads the stored timetable back (the planner's timetable door)', () => {
+    expect(stored.map((e) => e.id).sort()).toEqual(schedule(today).map((e) => e.id).sort());
+    expect(stored.find((e) => e.id === 'med-anat-b1')).toEqual(schedule(today).find((e) => e.id === 'med-anat-b1'));
+  });
+
   it('learns attendance, ramp and requests per student close to what the simulator did', () => {
     expect(learned).not.toBeNull();
     expect(learned!.examsUsed).toBeGreaterThanOrEqual(15);
