@@ -46,7 +46,7 @@ beforeAll(async () => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('planner history', () => {
-  it('reads the stored timetable back (the planner's timetable door)', () => {
+  it("reads the stored timetable back through the planner's one timetable reader", () => {
     expect(stored.map((e) => e.id).sort()).toEqual(schedule(today).map((e) => e.id).sort());
     expect(stored.find((e) => e.id === 'med-anat-b1')).toEqual(schedule(today).find((e) => e.id === 'med-anat-b1'));
   });
