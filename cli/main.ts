@@ -31,6 +31,8 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'dashboards', summary: 'Generate Grafana dashboards and provisioning for Vigie.', load: async () => (await import('./commands/dashboards.ts')).registerDashboardsCommand },
   { name: 'postmortem', summary: 'Post-mortem of a time window: timeline, pages and lead times; HTML/Markdown report.', load: async () => (await import('./commands/postmortem.ts')).registerPostmortemCommand },
   { name: 'query', summary: 'Run a saved post-mortem query with bound parameters; without a name, list them.', load: async () => (await import('./commands/query.ts')).registerQueryCommand },
+  { name: 'plan', summary: 'Plan a session morning from the timetable and past mornings: expected load, risk, staggered starts, servers, capacity.', load: async () => (await import('./commands/plan.ts')).registerPlanCommand },
+  { name: 'status', summary: 'Student-facing status notices: show, hold, edit, publish; serve the status page.', load: async () => (await import('./commands/status.ts')).registerStatusCommand },
   { name: 'schedule', summary: 'Import the exam timetable (CSV, JSON, iCalendar) and show its expected load against capacity.', load: async () => (await import('./commands/schedule.ts')).registerScheduleCommand },
 ];
 

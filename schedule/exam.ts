@@ -20,6 +20,12 @@ export interface ScheduledExam {
   readonly startWindowMs?: number;
   /** Server (or pool) the exam runs on, when the timetable says so. */
   readonly server?: string;
+  /**
+   * The planner's freedom: the earliest and latest start the timetabling office allows
+   * (epoch ms), which bounds the staggered start times `vigie plan` proposes. Absent: the
+   * planner's default window. Not to be confused with `startWindowMs` (students' spread).
+   */
+  readonly shiftWindow?: { readonly earliestMs: number; readonly latestMs: number };
 }
 
 /** Last instant an exam keeps students online: the last allowed start plus the duration. */

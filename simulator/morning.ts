@@ -19,6 +19,7 @@ import {
   morningSchedule,
   mulberry32,
   type FacultyStep,
+  type Exam,
   type GroundTruth,
   type LatencyDist,
   type MorningParams,
@@ -34,6 +35,8 @@ export interface MorningOptions extends MorningParams {
   readonly compression: number;
   /** Simulated time between two collections. */
   readonly scrapeIntervalMs: number;
+  /** The timetable to play (e.g. a planner's staggered one); default: the built-in `schedule()` of the day. */
+  readonly exams?: readonly Exam[];
 }
 
 /** Default morning: collapse-prone capacity, linear 30-minute ramp, 15 s scrapes, no pacing. */
@@ -177,7 +180,7 @@ class ServerRecorder {
 export async function runMorning(options: Partial<MorningOptions>, deps: MorningDeps): Promise<MorningResult> {
   const o = resolveMorningOptions(options);
   const wallStart = performance.now();
-  const model = new MorningModel(o, morningSchedule(o));
+  const model = new MorningModel(o, o.exams ?? morningSchedule(o));
   const truth = new TruthTracker(model.capacities());
   const clock = manualClock(o.start);
   const topic = deps.topic ?? TOPICS.metrics;
