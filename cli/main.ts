@@ -8,6 +8,7 @@ import { registerCollectCommand } from './commands/collect.ts';
 import { registerDashboardsCommand } from './commands/dashboards.ts';
 import { registerDemoCommand } from './commands/demo.ts';
 import { registerDetectCommand } from './commands/detect.ts';
+import { registerGatewayCommand } from './commands/gateway.ts';
 import { registerIngestCommand } from './commands/ingest.ts';
 import { registerPostmortemCommand } from './commands/postmortem.ts';
 import { registerQueryCommand } from './commands/query.ts';
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerDemoCommand(program);
   registerSimulateCommand(program);
   registerCollectCommand(program);
+  registerGatewayCommand(program);
   registerIngestCommand(program);
   registerSilenceCommand(program);
   registerDetectCommand(program);
