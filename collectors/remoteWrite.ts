@@ -194,14 +194,22 @@ export function decodeRemoteWrite(body: Uint8Array, maxLength?: number): PromSam
 /**
  * Groups Prometheus samples into point batches: one per (job, instance), one metric per
  * name. `resource` fills `service.name`/`host.name` when a series has no job/instance.
- * Stale markers (the special NaN Prometheus writes when a series disappears) are skipped.
+ * NaN values (Prometheus's staleness markers among them) are skipped and counted in
+ * `skipped`. Cumulative sums start at `startMs` (default: the earliest sample).
  */
-export function remoteWriteToBatches(samples: readonly PromSample[], resource: Readonly<Record<string, string>>, nowMs: number): PointBatch[] {
+export function promSamplesToBatches(
+  samples: readonly PromSample[],
+  opts: { resource: Readonly<Record<string, string>>; nowMs: number; scope: string; startMs?: number; skipped?: { nan: number } },
+): PointBatch[] {
   const byResource = new Map<string, { resource: Record<string, string>; metrics: Map<string, NumberPoint[]> }>();
+  let start = opts.startMs ?? Infinity;
   for (const s of samples) {
-    if (Number.isNaN(s.value)) continue;
+    if (Number.isNaN(s.value)) {
+      if (opts.skipped) opts.skipped.nan++;
+      continue;
+    }
     const { __name__: name, job, instance, ...attributes } = s.labels;
-    const res: Record<string, string> = { ...resource };
+    const res: Record<string, string> = { ...opts.resource };
     if (job !== undefined && job !== '') res['service.name'] = job;
     if (instance !== undefined && instance !== '') res['host.name'] = instance;
     const rk = `${res['service.name'] ?? ''}\u0000${res['host.name'] ?? ''}`;
@@ -210,16 +218,20 @@ export function remoteWriteToBatches(samples: readonly PromSample[], resource: R
     let pts = g.metrics.get(name!);
     if (pts === undefined) g.metrics.set(name!, (pts = []));
     pts.push({ attributes, value: s.value, timeMs: s.timestampMs });
+    if (opts.startMs === undefined) start = Math.min(start, s.timestampMs);
   }
   const out: PointBatch[] = [];
   for (const g of byResource.values()) {
     const metrics: MetricPoints[] = [];
-    let start = Infinity;
     for (const [name, points] of g.metrics) {
-      for (const p of points) start = Math.min(start, p.timeMs ?? nowMs);
       metrics.push(name.endsWith('_total') ? { kind: 'sum', name, monotonic: true, points } : { kind: 'gauge', name, points });
     }
-    out.push({ resource: g.resource, scope: 'vigie.remote_write', timeMs: nowMs, startMs: Number.isFinite(start) ? start : nowMs, metrics });
+    out.push({ resource: g.resource, scope: opts.scope, timeMs: opts.nowMs, startMs: Number.isFinite(start) ? start : opts.nowMs, metrics });
   }
   return out;
+}
+
+/** Remote-write samples as point batches (scope `vigie.remote_write`). */
+export function remoteWriteToBatches(samples: readonly PromSample[], resource: Readonly<Record<string, string>>, nowMs: number): PointBatch[] {
+  return promSamplesToBatches(samples, { resource, nowMs, scope: 'vigie.remote_write' });
 }
