@@ -165,7 +165,8 @@ export class AccessLogAggregator {
       const [faculty, exam] = k.split('\u0000') as [string, string];
       sessions.push({ attributes: withExam({ faculty, server }, exam), value: 0 });
     }
-    const lines: NumberPoint[] = Object.entries(this.state.lines).map(([outcome, n]) => ({ attributes: { outcome }, value: n }));
+    // Both outcomes from the start: a counter that appears at 0 makes the first increase visible to rate().
+    const lines: NumberPoint[] = ['parsed', 'unparsed'].map((outcome) => ({ attributes: { outcome }, value: this.state.lines[outcome] ?? 0 }));
     return [
       { kind: 'histogram', name: 'http.server.request.duration', unit: 's', description: 'Duration of HTTP server requests (access log)', bounds: BOUNDS, points: hist },
       { kind: 'sum', name: 'ecampus.logins', monotonic: true, description: 'Login attempts by outcome (access log)', points: logins },
