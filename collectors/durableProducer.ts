@@ -155,7 +155,12 @@ export class DurableProducer implements TransportProducer {
     this.running = false;
     this.interruptSleep?.();
     this.wake?.();
-    await this.loop;
+    // A delivery stuck on an unreachable broker must not hold the exit: its batch is
+    // still in memory and goes to the spool below (a late ack would make a duplicate,
+    // never a loss).
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.loop, new Promise<void>((r) => (timer = setTimeout(r, Math.min(timeoutMs, 2_000))))]);
+    clearTimeout(timer);
     if (this.opts.spoolDir !== undefined) {
       const rest = this.memory.splice(0);
       this.memoryBytes = 0;
