@@ -9,6 +9,7 @@ import { registerDashboardsCommand } from './commands/dashboards.ts';
 import { registerDemoCommand } from './commands/demo.ts';
 import { registerDetectCommand } from './commands/detect.ts';
 import { registerGatewayCommand } from './commands/gateway.ts';
+import { registerImportCommand } from './commands/import.ts';
 import { registerIngestCommand } from './commands/ingest.ts';
 import { registerPostmortemCommand } from './commands/postmortem.ts';
 import { registerQueryCommand } from './commands/query.ts';
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerSimulateCommand(program);
   registerCollectCommand(program);
   registerGatewayCommand(program);
+  registerImportCommand(program);
   registerIngestCommand(program);
   registerSilenceCommand(program);
   registerDetectCommand(program);
