@@ -4,8 +4,9 @@
  * file (written to a temporary file, fsynced, renamed). Because counts and positions
  * are saved as one, a `kill -9` at any point loses nothing and counts nothing twice:
  * lines after the saved position were not in the saved counts and are read again, and
- * the series continue from the saved start time (no counter reset). A snapshot is only
- * exported after the state that contains it was saved.
+ * the series continue from the saved start time (no counter reset). The state is saved
+ * when a snapshot is taken, just before it is exported, so what was exported is always
+ * what was saved (a restart re-reads at most one export interval of lines).
  */
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -41,9 +42,9 @@ export interface AccessLogSourceOptions {
 
 /** A running access-log source. */
 export interface AccessLogSource {
-  /** Reads new lines of every file and saves the state; returns lines read. */
+  /** Reads new lines of every file into the aggregates; returns lines read. */
   poll(): number;
-  /** The cumulative snapshot (of the saved state) as one point batch. */
+  /** Saves positions and aggregates, then returns them as one cumulative point batch. */
   snapshot(): PointBatch;
   /** Lines parsed and refused since start time (persisted). */
   counts(): Readonly<Record<string, number>>;
@@ -131,10 +132,10 @@ export function createAccessLogSource(opts: AccessLogSourceOptions): AccessLogSo
           agg.add(r, now);
         });
       }
-      if (n > 0) save();
       return n;
     },
     snapshot(): PointBatch {
+      save();
       const now = clock();
       const server = opts.resource['host.name'] ?? '';
       const metrics = agg.metrics(now, server, seen);

@@ -58,6 +58,8 @@ export class FileTailer {
   private readonly events: TailerEvents;
   private cur: Open | null = null;
   private saved: FilePosition | null;
+  /** One read buffer for the tailer's life: polls stay allocation-free when nothing changed. */
+  private buf: Buffer | null = null;
 
   constructor(path: string, opts: { rotatedPaths?: readonly string[]; position?: FilePosition | null } & TailerEvents = {}) {
     this.path = path;
@@ -154,7 +156,7 @@ export class FileTailer {
   /** Emits complete lines from `o.offset`; at the end of a closed file, a last unterminated line too. */
   private drain(o: Open, onLine: (line: string) => void, final: boolean): number {
     let n = 0;
-    const buf = Buffer.allocUnsafe(CHUNK);
+    const buf = (this.buf ??= Buffer.allocUnsafe(CHUNK));
     for (;;) {
       const got = readSync(o.fd, buf, 0, CHUNK, o.offset);
       if (got === 0) break;
