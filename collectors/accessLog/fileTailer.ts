@@ -126,10 +126,16 @@ export class FileTailer {
     this.cur = null;
   }
 
-  /** Reads the rest of the rotated copy of `s` from `s.offset`. */
+  /**
+   * Reads the rest of the rotated copy of `s` from `s.offset`, then every rotated file
+   * newer than it (`rotatedPaths` is newest first, as logrotate numbers them): when
+   * several rotations happened while we were down, the lines in between are there.
+   */
   private recover(s: FilePosition, onLine: (line: string) => void, why: 'rotated' | 'truncated'): number {
     const head = Buffer.from(s.head, 'base64');
-    for (const p of this.rotatedPaths) {
+    const current = statOrNull(this.path);
+    for (let k = 0; k < this.rotatedPaths.length; k++) {
+      const p = this.rotatedPaths[k]!;
       const st = statOrNull(p);
       if (st === null) continue;
       let fd: number;
@@ -138,16 +144,29 @@ export class FileTailer {
       } catch {
         continue;
       }
+      let n = 0;
       try {
         const byInode = st.ino === s.ino && st.dev === s.dev;
         if (!byInode && !(startsWith(readHead(fd), head) && st.size >= s.offset)) continue;
-        const o: Open = { fd, dev: st.dev, ino: st.ino, offset: s.offset, head };
-        const n = this.drain(o, onLine, true);
+        n = this.drain({ fd, dev: st.dev, ino: st.ino, offset: s.offset, head }, onLine, true);
         this.events.onEvent?.('recovered', `${this.path} ${why}: read ${n} line(s) from ${p} after offset ${s.offset}`);
-        return n;
       } finally {
         closeSync(fd);
       }
+      for (let j = k - 1; j >= 0; j--) {
+        const q = this.rotatedPaths[j]!;
+        const qs = statOrNull(q);
+        if (qs === null || (current !== null && qs.ino === current.ino && qs.dev === current.dev)) continue;
+        const qfd = openSync(q, 'r');
+        try {
+          const m = this.drain({ fd: qfd, dev: qs.dev, ino: qs.ino, offset: 0, head: Buffer.alloc(0) }, onLine, true);
+          this.events.onEvent?.('recovered', `${this.path} ${why}: read ${m} line(s) from the newer rotated file ${q}`);
+          n += m;
+        } finally {
+          closeSync(qfd);
+        }
+      }
+      return n;
     }
     if (s.offset > 0) this.events.onEvent?.('gap', `${this.path} ${why}: no rotated copy among ${this.rotatedPaths.join(', ')} holds the lines after offset ${s.offset}; they may be lost`);
     return 0;

@@ -119,3 +119,26 @@ describe('FileTailer', () => {
     t.close();
   });
 });
+
+describe('FileTailer, several rotations while down', () => {
+  it('reads the old file by inode, then the newer rotated files, then the current one', () => {
+    const { path, write, written } = setup();
+    write(5);
+    const got: string[] = [];
+    let t = new FileTailer(path, { rotatedPaths: [`${path}.1`, `${path}.2`] });
+    collect(t, got);
+    const pos = t.position();
+    t.close();
+    write(2);
+    renameSync(path, `${path}.1`); // rotation 1: rename
+    write(3);
+    renameSync(`${path}.1`, `${path}.2`); // rotation 2: copytruncate
+    copyFileSync(path, `${path}.1`);
+    truncateSync(path, 0);
+    write(4);
+    t = new FileTailer(path, { position: pos, rotatedPaths: [`${path}.1`, `${path}.2`] });
+    collect(t, got);
+    expect(ids(got)).toEqual(seq(written()));
+    t.close();
+  });
+});
