@@ -76,6 +76,8 @@ export function registerCollectCommand(program: Command): void {
         maxBufferBytes: (cfg?.producer.bufferMb ?? 64) * 1024 * 1024,
         maxSpoolBytes: (cfg?.producer.spoolMb ?? 1024) * 1024 * 1024,
         ...(cfg?.producer.spoolDir !== undefined ? { spoolDir: cfg.producer.spoolDir } : {}),
+        // Between exports the Kafka client would spin its idle timer (see DurableProducer).
+        idleDisconnectMs: interval >= 5 ? 1_000 : 0,
         onError: (err, attempt, delay) => process.stderr.write(`[collect] delivery failed (attempt ${attempt}, retry in ${delay} ms): ${(err as Error).message}\n`),
       });
       await producer.connect();

@@ -84,6 +84,7 @@ export function registerGatewayCommand(program: Command): void {
         maxBufferBytes: o.bufferMb * 1024 * 1024,
         maxSpoolBytes: o.spoolMb * 1024 * 1024,
         ...(o.spoolDir !== undefined ? { spoolDir: o.spoolDir } : {}),
+        idleDisconnectMs: 5_000,
         onError: (err, attempt, delay) =>
           process.stderr.write(`[gateway] delivery to Kafka failed (attempt ${attempt}, retry in ${delay} ms): ${(err as Error).message}\n`),
       });

@@ -82,3 +82,22 @@ describe('DurableProducer', () => {
     expect(readdirSync(dir).filter((f) => f.endsWith('.msg'))).toHaveLength(0);
   });
 });
+
+describe('DurableProducer idle disconnect', () => {
+  it('disconnects the real producer when idle and reconnects for the next message', async () => {
+    const inner = fakeProducer();
+    let connects = 0;
+    let disconnects = 0;
+    inner.connect = async () => void connects++;
+    inner.disconnect = async () => void disconnects++;
+    const p = new DurableProducer({ inner, idleDisconnectMs: 20 });
+    await p.connect();
+    await p.send('t', [msg(1)]);
+    await until(() => disconnects === 1);
+    await p.send('t', [msg(2)]);
+    await until(() => inner.sent.length === 2 && disconnects === 2);
+    expect(connects).toBe(2);
+    await p.disconnect();
+    expect(inner.sent.map((s) => s.message.key)).toEqual(['k/1', 'k/2']);
+  });
+});
