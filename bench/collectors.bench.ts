@@ -105,7 +105,10 @@ async function main(): Promise<void> {
     entry === 'bin'
       ? [fileURLToPath(new URL('../bin/vigie.mjs', import.meta.url))]
       : ['--import', 'tsx', fileURLToPath(new URL('./support/collectEntry.ts', import.meta.url))];
-  const collector = spawn(process.execPath, [...script, '--config', join(dir, 'vigie.yml'), 'collect', '--kafka', brokers, '--topic', topic], { stdio: ['ignore', 'inherit', 'inherit'] });
+  // `--collector-node-flags "--max-semi-space-size=2"`: V8 flags for the collector only.
+  const flagIdx = argv.indexOf('--collector-node-flags');
+  const nodeFlags = flagIdx >= 0 ? argv[flagIdx + 1]!.split(' ').filter((x) => x !== '') : [];
+  const collector = spawn(process.execPath, [...nodeFlags, ...script, '--config', join(dir, 'vigie.yml'), 'collect', '--kafka', brokers, '--topic', topic], { stdio: ['ignore', 'inherit', 'inherit'] });
   // Baseline in the same run: the runtime alone (node + the tsx loader, no Vigie code), idle.
   const idle = spawn(process.execPath, ['--import', 'tsx', '-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
   const self = fileURLToPath(import.meta.url);
@@ -182,6 +185,7 @@ async function main(): Promise<void> {
       },
       runtimeBaseline: { what: 'node + tsx loader, no Vigie code, idle', rssMbMedian: Math.round((median(rssIdle) ?? NaN) * 10) / 10, cpuPercentOfCore: Math.round(runtimeIdlePct * 100) / 100 },
       entry,
+      collectorNodeFlags: nodeFlags,
       node: process.version,
       collectorCpuOverWriterCpu: Math.round((cpuC / cpuW) * 100) / 100,
       targets: { cpuPercentOfCore: 2, rssMb: 100 },
