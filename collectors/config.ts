@@ -98,7 +98,7 @@ export type CollectorsConfig = Readonly<z.infer<typeof collectorsConfigSchema>>;
 export function parseCollectorsConfig(input: unknown, source = 'configuration'): CollectorsConfig {
   const r = collectorsConfigSchema.safeParse(input ?? {});
   if (!r.success) {
-    const lines = r.error.issues.map((i) => `  - collectors.${i.path.join('.')}: ${i.message}`);
+    const lines = r.error.issues.map((i) => `  - ${['collectors', ...i.path].join('.')}: ${i.message}`);
     throw new ConfigError(`invalid ${source}:\n${lines.join('\n')}`);
   }
   const cfg = r.data;

@@ -16,7 +16,7 @@ describe('collectors: config section', () => {
   });
 
   it('names unknown keys and bad patterns', () => {
-    expect(() => parseCollectorsConfig({ accessLog: {} })).toThrow(/collectors\.: Unrecognized key\(s\) in object: 'accessLog'/);
+    expect(() => parseCollectorsConfig({ accessLog: {} })).toThrow(/collectors: Unrecognized key\(s\) in object: 'accessLog'/);
     expect(() => parseCollectorsConfig({ accessLogs: { files: [{ path: 'x', formatt: 'combined' }] } })).toThrow(/collectors\.accessLogs\.files\.0/);
     expect(() => parseCollectorsConfig({ accessLogs: { files: [{ path: 'x' }], routes: [{ pattern: '(', route: 'r' }] } })).toThrow(
       /collectors\.accessLogs\.routes\.0\.pattern "\(" is not a valid regular expression/,
