@@ -128,4 +128,24 @@ describe('OTLP/HTTP gateway', () => {
     expect(retryAfter).toBe('7');
     await producer.disconnect(10);
   });
+
+  it('answers 429 with Retry-After past the in-flight limit, while the first request is still being produced', async () => {
+    let release: () => void = () => undefined;
+    const slow = fakeProducer();
+    const send = slow.send;
+    slow.send = async (t, m) => {
+      await new Promise<void>((r) => (release = r));
+      return send(t, m);
+    };
+    const { g } = await gateway({ producer: slow, maxInFlight: 1, retryAfterSeconds: 3 });
+    const post = () => fetch(`${g.url}/v1/metrics`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: encodeBatch(batch('web-1', 1)) });
+    const first = post();
+    await new Promise((r) => setTimeout(r, 100));
+    const second = await post();
+    expect(second.status).toBe(429);
+    expect(second.headers.get('retry-after')).toBe('3');
+    release();
+    expect((await first).status).toBe(200);
+    expect(g.stats().rejected).toEqual({ throttled: 1 });
+  });
 });
