@@ -107,6 +107,11 @@ export const configSchema = z
         }
       })
       .optional(),
+    /**
+     * Sources of `vigie collect` (access logs, /proc, nginx, PHP-FPM, scrapes), validated
+     * by the collectors stage's own schema (`collectors/config.ts`), like `paging`.
+     */
+    collectors: z.record(z.unknown()).optional(),
     selfTelemetry: z
       .object({
         /** Port of the process's own Prometheus endpoint; 0 = disabled; absent = the command's default (`vigie ingest`: 9464). */

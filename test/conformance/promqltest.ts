@@ -3,7 +3,7 @@
  * table; `--update` rewrites the checked-in expectations file (review the diff: a new
  * pass or a regression shows there), `--json FILE` saves the table and every outcome.
  *
- *   node --import tsx test/conformance/promqltest.ts [--update] [--json out.json]
+ *   node test/conformance/promqltest.ts [--update] [--json out.json]
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { runScript, tableMarkdown, tabulate, type CaseResult } from '../support/promqltest.ts';

@@ -5,7 +5,7 @@
  * script. Each case's outcome (pass / wrong / refused / skipped) must be the one
  * recorded in `test/conformance/promqltest-expectations.json`: a regression or a new
  * pass shows up as a failure naming the case, never as silence. After an intended
- * change, `node --import tsx test/conformance/promqltest.ts --update` rewrites the file
+ * change, `node test/conformance/promqltest.ts --update` rewrites the file
  * (review its diff). A missing Go toolchain or module fails the suite.
  */
 import { readFileSync } from 'node:fs';

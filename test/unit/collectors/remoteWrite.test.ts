@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { decodeRemoteWrite, remoteWriteToBatches, snappyDecompress } from '../../../collectors/remoteWrite.ts';
+import { encodeBatch } from '../../../collectors/pointBatch.ts';
+import { decodeMetricsRequest, toSamples } from '../../../otlp/decode.ts';
+import { encodeWriteRequest } from '../../support/prometheus.ts';
+
+describe('snappy block decoder', () => {
+  it('expands literals and overlapping copies (1-, 2- and 4-byte offsets)', () => {
+    // "abcd" literal, then copy-1 (len 8, offset 4) → "abcdabcdabcd", then copy-2 (len 3, offset 2) → "cd" + "c"
+    const src = Uint8Array.from([
+      15, // uncompressed length 15
+      (3 << 2) | 0, 97, 98, 99, 100, // literal "abcd"
+      ((8 - 4) << 2) | 1, 4, // copy-1: len 8 offset 4
+      ((3 - 1) << 2) | 2, 2, 0, // copy-2: len 3 offset 2
+    ]);
+    expect(Buffer.from(snappyDecompress(src)).toString()).toBe('abcdabcdabcdcdc');
+    const four = Uint8Array.from([6, (1 << 2) | 0, 120, 121, ((4 - 1) << 2) | 3, 2, 0, 0, 0]);
+    expect(Buffer.from(snappyDecompress(four)).toString()).toBe('xyxyxy');
+  });
+
+  it('refuses corrupt input instead of producing garbage', () => {
+    expect(() => snappyDecompress(Uint8Array.from([10, (3 << 2) | 0, 97]))).toThrow(/literal runs past the end/);
+    expect(() => snappyDecompress(Uint8Array.from([8, ((8 - 4) << 2) | 1, 4]))).toThrow(/bad copy/);
+    expect(() => snappyDecompress(Uint8Array.from([0xff, 0xff, 0xff, 0xff, 0x0f]), 1000)).toThrow(/exceeds the limit/);
+  });
+});
+
+describe('remote write → OTLP', () => {
+  it('keeps names and labels verbatim; job/instance become the resource and come back as labels', () => {
+    const t = Date.now();
+    const body = encodeWriteRequest([
+      { labels: { __name__: 'http_server_request_duration_bucket', job: 'moodle', instance: 'web-1', faculty: 'law', le: '0.5' }, samples: [{ timestampMs: t - 15_000, value: 3 }, { timestampMs: t, value: 5 }] },
+      { labels: { __name__: 'ecampus_logins_total', job: 'moodle', instance: 'web-1', outcome: 'success' }, samples: [{ timestampMs: t, value: 9 }] },
+      { labels: { __name__: 'up', job: 'node', instance: 'db-1' }, samples: [{ timestampMs: t, value: 1 }] },
+    ]);
+    const samples = decodeRemoteWrite(body);
+    expect(samples).toHaveLength(4);
+    const batches = remoteWriteToBatches(samples, {}, t);
+    expect(batches.map((b) => `${b.resource['service.name']}/${b.resource['host.name']}`).sort()).toEqual(['moodle/web-1', 'node/db-1']);
+    const stored = batches.flatMap((b) => toSamples(decodeMetricsRequest(encodeBatch(b)), { nowMs: t }).samples);
+    const names = stored.map((s) => `${s.metric}{${Object.entries(s.labels).filter(([k]) => k !== 'otel_scope_name').map(([k, v]) => `${k}=${v}`).sort().join(',')}}@${s.timestampMs}=${s.value}`).sort();
+    expect(names).toEqual([
+      `ecampus_logins_total{instance=web-1,job=moodle,outcome=success}@${t}=9`,
+      `http_server_request_duration_bucket{faculty=law,instance=web-1,job=moodle,le=0.5}@${t - 15_000}=3`,
+      `http_server_request_duration_bucket{faculty=law,instance=web-1,job=moodle,le=0.5}@${t}=5`,
+      `up{instance=db-1,job=node}@${t}=1`,
+    ]);
+  });
+
+  it('names a series without __name__ and truncated protobuf', () => {
+    expect(() => decodeRemoteWrite(encodeWriteRequest([{ labels: { a: 'b' }, samples: [{ timestampMs: 1, value: 1 }] }]))).toThrow(/without __name__/);
+    const ok = encodeWriteRequest([{ labels: { __name__: 'x' }, samples: [{ timestampMs: 1, value: 1 }] }]);
+    // Re-frame a cut protobuf as a valid snappy literal block.
+    const raw = snappyDecompress(ok);
+    const cut = raw.subarray(0, raw.length - 3);
+    const framed = Uint8Array.from([cut.length, (cut.length - 1) << 2, ...cut]);
+    expect(() => decodeRemoteWrite(framed)).toThrow(/protobuf/);
+  });
+});
