@@ -6,6 +6,7 @@
  * are ignored and named in the notes; blank lines are skipped.
  */
 import { examOfRaw, fieldOfName, type ExamField, type ParsedRow, type ParserOutput, type RawExam, type RowId, type TimetableIssue } from './timetable.ts';
+import type { ScheduledExam } from './exam.ts';
 
 interface CsvRecord {
   readonly line: number;
@@ -125,4 +126,17 @@ export function parseCsvTimetable(text: string, source: string, issues: Timetabl
     if (exam) rows.push({ exam, line: rec.line });
   }
   return { rows, ids, notes: ignored.length ? [`ignored column${ignored.length > 1 ? 's' : ''}: ${ignored.join(', ')}`] : [] };
+}
+
+/**
+ * A timetable as the CSV this parser reads (`;`-separated, header first, times in UTC,
+ * durations and start windows in minutes): what `vigie simulate --timetable-out` writes
+ * for `vigie schedule import`.
+ */
+export function formatCsvTimetable(exams: readonly ScheduledExam[]): string {
+  const cell = (v: string) => (/[;"\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
+  const rows = exams.map((e) =>
+    [e.id, e.faculty, new Date(e.start).toISOString().replace('.000Z', 'Z'), String(e.durationMs / 60_000), String(e.enrolled), e.startWindowMs ? String(e.startWindowMs / 60_000) : '', e.server ?? ''].map(cell).join(';'),
+  );
+  return ['exam_id;faculty;start;duration;enrolled;start_window;server', ...rows].join('\n') + '\n';
 }

@@ -11,6 +11,7 @@
 export { examEndMs } from './exam.ts';
 export type { ScheduledExam } from './exam.ts';
 export { parseTimetable, loadTimetableFile } from './parse.ts';
+export { formatCsvTimetable } from './csv.ts';
 export type { ParseTimetableOptions } from './parse.ts';
 export { TimetableError, TIMETABLE_FORMATS, formatIssue, detectFormat, formatOfContentType } from './timetable.ts';
 export type { Timetable, TimetableFormat, TimetableIssue } from './timetable.ts';

@@ -31,6 +31,19 @@ import type {
 
 const { Kafka, Partitioners, logLevel: KafkaLogLevel } = kafkajs;
 
+/**
+ * kafkajs 2.2.4's request queue arms `setTimeout(…, 0 − now)` when no request is pending;
+ * Node ≥ 23 turns each into a TimeoutNegativeWarning on stderr (a 1 ms timer, harmless).
+ * Operators should see Vigie's lines, not that: this one warning is dropped, every other
+ * warning still goes through.
+ */
+const emitWarning = process.emitWarning.bind(process);
+process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+  const type = typeof rest[0] === 'string' ? rest[0] : (rest[0] as { type?: string } | undefined)?.type;
+  if (type === 'TimeoutNegativeWarning') return;
+  (emitWarning as (w: string | Error, ...r: unknown[]) => void)(warning, ...rest);
+}) as typeof process.emitWarning;
+
 /** SASL mechanism and credentials. */
 export interface KafkaSasl {
   readonly mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512';

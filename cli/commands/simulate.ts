@@ -4,9 +4,13 @@
  * is dated by default on the latest day whose whole morning lies in the past, so every
  * point falls inside `vigie ingest`'s accepted window (`--max-age`, 7 days by default).
  */
-import type { Command } from 'commander';
+import { writeFileSync } from 'node:fs';
+import { Option, type Command } from 'commander';
 import { loadConfig } from '../../core/config.ts';
-import { DEFAULT_MORNING, runMorning } from '../../simulator/index.ts';
+import { ConfigError } from '../../core/errors.ts';
+import { formatCsvTimetable } from '../../schedule/index.ts';
+import { DEFAULT_MORNING, dayOf, runMorning, schedule } from '../../simulator/index.ts';
+import { createVariantProducer, PLATFORM_VARIANTS } from '../../simulator/platformVariant.ts';
 import { createTransport, TOPICS } from '../../transport/index.ts';
 import { floatOption, kafkaOption, timeOption } from '../options.ts';
 
@@ -25,7 +29,7 @@ export function registerSimulateCommand(program: Command): void {
   program
     .command('simulate')
     .description('Simulate an exam morning and produce its OTLP telemetry to Kafka (for a running `vigie ingest`).')
-    .requiredOption('--kafka <host:port>', 'Kafka bootstrap broker', kafkaOption)
+    .option('--kafka <host:port>', 'Kafka bootstrap broker', kafkaOption)
     .option('--topic <name>', 'topic to produce to', TOPICS.metrics)
     .option('--seed <n>', 'simulator seed', floatOption('--seed'), 42)
     .option('--capacity <factor>', 'capacity factor (1 = collapse-prone, 2.5 = ample)', floatOption('--capacity'), 1)
@@ -35,14 +39,26 @@ export function registerSimulateCommand(program: Command): void {
     .option('--compression <factor>', 'simulated seconds per real second (0 = as fast as possible)', floatOption('--compression'), 180)
     .option('--start <time>', 'simulated start (ISO or epoch ms; default 07:30 UTC of the latest day whose morning is over)', timeOption('--start'))
     .option('--duration-minutes <n>', 'simulated minutes to play (default 180)', floatOption('--duration-minutes'))
-    .action(async (o: { kafka: string; topic: string; seed: number; capacity: number; rampMinutes: number; rampShape: string; noise: number; compression: number; start?: number; durationMinutes?: number }) => {
+    .addOption(new Option('--metric-set <name>', "whose metric names and signals the platform exports: Vigie's contract, or another platform (see docs/telemetry-contract.md)").choices(['contract', ...Object.keys(PLATFORM_VARIANTS)]).default('contract'))
+    .option('--timetable-out <file>', "write the morning's exam timetable as CSV (for `vigie schedule import`)")
+    .option('--timetable-only', 'write --timetable-out and exit without playing the morning (no Kafka needed)')
+    .action(async (o: { kafka?: string; topic: string; seed: number; capacity: number; rampMinutes: number; rampShape: string; noise: number; compression: number; start?: number; durationMinutes?: number; metricSet: string; timetableOut?: string; timetableOnly?: boolean }) => {
       const durationMs = o.durationMinutes !== undefined ? o.durationMinutes * 60_000 : DEFAULT_MORNING.durationMs;
       const start = o.start ?? latestPastMorning(Date.now(), durationMs);
+      if (o.timetableOnly && !o.timetableOut) throw new ConfigError('--timetable-only needs --timetable-out FILE');
+      if (o.timetableOut) {
+        writeFileSync(o.timetableOut, formatCsvTimetable(schedule(dayOf(start))));
+        process.stdout.write(`timetable of ${new Date(start).toISOString().slice(0, 10)} written to ${o.timetableOut}\n`);
+        if (o.timetableOnly) return;
+      }
+      if (!o.kafka) throw new ConfigError('vigie simulate needs --kafka HOST:PORT to produce the morning (or --timetable-only)');
+      const kafka = o.kafka;
       // TLS and SASL come from --config (kafka.tls, kafka.sasl), as for `vigie ingest`.
-      const config = loadConfig(program.opts()['config'] as string | undefined, { kafka: { brokers: [o.kafka] } });
-      const transport = createTransport({ kafkaBrokers: [o.kafka], clientId: 'vigie-simulate', tls: config.kafka.tls, sasl: config.kafka.sasl });
+      const config = loadConfig(program.opts()['config'] as string | undefined, { kafka: { brokers: [kafka] } });
+      const transport = createTransport({ kafkaBrokers: [kafka], clientId: 'vigie-simulate', tls: config.kafka.tls, sasl: config.kafka.sasl });
       await transport.ensureTopics([{ name: o.topic, partitions: 4 }]);
-      const producer = transport.producer();
+      const variant = o.metricSet === 'contract' ? null : createVariantProducer(transport.producer(), PLATFORM_VARIANTS[o.metricSet]!);
+      const producer = variant ?? transport.producer();
       await producer.connect();
       const abort = new AbortController();
       const stop = () => abort.abort();
@@ -72,7 +88,7 @@ export function registerSimulateCommand(program: Command): void {
           },
         );
         process.stdout.write(
-          `simulated ${new Date(r.startMs).toISOString()} → ${new Date(r.endMs).toISOString()}: ${r.exportedSamples} samples in ${r.messagesSent} messages to ${o.topic}; ` +
+          `simulated ${new Date(r.startMs).toISOString()} → ${new Date(r.endMs).toISOString()}: ${variant ? variant.produced() : r.exportedSamples} samples in ${r.messagesSent} messages to ${o.topic}; ` +
             `collapse ${r.collapseAtMs === null ? 'none' : new Date(r.collapseAtMs).toISOString()}\n`,
         );
       } finally {

@@ -1,0 +1,220 @@
+/**
+ * Vigie on a campus, run as a campus engineer would, every step a `vigie` process:
+ * `vigie schedule import` the timetable, `vigie ingest` over the real Kafka with the
+ * default pack and a real Alertmanager, `vigie simulate` producing a collapsing morning.
+ * The page reaches the webhook before the collapse (the timetable's page included);
+ * `kill -9` of ingest mid-morning and a restart neither re-page nor drop a page; every
+ * produced sample is stored once. A second platform with its own metric names (one
+ * platform-wide session limit, no worker gauge, status-class counters) feeds the same
+ * pack through the `metrics:` mapping and still pages ahead.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createStorage } from '../../pipeline/index.ts';
+import { startAlertmanager, type RunningAlertmanager } from '../integration/support/alertmanager.ts';
+import { kafkaBrokers, uniqueTopic } from '../integration/support/kafka.ts';
+import { startWebhookReceiver, type WebhookReceiver } from '../integration/support/webhook.ts';
+
+const ROOT = process.cwd();
+const BIN = join(ROOT, 'bin/vigie.mjs');
+
+interface AmWebhookBody {
+  readonly alerts: readonly { status: string; labels: Record<string, string>; startsAt: string }[];
+}
+
+/** A running `vigie` process with its output collected. */
+interface Proc {
+  readonly child: ChildProcess;
+  readonly out: () => string;
+  readonly exited: Promise<number | null>;
+}
+
+function vigie(args: readonly string[], name: string): Proc {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const take = (d: Buffer) => {
+    out += d.toString();
+    for (const line of d.toString().split('\n')) if (line.trim()) console.log(`[${name}] ${line}`);
+  };
+  child.stdout!.on('data', take);
+  child.stderr!.on('data', take);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, out: () => out, exited };
+}
+
+async function run(args: readonly string[], name: string): Promise<string> {
+  const p = vigie(args, name);
+  const code = await p.exited;
+  if (code !== 0) throw new Error(`vigie ${args.join(' ')} exited ${code}:\n${p.out()}`);
+  return p.out();
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Polls `cond` until it holds; fails with `what` after `ms`. */
+async function until(what: string, ms: number, cond: () => Promise<boolean> | boolean): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if (await cond()) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms / 1000} s waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+/** The consumer lag `vigie ingest` reports on its self-metrics endpoint, or null when it does not answer. */
+async function ingestLag(port: number): Promise<number | null> {
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
+    const m = /^pipeline_consumer_lag(?:\{[^}]*\})? (\S+)$/m.exec(text);
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** 07:30 UTC of the latest day whose simulated morning (07:30–10:30) has ended. */
+function latestEndedMorning(now = Date.now()): number {
+  const d = new Date(now);
+  let start = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate(), 7, 30);
+  if (start + 3 * 3_600_000 > now) start -= 86_400_000;
+  return start;
+}
+
+describe('vigie on a campus: timetable import, ingest over Kafka, pages before the collapse', { timeout: 900_000 }, () => {
+  let dir: string;
+  let receiver: WebhookReceiver;
+  let am: RunningAlertmanager;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'vigie-campus-'));
+    receiver = await startWebhookReceiver();
+    am = await startAlertmanager({ webhookUrl: `${receiver.url}/alertmanager`, groupWait: '1s', groupInterval: '1s', groupBy: ['alertname', 'faculty'] });
+  });
+  afterAll(async () => {
+    await am?.stop();
+    await receiver?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  /**
+   * One campus morning: import, ingest (killed with -9 once and restarted), simulate;
+   * returns what the webhook and the store saw.
+   */
+  async function campus(name: string, extra: { simulate: readonly string[]; config?: string }) {
+    const topic = uniqueTopic(`campus_${name}`);
+    const before = receiver.received.length;
+    const chdb = join(dir, `${name}-chdb`);
+    const start = latestEndedMorning();
+    const timetable = join(dir, `${name}-timetable.csv`);
+    await run(['simulate', '--start', new Date(start).toISOString(), '--timetable-out', timetable, '--timetable-only'], `${name}:timetable`);
+    const imported = await run(['schedule', 'import', timetable, '--chdb-path', chdb], `${name}:import`);
+    expect(imported).toMatch(/imported \d+ exams/);
+
+    const port = await freePort();
+    const ingestArgs = [
+      'ingest',
+      '--kafka', kafkaBrokers()[0]!,
+      '--topic', topic,
+      '--group', `${topic}.group`,
+      '--chdb-path', chdb,
+      '--rules', join(ROOT, 'alerts/rules/default.yml'),
+      '--alertmanager', am.url,
+      '--state', join(dir, `${name}-state.json`),
+      '--outbox', join(dir, `${name}-outbox`),
+      '--metrics-port', String(port),
+      '--http-port', '0',
+      ...(extra.config ? ['--config', extra.config] : []),
+    ];
+    let ingest = vigie(ingestArgs, `${name}:ingest`);
+    await until('vigie ingest to consume', 120_000, () => /consuming/.test(ingest.out()));
+    const sim = vigie(['simulate', '--kafka', kafkaBrokers()[0]!, '--topic', topic, '--start', new Date(start).toISOString(), '--compression', '120', ...extra.simulate], `${name}:simulate`);
+
+    // Mid-morning (after the first page reached Alertmanager's webhook), kill -9 and restart.
+    const pagesOf = () => receiver.received.slice(before).flatMap((r) => (r.body as AmWebhookBody).alerts ?? []).filter((a) => a.labels['severity'] === 'page');
+    await until('a first page at the webhook', 600_000, () => receiver.received.slice(before).some((r) => ((r.body as AmWebhookBody).alerts ?? []).some((a) => a.labels['severity'] === 'page' && a.status === 'firing')));
+    ingest.child.kill('SIGKILL');
+    await ingest.exited;
+    ingest = vigie(ingestArgs, `${name}:ingest-restarted`);
+
+    expect(await sim.exited, 'vigie simulate exits 0').toBe(0);
+    const m = /simulated \S+ → \S+: (\d+) samples in \d+ messages to \S+; collapse (\S+)/.exec(sim.out());
+    expect(m, 'simulate prints its summary').not.toBeNull();
+    const produced = Number(m![1]);
+    const collapseAt = Date.parse(m![2]!);
+    expect(Number.isFinite(collapseAt), 'the morning collapses').toBe(true);
+    await until('ingest to catch up (consumer lag 0)', 600_000, async () => (await ingestLag(port)) === 0);
+    // Let the last evaluations and deliveries happen, then stop gracefully.
+    await new Promise((r) => setTimeout(r, 5000));
+    ingest.child.kill('SIGTERM');
+    expect(await ingest.exited, 'ingest stops cleanly on SIGTERM').toBe(0);
+
+    const storage = createStorage({ chdbPath: chdb, database: 'vigie' });
+    try {
+      const count = async (q: string) => Number(((await (await storage.client.query({ query: q, format: 'JSONEachRow' })).json<{ n: string }>())[0]!).n);
+      const stored = await count('SELECT count() AS n FROM vigie.samples');
+      // A restarted evaluator never re-pages: per alert, no second firing without a resolve between.
+      const log = await (await storage.client.query({ query: "SELECT fingerprint, state FROM vigie.alerts_log WHERE state IN ('firing','resolved') ORDER BY timestamp", format: 'JSONEachRow' })).json<{ fingerprint: string; state: string }>();
+      const last = new Map<string, string>();
+      let refired = 0;
+      for (const t of log) {
+        if (t.state === 'firing' && last.get(t.fingerprint) === 'firing') refired++;
+        last.set(t.fingerprint, t.state);
+      }
+      return { produced, stored, collapseAt, start, pages: pagesOf(), refired, firings: log.filter((t) => t.state === 'firing').length, chdb };
+    } finally {
+      await storage.close();
+    }
+  }
+
+  it('pages ahead on the reference metric set, through a kill -9 of ingest, storing every sample once', async () => {
+    const r = await campus('reference', { simulate: ['--seed', '42', '--capacity', '1'] });
+    expect(r.stored, 'stored equals produced').toBe(r.produced);
+    expect(r.refired, 'no alert fired twice without resolving (the restart did not re-page)').toBe(0);
+    const firstPage = Math.min(...r.pages.map((p) => Date.parse(p.startsAt)));
+    console.log(`[reference] collapse ${new Date(r.collapseAt).toISOString()} first page ${new Date(firstPage).toISOString()} lead ${((r.collapseAt - firstPage) / 60_000).toFixed(1)} min`);
+    expect(firstPage, 'a page before the collapse').toBeLessThan(r.collapseAt);
+    const schedulePage = r.pages.find((p) => p.labels['alertname'] === 'ExamScheduleExceedsCapacity');
+    expect(schedulePage, 'the timetable page reached the webhook').toBeDefined();
+    expect(Date.parse(schedulePage!.startsAt)).toBeLessThan(r.collapseAt);
+  });
+
+  it('pages ahead on a platform with its own metric names, through the metrics: mapping', async () => {
+    const config = join(dir, 'platform-b.yml');
+    writeFileSync(
+      config,
+      `metrics:
+  rename:
+    lms_users_online: ecampus_sessions_active
+    lms_session_limit: ecampus_capacity_sessions
+    lms_http_requests_total: http_server_request_duration_count
+  relabel:
+    - source_labels: [status_class]
+      target_label: http_response_status_code
+    - action: labeldrop
+      regex: status_class
+`,
+    );
+    const r = await campus('platform-b', { simulate: ['--seed', '42', '--capacity', '1', '--metric-set', 'platform-b'], config });
+    expect(r.stored).toBe(r.produced);
+    expect(r.refired).toBe(0);
+    const firstPage = Math.min(...r.pages.map((p) => Date.parse(p.startsAt)));
+    console.log(`[platform-b] collapse ${new Date(r.collapseAt).toISOString()} first page ${new Date(firstPage).toISOString()} lead ${((r.collapseAt - firstPage) / 60_000).toFixed(1)} min`);
+    expect(firstPage).toBeLessThan(r.collapseAt);
+    const check = await run(['rules', 'check', join(ROOT, 'alerts/rules/default.yml'), '--against', r.chdb], 'platform-b:check');
+    console.log(check);
+    expect(check).toMatch(/ecampus_workers_busy\s+read by/);
+  });
+});
