@@ -8,7 +8,7 @@
  * them on the evaluation grid as data time advances, like `createScheduleFeeder`.
  */
 import type { Sample } from '../core/samples.ts';
-import type { ScheduledExam } from '../schedule/index.ts';
+import { PLATFORM_EXPECTED_PEAK_SESSIONS, PLATFORM_EXPECTED_SESSIONS, type ScheduledExam } from '../schedule/index.ts';
 import { addExamLoad, addBackground, emptyCurve, makeGrid } from './forecast.ts';
 import { LOAD_CONSTANTS, type CapacityModel, type LoadProfile } from './model.ts';
 
@@ -52,8 +52,17 @@ export function planSeries(input: PlanSeriesInput, fromMs: number, toMs: number,
     return { f, c, logins, labels: Object.freeze({ ...input.labels, faculty: f }) };
   });
   const idx = (t: number) => Math.min(g.length - 1, Math.max(0, Math.floor((t - g.fromMs) / g.stepMs)));
+  // The platform total, as the schedule's ecampus_platform_expected_* series carry it.
+  const platform = new Float64Array(g.length);
+  for (const { c } of curves) for (let j = 0; j < g.length; j++) platform[j]! += c.sessions[j]!;
+  const platformLabels = Object.freeze({ ...input.labels });
   const out: Sample[] = [];
   for (let t = fromMs; t <= toMs; t += stepMs) {
+    const pi = idx(t);
+    let platformPeak = 0;
+    for (let j = pi; j <= idx(t + lookahead); j++) platformPeak = Math.max(platformPeak, platform[j]!);
+    out.push({ metric: PLATFORM_EXPECTED_SESSIONS, labels: platformLabels, timestampMs: t, value: platform[pi]! });
+    out.push({ metric: PLATFORM_EXPECTED_PEAK_SESSIONS, labels: platformLabels, timestampMs: t, value: platformPeak });
     for (const { c, logins, labels } of curves) {
       const i = idx(t);
       let peak = 0;
