@@ -130,6 +130,14 @@ export const configSchema = z
         maxAgeMs: z.number().int().min(60_000).default(7 * 24 * 3600_000),
         /** Furthest accepted future timestamp, in ms (default 10 minutes). */
         maxSkewMs: z.number().int().min(0).default(10 * 60_000),
+        /** Series per metric family (default 50,000). */
+        maxSeriesPerMetric: z.number().int().min(1).default(50_000),
+        /** Distinct metric families (default 2,000). */
+        maxMetricNames: z.number().int().min(1).default(2_000),
+        /** Series over all families (default 250,000); bounds the pipeline's memory. */
+        maxSeries: z.number().int().min(1).default(250_000),
+        /** A series unseen this long is forgotten when a limit is hit, in ms (default 30 min). */
+        seriesIdleMs: z.number().int().min(60_000).default(30 * 60_000),
         /** How long SIGTERM may take (finish the batch, commit, leave the group) before the process exits anyway. */
         shutdownTimeoutMs: z.number().int().min(1000).default(20_000),
       })

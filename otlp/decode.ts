@@ -8,6 +8,7 @@
  */
 import { createRequire } from 'node:module';
 import { DecodeError } from '../core/errors.ts';
+import { createCardinalityLimiter, type CardinalityLimiter } from './cardinality.ts';
 import { escapeLabelName, escapeLabelValue, seriesKey, type Labels, type Sample } from '../core/samples.ts';
 import {
   leLabel,
@@ -119,6 +120,7 @@ export const REJECT_REASONS = {
   nonFinite: 'non_finite',
   clockSkew: 'clock_skew',
   cardinality: 'cardinality_limit',
+  metricNames: 'metric_name_limit',
   labelTooLong: 'label_value_too_long',
   exponentialHistogram: 'unsupported_exponential_histogram',
   summary: 'unsupported_summary',
@@ -132,35 +134,8 @@ export const REJECT_REASONS = {
 /** One of {@link REJECT_REASONS}. */
 export type RejectReason = (typeof REJECT_REASONS)[keyof typeof REJECT_REASONS];
 
-/**
- * Caps distinct series per OTLP metric (label sets of its data points, before histogram
- * expansion). State lives across requests, for the life of one pipeline process.
- */
-export interface CardinalityLimiter {
-  /** True when the series is known or still fits under the limit (and records it). */
-  admit(metric: string, key: string): boolean;
-  /** Distinct series currently tracked for `metric`. */
-  count(metric: string): number;
-}
-
-/** Creates a {@link CardinalityLimiter} with `maxSeriesPerMetric` (default 50,000). */
-export function createCardinalityLimiter(maxSeriesPerMetric = 50_000): CardinalityLimiter {
-  const seen = new Map<string, Set<string>>();
-  return {
-    admit(metric, key) {
-      let set = seen.get(metric);
-      if (!set) {
-        set = new Set();
-        seen.set(metric, set);
-      }
-      if (set.has(key)) return true;
-      if (set.size >= maxSeriesPerMetric) return false;
-      set.add(key);
-      return true;
-    },
-    count: (metric) => seen.get(metric)?.size ?? 0,
-  };
-}
+export { CARDINALITY_DEFAULTS, createCardinalityLimiter } from './cardinality.ts';
+export type { CardinalityLimiter, CardinalityLimits, CardinalityRefusal } from './cardinality.ts';
 
 /** Options of {@link toSamples}. */
 export interface ToSamplesOptions {
@@ -296,9 +271,10 @@ export function toSamples(request: OtlpMetricsRequest, opts: ToSamplesOptions): 
       }
     }
     const part = seriesKey('', labels);
-    if (!limiter.admit(family, part)) {
+    const refused = limiter.check(family, part, opts.nowMs);
+    if (refused !== undefined) {
       pointExample = family + part;
-      return REJECT_REASONS.cardinality;
+      return refused;
     }
     labelsKeyHint.set(labels, part);
     return labels;

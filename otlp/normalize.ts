@@ -102,8 +102,12 @@ export interface OtlpKeyValue {
   readonly value?: OtlpAnyValue | null;
 }
 
-function toJsValue(v: OtlpAnyValue | null | undefined): unknown {
+/** Deeper attribute values are cut (`"…"`): a hostile message must not exhaust the stack. */
+const MAX_VALUE_DEPTH = 16;
+
+function toJsValue(v: OtlpAnyValue | null | undefined, depth = 0): unknown {
   if (!v) return null;
+  if (depth >= MAX_VALUE_DEPTH) return '…';
   if (v.stringValue != null) return v.stringValue;
   if (v.boolValue != null) return v.boolValue;
   if (v.intValue != null) {
@@ -111,10 +115,10 @@ function toJsValue(v: OtlpAnyValue | null | undefined): unknown {
     return Number.isSafeInteger(n) ? n : longToString(v.intValue);
   }
   if (v.doubleValue != null) return v.doubleValue;
-  if (v.arrayValue != null) return (v.arrayValue.values ?? []).map(toJsValue);
+  if (v.arrayValue != null) return (v.arrayValue.values ?? []).map((x) => toJsValue(x, depth + 1));
   if (v.kvlistValue != null) {
     const o: Record<string, unknown> = {};
-    for (const kv of v.kvlistValue.values ?? []) o[kv.key ?? ''] = toJsValue(kv.value);
+    for (const kv of v.kvlistValue.values ?? []) o[kv.key ?? ''] = toJsValue(kv.value, depth + 1);
     return o;
   }
   if (v.bytesValue != null) return Buffer.from(v.bytesValue).toString('base64');

@@ -21,7 +21,7 @@ import { DecodeError, UnavailableError, VigieError, describeError } from '../cor
 import { retry } from '../core/retry.ts';
 import type { Sample } from '../core/samples.ts';
 import type { MetricMapping } from './mapping.ts';
-import { createCardinalityLimiter, decodeMetricsRequest, mergeCounts, toSamples, VALIDATION_DEFAULTS, type ToSamplesOptions } from '../otlp/decode.ts';
+import { CARDINALITY_DEFAULTS, createCardinalityLimiter, decodeMetricsRequest, mergeCounts, toSamples, VALIDATION_DEFAULTS, type ToSamplesOptions } from '../otlp/decode.ts';
 import { HEADERS, TOPICS, dlqTopicOf, type IncomingBatch, type IncomingMessage, type OutgoingMessage, type Transport, type TransportConsumer, type TransportProducer } from '../transport/types.ts';
 import { createClickHouseSink, type ClickHouseSink } from './clickhouseSink.ts';
 import { createCounterTracker } from './counterDeltas.ts';
@@ -35,6 +35,12 @@ export interface PipelineValidationOptions {
   readonly maxSkewMs?: number;
   readonly maxLabelValueLength?: number;
   readonly maxSeriesPerMetric?: number;
+  /** Distinct metric families tracked (default 2,000); a name bomb beyond it is rejected as `metric_name_limit`. */
+  readonly maxMetricNames?: number;
+  /** Series tracked over all families (default 250,000); also sizes the sink's and the counter tracker's caches. */
+  readonly maxSeries?: number;
+  /** A series unseen this long (data time) is forgotten when a limit is hit (default 30 min). */
+  readonly seriesIdleMs?: number;
   readonly resourceLabels?: boolean;
   readonly scopeLabels?: boolean;
 }
@@ -203,7 +209,13 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
   const stopTimeoutMs = opts.stopTimeoutMs ?? 30_000;
   const log = opts.log ?? ((line: string) => process.stderr.write(line + '\n'));
   const v = opts.validation ?? {};
-  const limiter = createCardinalityLimiter(v.maxSeriesPerMetric ?? VALIDATION_DEFAULTS.maxSeriesPerMetric);
+  const maxSeries = v.maxSeries ?? CARDINALITY_DEFAULTS.maxSeries;
+  const limiter = createCardinalityLimiter({
+    maxSeriesPerMetric: v.maxSeriesPerMetric ?? VALIDATION_DEFAULTS.maxSeriesPerMetric,
+    maxMetricNames: v.maxMetricNames ?? CARDINALITY_DEFAULTS.maxMetricNames,
+    maxSeries,
+    idleMs: v.seriesIdleMs ?? CARDINALITY_DEFAULTS.idleMs,
+  });
   const rejections = createRejectionReporter({
     log,
     limits: {
@@ -211,13 +223,15 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
       maxSkewMs: v.maxSkewMs ?? VALIDATION_DEFAULTS.maxSkewMs,
       maxLabelValueLength: v.maxLabelValueLength ?? VALIDATION_DEFAULTS.maxLabelValueLength,
       maxSeriesPerMetric: v.maxSeriesPerMetric ?? VALIDATION_DEFAULTS.maxSeriesPerMetric,
+      maxMetricNames: v.maxMetricNames ?? CARDINALITY_DEFAULTS.maxMetricNames,
     },
   });
   let rejectionTimer: ReturnType<typeof setInterval> | undefined;
-  const sink: ClickHouseSink = createClickHouseSink({ client: opts.storage.client, database: opts.storage.database, clock: opts.clock });
+  // The sink's series cache and the counter tracker hold at most what the limiter admits.
+  const sink: ClickHouseSink = createClickHouseSink({ client: opts.storage.client, database: opts.storage.database, clock: opts.clock, maxCachedSeries: maxSeries });
   // Counter increases at ingest: last point per series, applied only after an acknowledged
   // insert; a miss (restart, partition moved here) reads the last stored point once.
-  const counters = createCounterTracker({ maxSeries: opts.maxCounterSeries ?? 1_000_000, lookup: (r) => sink.lastPoints(r) });
+  const counters = createCounterTracker({ maxSeries: opts.maxCounterSeries ?? maxSeries, lookup: (r) => sink.lastPoints(r) });
   /** Highest offset this process stored per partition: a different watermark means another writer (state is stale). */
   const wroteUpTo = new Map<string, bigint>();
   const listeners = new Set<SamplesListener>();
@@ -511,6 +525,12 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
   };
 
   let lagGauge: ObservableGauge | undefined;
+  let seriesGauge: ObservableGauge | undefined;
+  const observeSeries = (r: ObservableResult): void => {
+    const z = limiter.size();
+    r.observe(z.series, { kind: 'series' });
+    r.observe(z.metrics, { kind: 'metrics' });
+  };
   // The scrape reads a value refreshed in the background: a scrape must answer at once
   // even while the broker is away (an unknown lag leaves the point out).
   let lagCached: number | undefined;
@@ -548,6 +568,9 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
       ins = instruments();
       lagGauge = metrics.getMeter('vigie.pipeline').createObservableGauge('pipeline.consumer.lag', { unit: '{message}', description: 'Messages of the input topic not yet committed by the consumer group' });
       lagGauge.addCallback(observeLag);
+      const meter = metrics.getMeter('vigie.pipeline');
+      seriesGauge = meter.createObservableGauge('pipeline.cardinality.series', { description: 'Series tracked by the cardinality limiter (bounded by maxSeries)' });
+      seriesGauge.addCallback(observeSeries);
       rejectionTimer = setInterval(() => rejections.flush(), opts.rejectionLogIntervalMs ?? 30_000);
       rejectionTimer.unref();
       lagTimer = setInterval(() => void refreshLag(), 5_000);
@@ -571,6 +594,7 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
         for (const w of [...wakeSleepers]) w();
       }, stopTimeoutMs);
       lagGauge?.removeCallback(observeLag);
+      seriesGauge?.removeCallback(observeSeries);
       try {
         await Promise.all([...inFlight]);
         await consumer.disconnect();

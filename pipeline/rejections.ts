@@ -13,6 +13,7 @@ export interface RejectionLimits {
   readonly maxSkewMs: number;
   readonly maxLabelValueLength: number;
   readonly maxSeriesPerMetric: number;
+  readonly maxMetricNames?: number;
 }
 
 /** Pipeline-level reasons reported next to the sample rejections of `toSamples`. */
@@ -52,7 +53,9 @@ export function rejectionHint(reason: string, limits: RejectionLimits): string {
     case REJECT_REASONS.clockSkew:
       return `points older than ${humanDuration(limits.maxAgeMs)} or more than ${humanDuration(limits.maxSkewMs)} ahead: is the producer's clock or the \`--max-age\` right?`;
     case REJECT_REASONS.cardinality:
-      return `points over the limit of ${n(limits.maxSeriesPerMetric)} series per metric: is a label carrying an id (user, session, URL)?`;
+      return `points of new series over the limit of ${n(limits.maxSeriesPerMetric)} series per metric (or the total): is a label carrying an id (user, session, URL)? Series unseen for a while are forgotten`;
+    case REJECT_REASONS.metricNames:
+      return `points of new metric names over the limit of ${n(limits.maxMetricNames ?? 0)} metric families: is a metric name carrying an id?`;
     case REJECT_REASONS.labelTooLong:
       return `points with a label value longer than ${n(limits.maxLabelValueLength)} characters: is a label carrying a payload?`;
     case REJECT_REASONS.nonFinite:

@@ -182,6 +182,11 @@ export function parsePromQL(expr: string): Expr {
     const from = firstError.from;
     // An empty error node marks where the parser gave up; show the token it stopped at.
     const to = firstError.to > from ? firstError.to : nextTokenEnd(expr, from);
+    // The grammar knows PromQL's function names only: name an unknown call as such.
+    const call = unknownCallAt(expr, from);
+    if (call !== undefined) {
+      throw new PromQLError(expr, call.from, call.from + call.name.length, `unknown function "${call.name}" (supported: ${Object.keys(FUNCTIONS).join(', ')})`);
+    }
     throw new PromQLError(expr, from, to, from >= expr.trim().length ? 'unexpected end of input' : 'unexpected token');
   }
   const top = tree.topNode.firstChild;
@@ -805,6 +810,21 @@ export function goRegExp(re: string): RegExp {
   }
   return new RegExp(`^(?:${out})$`, 's');
 }
+
+/** An identifier followed by `(` around `pos` that is not a known function, or an aggregation keyword. */
+function unknownCallAt(expr: string, pos: number): { name: string; from: number } | undefined {
+  const re = /([A-Za-z_][A-Za-z0-9_]*)\s*\(/g;
+  for (let m = re.exec(expr); m !== null; m = re.exec(expr)) {
+    const name = m[1]!;
+    const end = m.index + m[0].length;
+    if (pos < m.index - 1 || pos > end) continue;
+    if (name in FUNCTIONS || AGGREGATIONS.has(name) || /^(by|without|on|ignoring|group_left|group_right|bool|and|or|unless|offset)$/.test(name)) return undefined;
+    return { name, from: m.index };
+  }
+  return undefined;
+}
+
+const AGGREGATIONS: ReadonlySet<string> = new Set(['sum', 'avg', 'min', 'max', 'count', 'stddev', 'stdvar', 'topk', 'bottomk', 'quantile', 'count_values', 'group', 'limitk', 'limit_ratio']);
 
 function matchesEmpty(m: LabelMatcher): boolean {
   switch (m.op) {

@@ -82,6 +82,7 @@ export async function detect(lines: AsyncIterable<string> | Iterable<string>, wr
   const threshold = opts.threshold ?? DEFAULT_ANOMALY_THRESHOLD;
   let anomalies = 0;
   let buf = opts.header === false ? '' : 'timestamp,value,anomaly_score,anomaly\n';
+  let prevTs: number | undefined;
   for await (const rawLine of lines) {
     lineNo++;
     const line = rawLine.endsWith('\r') ? rawLine.slice(0, -1) : rawLine;
@@ -96,9 +97,16 @@ export async function detect(lines: AsyncIterable<string> | Iterable<string>, wr
     else {
       const v = unquote(fields[1]!);
       value = v === '' ? NaN : Number(v);
+      const t = parseTimestamp(unquote(fields[0]!));
       if (!Number.isFinite(value)) {
         if (first) continue; // a header line
         problem = `value "${v}" is not a finite number`;
+      } else if (t === undefined) {
+        problem = `timestamp "${unquote(fields[0]!)}" is neither a number (epoch) nor an ISO-8601 time`;
+      } else if (prevTs !== undefined && t <= prevTs) {
+        problem = `timestamp "${unquote(fields[0]!)}" is ${t === prevTs ? 'a duplicate of' : 'before'} the previous row's (rows must be sorted, one per timestamp)`;
+      } else {
+        prevTs = t;
       }
     }
     if (problem !== undefined) {
@@ -123,6 +131,19 @@ export async function detect(lines: AsyncIterable<string> | Iterable<string>, wr
   }
   if (buf) await write(buf);
   return { rows, skipped, anomalies, skippedExamples: examples };
+}
+
+/** Epoch seconds or milliseconds, or an ISO-8601 time, in ms; undefined for anything else. */
+export function parseTimestamp(raw: string): number | undefined {
+  const text = raw.trim();
+  if (/^[+-]?\d+(\.\d+)?([eE][+-]?\d+)?$/.test(text)) {
+    const n = Number(text);
+    // Epoch seconds (before year 5138) or milliseconds, so both order against ISO rows.
+    return Number.isFinite(n) ? (Math.abs(n) < 1e11 ? n * 1000 : n) : undefined;
+  }
+  if (!/^\d{4}-\d\d-\d\d([T ]\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)?)?$/.test(text)) return undefined;
+  const ms = Date.parse(text);
+  return Number.isFinite(ms) ? ms : undefined;
 }
 
 /** Writes to a stream, waiting for drain when its buffer is full. */

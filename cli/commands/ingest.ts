@@ -146,7 +146,14 @@ export function registerIngestCommand(program: Command): void {
         groupId: config.kafka.groupId,
         log,
         stopTimeoutMs: Math.max(1000, config.pipeline.shutdownTimeoutMs / 2),
-        validation: { maxAgeMs: config.pipeline.maxAgeMs, maxSkewMs: config.pipeline.maxSkewMs },
+        validation: {
+          maxAgeMs: config.pipeline.maxAgeMs,
+          maxSkewMs: config.pipeline.maxSkewMs,
+          maxSeriesPerMetric: config.pipeline.maxSeriesPerMetric,
+          maxMetricNames: config.pipeline.maxMetricNames,
+          maxSeries: config.pipeline.maxSeries,
+          seriesIdleMs: config.pipeline.seriesIdleMs,
+        },
         mapping,
       });
 

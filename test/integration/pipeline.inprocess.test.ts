@@ -17,7 +17,7 @@ import { createPipeline } from '../../pipeline/pipeline.ts';
 import { migrate } from '../../pipeline/schema/migrate.ts';
 import { createStorage, type Storage } from '../../pipeline/storage.ts';
 import { InProcessTransport } from '../../transport/inprocess.ts';
-import { HEADERS, TOPICS, type IncomingBatch, type OutgoingMessage, type Transport } from '../../transport/types.ts';
+import { HEADERS, TOPICS, dlqTopicOf, type IncomingBatch, type OutgoingMessage, type Transport } from '../../transport/types.ts';
 import { ManualReader, recordTypicalMetrics, sdkFixture } from '../unit/otlp/otlpFixtures.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'vigie-pipeline-inprocess-'));
@@ -83,16 +83,20 @@ describe('pipeline over the in-process transport', () => {
     expect(st).toMatchObject({ messages: 22, samplesStored: samples, dlq: 2, rejected: {}, insertErrors: 0 });
 
     // The DLQ holds both poison messages, unchanged, with reason, detail and origin headers.
-    const dlqSeen: { reason: string; origin: string; bytes: number; detail: string }[] = [];
+    const dlqSeen: { reason: string; origin: string; bytes: number; detail: string; originalBytes: string; truncated: string | undefined }[] = [];
     const dlqConsumer = transport.consumer('dlq-reader');
     await dlqConsumer.connect();
-    await dlqConsumer.run(TOPICS.dlq, async (b: IncomingBatch) => {
-      for (const m of b.messages) dlqSeen.push({ reason: m.headers[HEADERS.reason]!, origin: m.headers[HEADERS.origin]!, bytes: m.value.byteLength, detail: m.headers[HEADERS.detail]! });
+    await dlqConsumer.run(dlqTopicOf(TOPICS.metrics), async (b: IncomingBatch) => {
+      for (const m of b.messages) dlqSeen.push({ reason: m.headers[HEADERS.reason]!, origin: m.headers[HEADERS.origin]!, bytes: m.value.byteLength, detail: m.headers[HEADERS.detail]!, originalBytes: m.headers[HEADERS.originalBytes]!, truncated: m.headers[HEADERS.truncated] });
     });
     await waitUntil(() => dlqSeen.length === 2, 10_000, 'two DLQ messages');
     await dlqConsumer.disconnect();
     expect(dlqSeen.map((d) => d.reason).sort()).toEqual(['malformed_otlp', 'oversized']);
-    expect(dlqSeen.find((d) => d.reason === 'oversized')!.bytes).toBe(5 * 1024 * 1024);
+    // Bounded envelope: the 5 MiB payload is cut to fit a default (1 MB) DLQ topic.
+    const oversized = dlqSeen.find((d) => d.reason === 'oversized')!;
+    expect(oversized.bytes).toBeLessThan(1_000_000);
+    expect(oversized.truncated).toBe('true');
+    expect(oversized.originalBytes).toBe(String(5 * 1024 * 1024));
     for (const d of dlqSeen) expect(d.origin).toMatch(/^otlp_metrics\/\d+\/\d+$/);
     expect(dlqSeen.find((d) => d.reason === 'malformed_otlp')!.detail).toMatch(/cannot decode/);
 

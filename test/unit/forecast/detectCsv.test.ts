@@ -12,11 +12,11 @@ async function run(lines: string[], opts: Parameters<typeof detect>[2] = {}): Pr
 
 describe('vigie detect (CSV kernel)', () => {
   it('echoes timestamps and values byte for byte, one row per input row, with a header', async () => {
-    const input = ['time,val', '2026-01-12T09:00:00Z,10', ' 1768208400 , 10.50 ', '"2026-01-12 09:00:30",11', '', '2026-01-12T09:00:45Z,1e1\r'];
+    const input = ['time,val', '2026-01-12T09:00:00Z,10', ' 1768208415 , 10.50 ', '"2026-01-12 09:00:30",11', '', '2026-01-12T09:00:45Z,1e1\r'];
     const { out, summary } = await run(input);
     const rows = out.trimEnd().split('\n');
     expect(rows[0]).toBe('timestamp,value,anomaly_score,anomaly');
-    expect(rows.slice(1).map((r) => r.split(',').slice(0, -2).join(','))).toEqual(['2026-01-12T09:00:00Z,10', ' 1768208400 , 10.50 ', '"2026-01-12 09:00:30",11', '2026-01-12T09:00:45Z,1e1']);
+    expect(rows.slice(1).map((r) => r.split(',').slice(0, -2).join(','))).toEqual(['2026-01-12T09:00:00Z,10', ' 1768208415 , 10.50 ', '"2026-01-12 09:00:30",11', '2026-01-12T09:00:45Z,1e1']);
     expect(summary.rows).toBe(4);
     for (const r of rows.slice(1)) expect(Number(r.split(',').at(-2))).toBeGreaterThanOrEqual(0);
   });
@@ -26,6 +26,13 @@ describe('vigie detect (CSV kernel)', () => {
     await expect(run(['t,v', '1,2', '2,abc'])).rejects.toThrow(/line 3: "2,abc"/);
     await expect(run(['1,2', '2,3,4'])).rejects.toThrow(/line 2.*expected 2 fields/);
     await expect(run(['1,2', ',3'])).rejects.toThrow(/line 2.*empty timestamp/);
+  });
+
+  it('refuses a timestamp that is not a time, and unsorted or duplicate timestamps', async () => {
+    await expect(run(['banana,1'])).rejects.toThrow(/line 1: "banana,1": timestamp "banana" is neither a number/);
+    await expect(run(['t,v', '2026-01-12T09:00:00Z,1', '2026-01-12T08:59:45Z,2'])).rejects.toThrow(/line 3.*before the previous row's \(rows must be sorted/);
+    await expect(run(['10,1', '10,2'])).rejects.toThrow(/line 2.*a duplicate of the previous row's/);
+    expect((await run(['1768208400,1', '2026-01-12T09:00:15Z,2'])).summary.rows).toBe(2);
   });
 
   it('skips bad rows with --skip-invalid and counts them', async () => {
