@@ -5,7 +5,7 @@
  * time) are accepted. Baseline in the same run: the same attack on a pipeline whose
  * limits are effectively off (each mode in its own child process, so RSS is its own).
  * Prints JSON and writes bench/results/cardinality.json.
- *   node --import tsx bench/cardinality.bench.ts [--names 200000] [--values 200000]
+ *   node bench/cardinality.bench.ts [--names 200000] [--values 200000]
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -89,7 +89,7 @@ if (mode !== 'parent') {
 } else {
   const self = fileURLToPath(import.meta.url);
   const runMode = (m: string) =>
-    JSON.parse(execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', self, '--mode', m, '--names', String(names), '--values', String(values)], { encoding: 'utf8', maxBuffer: 1 << 24 }).trim().split('\n').pop()!) as Record<string, unknown>;
+    JSON.parse(execFileSync(process.execPath, ['--expose-gc', self, '--mode', m, '--names', String(names), '--values', String(values)], { encoding: 'utf8', maxBuffer: 1 << 24 }).trim().split('\n').pop()!) as Record<string, unknown>;
   const bounded = runMode('bounded');
   const unbounded = runMode('unbounded');
   const result = {

@@ -282,3 +282,37 @@ export function alertsOf(transitions: readonly AlertTransition[], collapses: rea
   }
   return out;
 }
+
+/**
+ * The stored samples of `metrics` in [fromMs, toMs], with their labels, in time order:
+ * what a restarted `vigie ingest` loads into its rules stage before it consumes again, so
+ * the windows it evaluates after a crash hold the minutes before it (messages already
+ * stored are not tapped again on redelivery).
+ */
+export async function readRecentSamples(client: ClickHouseClient, database: string, metrics: readonly string[], fromMs: number, toMs: number): Promise<Sample[]> {
+  if (!IDENT.test(database)) throw new ConfigError(`readRecentSamples: database "${database}" is not a ClickHouse identifier (letters, digits, _)`);
+  if (metrics.length === 0 || !(fromMs <= toMs)) return [];
+  const db = `\`${database}\``;
+  const rs = await client.query({
+    query: `SELECT toUnixTimestamp64Milli(s.${SAMPLES.timestamp}) AS t, se.metric AS metric, se.labels AS labels, s.${SAMPLES.value} AS v
+     FROM ${db}.${TABLES.samples} AS s
+     INNER JOIN (
+       SELECT ${SERIES.fingerprint} AS fp, any(${SERIES.metric}) AS metric, CAST(any(${SERIES.labels}), 'Map(String, String)') AS labels
+       FROM ${db}.${TABLES.series} WHERE ${SERIES.metric} IN {metrics:Array(String)} GROUP BY ${SERIES.fingerprint}
+     ) AS se ON s.${SAMPLES.fingerprint} = se.fp
+     WHERE s.${SAMPLES.timestamp} >= fromUnixTimestamp64Milli({from:Int64}, 'UTC') AND s.${SAMPLES.timestamp} <= fromUnixTimestamp64Milli({to:Int64}, 'UTC')
+     ORDER BY t`,
+    query_params: { metrics: [...metrics], from: fromMs, to: toMs },
+    format: 'JSONEachRow',
+  });
+  const rows = await rs.json<{ t: number | string; metric: string; labels: Record<string, string>; v: number | string | null }>();
+  return rows.map((r) => ({ metric: r.metric, labels: Object.freeze({ ...r.labels }), timestampMs: Number(r.t), value: floatOf(r.v) }));
+}
+
+/** Time of the newest stored sample, or null when the table is empty. */
+export async function newestStoredSampleMs(client: ClickHouseClient, database: string): Promise<number | null> {
+  if (!IDENT.test(database)) throw new ConfigError(`newestStoredSampleMs: database "${database}" is not a ClickHouse identifier (letters, digits, _)`);
+  const rs = await client.query({ query: `SELECT count() AS n, toUnixTimestamp64Milli(max(${SAMPLES.timestamp})) AS t FROM \`${database}\`.${TABLES.samples}`, format: 'JSONEachRow' });
+  const [row] = await rs.json<{ n: number | string; t: number | string }>();
+  return row && Number(row.n) > 0 ? Number(row.t) : null;
+}

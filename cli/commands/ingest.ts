@@ -8,7 +8,8 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { parseDuration, loadRuleFile } from '../../alerts/index.ts';
+import { parseDuration, loadRuleFile, requiredRetentionByMetric } from '../../alerts/index.ts';
+import { newestStoredSampleMs, readRecentSamples } from '../../alerts/backtest/backtest.ts';
 import type { PagingConfigInput } from '../../alerts/routing/index.ts';
 import { createRulesStage, type RulesStage } from '../../alerts/stage.ts';
 import { describeError } from '../../core/errors.ts';
@@ -168,7 +169,9 @@ export function registerIngestCommand(program: Command): void {
           pager: { paging: config.paging as PagingConfigInput | undefined, alertmanagerUrl: config.alerts.alertmanagerUrl, webhookUrls: config.alerts.webhookUrls, journalDir: flags.outbox ?? '.vigie/outbox', clock: systemClock, log },
           // A restarted evaluator neither re-pages nor forgets pending progress.
           statePath: flags.state ?? '.vigie/alert-state.json',
-          stateNowMs: systemClock(),
+          // No age limit: the state is in data time, which a replay or backfill runs far
+          // behind the wall clock; an alert whose condition no longer holds resolves at the
+          // first evaluation instead.
           alertsLog: { client: storage.client, database: storage.database },
           // Evaluations follow the data's own time (as in the demo and backtests); when the
           // data stops, time goes on with the wall clock so absence and stalls are seen.
@@ -176,6 +179,20 @@ export function registerIngestCommand(program: Command): void {
           log,
         });
         stage = rules;
+        // Warm start: messages already stored are not tapped again when Kafka redelivers
+        // them after a crash, so the windows get the minutes before the newest stored
+        // sample from ClickHouse; the restored alert state then evaluates on full data
+        // instead of resolving and re-paging.
+        const newest = await newestStoredSampleMs(storage.client, storage.database);
+        if (newest !== null) {
+          const recorded = new Set(groups.flatMap((g) => g.rules.filter((r) => r.kind === 'record').map((r) => r.name)));
+          const raw = [...requiredRetentionByMetric(groups)].filter(([m]) => m !== '*' && !recorded.has(m));
+          const warmMs = Math.min(3_600_000, Math.max(0, ...raw.map(([, ms]) => ms)));
+          const history = await readRecentSamples(storage.client, storage.database, raw.map(([m]) => m), newest - warmMs, newest);
+          rules.ingest(history);
+          rules.advance(newest);
+          log(`vigie ingest: rules warmed with ${history.length.toLocaleString('en')} stored samples of the ${Math.round(warmMs / 60_000)} min up to ${new Date(newest).toISOString()}`);
+        }
         // The timetable lives in exam_schedule (`vigie schedule import`, or the schedule:
         // source below, which stores each accepted version); re-read every minute around
         // the data's time and at once after a reload, so a change during the morning counts.
