@@ -9,7 +9,7 @@
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import type { AlertTransition } from '../../alerts/index.ts';
 import { buildDashboards } from '../../dashboards/index.ts';
 import { DEFAULT_CHDB_PATH } from '../../pipeline/index.ts';
@@ -18,7 +18,7 @@ import { writePostmortemReport, type PostmortemReport } from '../../postmortem/i
 import { resolveMorningOptions } from '../../simulator/index.ts';
 import { runMorningChain, todaysMorning, type ChainProgress, type MorningChainResult } from '../chain.ts';
 import { floatOption, kafkaOption, DEFAULT_RULES_FILE } from '../options.ts';
-import { dataDirOf, DEFAULT_HTTP_PORT, openWriterStorage } from '../storage.ts';
+import { dataDirOf, DEFAULT_HTTP_PORT, httpPortOption, openWriterStorage } from '../storage.ts';
 
 /** Options of {@link runDemo}. */
 export interface DemoOptions {
@@ -60,6 +60,12 @@ function rejectedText(rejected: Readonly<Record<string, number>>): string {
   return parts.length ? `, rejected: ${parts.join(', ')}` : '';
 }
 
+const positiveOption = (flag: string) => (v: string): number => {
+  const n = floatOption(flag)(v);
+  if (!(n > 0)) throw new InvalidArgumentError(`${flag} expects a positive number of seconds, got "${v}"`);
+  return n;
+};
+
 /** Registers `vigie demo`. */
 export function registerDemoCommand(program: Command): void {
   program
@@ -78,10 +84,10 @@ export function registerDemoCommand(program: Command): void {
     .option('--webhook <url...>', 'also send alerts to these webhooks (Alertmanager webhook format v4)')
     .option('--rules <file>', 'rule file', DEFAULT_RULES_FILE)
     .option('--http-host <host>', 'interface of the read-only ClickHouse-compatible endpoint', '127.0.0.1')
-    .option('--http-port <port>', 'its port (0 = any free port; a taken default falls back to a free one)', floatOption('--http-port'), DEFAULT_HTTP_PORT)
+    .option('--http-port <port>', 'its port (0 = any free port; a taken default falls back to a free one)', httpPortOption, DEFAULT_HTTP_PORT)
     .option('--no-http', 'do not serve the embedded database while the demo runs')
     .option('--keep-serving', 'after the summary, keep serving the database (Grafana, vigie query) until Ctrl-C')
-    .option('--drain-stall <seconds>', 'give up waiting for the pipeline after this long without progress', floatOption('--drain-stall'), 120)
+    .option('--drain-stall <seconds>', 'give up waiting for the pipeline after this long without progress', positiveOption('--drain-stall'), 120)
     .action(async (opts: DemoOptions & { drainStall: number }) => {
       const result = await runDemo({ ...opts, drainStallMs: opts.drainStall * 1000 });
       if (!result.complete) process.exitCode = EXIT_INCOMPLETE;

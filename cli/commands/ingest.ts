@@ -16,7 +16,7 @@ import { startSelfTelemetry } from '../../core/selfTelemetry.ts';
 import { createPipeline, migrate } from '../../pipeline/index.ts';
 import { createTransport } from '../../transport/index.ts';
 import { floatOption, kafkaOption } from '../options.ts';
-import { DEFAULT_HTTP_PORT, openWriterStorage } from '../storage.ts';
+import { DEFAULT_HTTP_PORT, httpPortOption, openWriterStorage } from '../storage.ts';
 
 interface IngestFlags {
   kafka?: string;
@@ -59,7 +59,7 @@ export function registerIngestCommand(program: Command): void {
     .option('--outbox <dir>', 'durable outbox journal directory', '.vigie/outbox')
     .option('--metrics-port <port>', 'port of the self-monitoring Prometheus endpoint', floatOption('--metrics-port'), 9464)
     .option('--http-host <host>', 'interface of the read-only ClickHouse-compatible endpoint over the embedded database', '127.0.0.1')
-    .option('--http-port <port>', 'its port (0 = any free port); Grafana and `vigie postmortem`/`query` read through it', floatOption('--http-port'), DEFAULT_HTTP_PORT)
+    .option('--http-port <port>', 'its port (0 = any free port); Grafana and `vigie postmortem`/`query` read through it', httpPortOption, DEFAULT_HTTP_PORT)
     .option('--no-http', 'do not serve the embedded database (other commands cannot read it while ingest runs)')
     .action(async (flags: IngestFlags) => {
       const config = loadConfig(program.opts()['config'] as string | undefined, {
