@@ -11,6 +11,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import type { AlertTransition } from '../../alerts/index.ts';
+import { VigieError } from '../../core/errors.ts';
 import { buildDashboards } from '../../dashboards/index.ts';
 import { DEFAULT_CHDB_PATH } from '../../pipeline/index.ts';
 import { headlineLines } from '../../postmortem/format.ts';
@@ -48,8 +49,12 @@ export interface DemoResult extends MorningChainResult {
   readonly report: PostmortemReport | null;
 }
 
-/** Exit code of a demo whose pipeline did not store every exported sample. */
-export const EXIT_INCOMPLETE = 4;
+/** A demo whose pipeline did not store every exported sample: the CLI exits 1 with this message. */
+export class DemoIncompleteError extends VigieError {
+  constructor(r: Pick<MorningChainResult, 'missingSamples' | 'exportedSamples'>) {
+    super(`demo incomplete: ${r.missingSamples.toLocaleString('en')} of ${r.exportedSamples.toLocaleString('en')} exported samples were not stored; nothing was reported on partial data`);
+  }
+}
 /** Exit code of a demo that paged only after the collapse (or never). */
 export const EXIT_LATE = 3;
 
@@ -71,7 +76,7 @@ export function registerDemoCommand(program: Command): void {
   program
     .command('demo')
     .description(
-      'Run a simulated exam morning end to end (embedded defaults, or real Kafka/ClickHouse): pages as they fire, a summary, Grafana dashboards and a post-mortem. The embedded database `vigie` in --chdb-path is replaced by the demo\'s; it is served read-only over HTTP while the demo runs. Exit codes: 3 paged after the collapse, 4 the pipeline lost data.',
+      'Run a simulated exam morning end to end (embedded defaults, or real Kafka/ClickHouse): pages as they fire, a summary, Grafana dashboards and a post-mortem. The embedded database `vigie` in --chdb-path is replaced by the demo\'s; it is served read-only over HTTP while the demo runs. Exits 1, saying what was lost, when the pipeline did not store every exported sample.',
     )
     .option('--kafka <host:port>', 'use this Kafka broker instead of the in-process transport', kafkaOption)
     .option('--clickhouse-url <url>', 'use this ClickHouse server instead of embedded chDB')
@@ -90,8 +95,9 @@ export function registerDemoCommand(program: Command): void {
     .option('--drain-stall <seconds>', 'give up waiting for the pipeline after this long without progress', positiveOption('--drain-stall'), 120)
     .action(async (opts: DemoOptions & { drainStall: number }) => {
       const result = await runDemo({ ...opts, drainStallMs: opts.drainStall * 1000 });
-      if (!result.complete) process.exitCode = EXIT_INCOMPLETE;
-      else if (result.report?.collapse && !(result.report.leadTimeMs !== null && result.report.leadTimeMs > 0)) process.exitCode = EXIT_LATE;
+      // Thrown rather than set as process.exitCode, which the entry point overwrites with main()'s code.
+      if (!result.complete) throw new DemoIncompleteError(result);
+      if (result.report?.collapse && !(result.report.leadTimeMs !== null && result.report.leadTimeMs > 0)) process.exitCode = EXIT_LATE;
     });
 }
 
