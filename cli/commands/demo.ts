@@ -185,8 +185,8 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     if (!result.complete) {
       lines.push(
         `INCOMPLETE             the pipeline stopped making progress: ${result.missingSamples.toLocaleString('en')} exported samples were not stored (${result.lagMessages} messages were uncommitted when it gave up).`,
-        `                       No collapse, lead time or post-mortem is reported on partial data; rerun on a less busy machine,`,
-        `                       with --compression 0 (no pacing), or with a longer --drain-stall.`,
+        `                       No collapse, lead time or post-mortem is reported on partial data; rerun on a less busy`,
+        `                       machine or with a longer --drain-stall (now ${(opts.drainStallMs ?? 120_000) / 1000} s).`,
       );
     } else {
       const written = await writePostmortemReport(storage.client, { database: storage.database, fromMs: t.startMs, toMs: t.endMs, outDir: join(out, 'postmortem') });
