@@ -6,6 +6,7 @@
  * Vigie process holds the directory and open the directory themselves otherwise.
  */
 import { existsSync, readdirSync } from 'node:fs';
+import { InvalidArgumentError } from 'commander';
 import { resolve } from 'node:path';
 import { ConfigError, describeError } from '../core/errors.ts';
 import { createStorage, DEFAULT_CHDB_PATH, type Storage } from '../pipeline/storage.ts';
@@ -26,6 +27,13 @@ export function dataDirOf(flags: Pick<StorageFlags, 'chdbPath'>): string {
 
 /** Default port of the read endpoint: ClickHouse's HTTP port, which Grafana's provisioning points at. */
 export const DEFAULT_HTTP_PORT = 8123;
+
+/** Parses `--http-port`: an integer 0..65535 (0 = any free port). */
+export function httpPortOption(v: string): number {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`--http-port expects 0..65535 (0 = any free port), got "${v}"`);
+  return n;
+}
 
 /** Options of {@link openWriterStorage}. */
 export interface WriterStorageOptions extends StorageFlags {

@@ -8,7 +8,9 @@
  * `samples_1m` follows through its materialized view), offsets committed only after
  * ClickHouse acknowledged the inserts; poison messages to `otlp_metrics.dlq`; and a tap of
  * the decoded samples (`onSamples`) that the composition root (CLI) wires to the rules
- * engine. The pipeline owns the ClickHouse schema (`schema/`).
+ * engine. The pipeline owns the ClickHouse schema (`schema/`). In embedded mode the
+ * process that opened the chDB directory also serves it read-only over ClickHouse's HTTP
+ * interface (`readEndpoint.ts`) and advertises it in the directory (`endpointFile.ts`).
  */
 export { createPipeline, DLQ_REASONS } from './pipeline.ts';
 export type { InsertAck, Pipeline, PipelineOptions, PipelineStats, PipelineValidationOptions, SamplesListener } from './pipeline.ts';

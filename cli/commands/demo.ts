@@ -9,8 +9,9 @@
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import type { AlertTransition } from '../../alerts/index.ts';
+import { VigieError } from '../../core/errors.ts';
 import { buildDashboards } from '../../dashboards/index.ts';
 import { DEFAULT_CHDB_PATH } from '../../pipeline/index.ts';
 import { headlineLines } from '../../postmortem/format.ts';
@@ -18,7 +19,7 @@ import { writePostmortemReport, type PostmortemReport } from '../../postmortem/i
 import { resolveMorningOptions } from '../../simulator/index.ts';
 import { runMorningChain, todaysMorning, type ChainProgress, type MorningChainResult } from '../chain.ts';
 import { floatOption, kafkaOption, DEFAULT_RULES_FILE } from '../options.ts';
-import { dataDirOf, DEFAULT_HTTP_PORT, openWriterStorage } from '../storage.ts';
+import { dataDirOf, DEFAULT_HTTP_PORT, httpPortOption, openWriterStorage } from '../storage.ts';
 
 /** Options of {@link runDemo}. */
 export interface DemoOptions {
@@ -48,8 +49,12 @@ export interface DemoResult extends MorningChainResult {
   readonly report: PostmortemReport | null;
 }
 
-/** Exit code of a demo whose pipeline did not store every exported sample. */
-export const EXIT_INCOMPLETE = 4;
+/** A demo whose pipeline did not store every exported sample: the CLI exits 1 with this message. */
+export class DemoIncompleteError extends VigieError {
+  constructor(r: Pick<MorningChainResult, 'missingSamples' | 'exportedSamples'>) {
+    super(`demo incomplete: ${r.missingSamples.toLocaleString('en')} of ${r.exportedSamples.toLocaleString('en')} exported samples were not stored; nothing was reported on partial data`);
+  }
+}
 /** Exit code of a demo that paged only after the collapse (or never). */
 export const EXIT_LATE = 3;
 
@@ -60,12 +65,18 @@ function rejectedText(rejected: Readonly<Record<string, number>>): string {
   return parts.length ? `, rejected: ${parts.join(', ')}` : '';
 }
 
+const positiveOption = (flag: string) => (v: string): number => {
+  const n = floatOption(flag)(v);
+  if (!(n > 0)) throw new InvalidArgumentError(`${flag} expects a positive number of seconds, got "${v}"`);
+  return n;
+};
+
 /** Registers `vigie demo`. */
 export function registerDemoCommand(program: Command): void {
   program
     .command('demo')
     .description(
-      'Run a simulated exam morning end to end (embedded defaults, or real Kafka/ClickHouse): pages as they fire, a summary, Grafana dashboards and a post-mortem. The embedded database `vigie` in --chdb-path is replaced by the demo\'s; it is served read-only over HTTP while the demo runs. Exit codes: 3 paged after the collapse, 4 the pipeline lost data.',
+      'Run a simulated exam morning end to end (embedded defaults, or real Kafka/ClickHouse): pages as they fire, a summary, Grafana dashboards and a post-mortem. The embedded database `vigie` in --chdb-path is replaced by the demo\'s; it is served read-only over HTTP while the demo runs. Exits 1, saying what was lost, when the pipeline did not store every exported sample.',
     )
     .option('--kafka <host:port>', 'use this Kafka broker instead of the in-process transport', kafkaOption)
     .option('--clickhouse-url <url>', 'use this ClickHouse server instead of embedded chDB')
@@ -78,14 +89,15 @@ export function registerDemoCommand(program: Command): void {
     .option('--webhook <url...>', 'also send alerts to these webhooks (Alertmanager webhook format v4)')
     .option('--rules <file>', 'rule file', DEFAULT_RULES_FILE)
     .option('--http-host <host>', 'interface of the read-only ClickHouse-compatible endpoint', '127.0.0.1')
-    .option('--http-port <port>', 'its port (0 = any free port; a taken default falls back to a free one)', floatOption('--http-port'), DEFAULT_HTTP_PORT)
+    .option('--http-port <port>', 'its port (0 = any free port; a taken default falls back to a free one)', httpPortOption, DEFAULT_HTTP_PORT)
     .option('--no-http', 'do not serve the embedded database while the demo runs')
     .option('--keep-serving', 'after the summary, keep serving the database (Grafana, vigie query) until Ctrl-C')
-    .option('--drain-stall <seconds>', 'give up waiting for the pipeline after this long without progress', floatOption('--drain-stall'), 120)
+    .option('--drain-stall <seconds>', 'give up waiting for the pipeline after this long without progress', positiveOption('--drain-stall'), 120)
     .action(async (opts: DemoOptions & { drainStall: number }) => {
       const result = await runDemo({ ...opts, drainStallMs: opts.drainStall * 1000 });
-      if (!result.complete) process.exitCode = EXIT_INCOMPLETE;
-      else if (result.report?.collapse && !(result.report.leadTimeMs !== null && result.report.leadTimeMs > 0)) process.exitCode = EXIT_LATE;
+      // Thrown rather than set as process.exitCode, which the entry point overwrites with main()'s code.
+      if (!result.complete) throw new DemoIncompleteError(result);
+      if (result.report?.collapse && !(result.report.leadTimeMs !== null && result.report.leadTimeMs > 0)) process.exitCode = EXIT_LATE;
     });
 }
 
@@ -173,8 +185,8 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     if (!result.complete) {
       lines.push(
         `INCOMPLETE             the pipeline stopped making progress: ${result.missingSamples.toLocaleString('en')} exported samples were not stored (${result.lagMessages} messages were uncommitted when it gave up).`,
-        `                       No collapse, lead time or post-mortem is reported on partial data; rerun on a less busy machine,`,
-        `                       with --compression 0 (no pacing), or with a longer --drain-stall.`,
+        `                       No collapse, lead time or post-mortem is reported on partial data; rerun on a less busy`,
+        `                       machine or with a longer --drain-stall (now ${(opts.drainStallMs ?? 120_000) / 1000} s).`,
       );
     } else {
       const written = await writePostmortemReport(storage.client, { database: storage.database, fromMs: t.startMs, toMs: t.endMs, outDir: join(out, 'postmortem') });

@@ -23,7 +23,7 @@ import { parseMetricMapping } from '../../pipeline/mapping.ts';
 import { createTransport, dlqTopicOf } from '../../transport/index.ts';
 import { formatRejections } from '../../pipeline/rejections.ts';
 import { InvalidArgumentError } from 'commander';
-import { DEFAULT_HTTP_PORT, openWriterStorage } from '../storage.ts';
+import { DEFAULT_HTTP_PORT, httpPortOption, openWriterStorage } from '../storage.ts';
 import { floatOption, kafkaOption } from '../options.ts';
 
 interface IngestFlags {
@@ -99,7 +99,7 @@ export function registerIngestCommand(program: Command): void {
     .option('--group <id>', 'consumer group (default vigie-pipeline, or kafka.groupId)')
     .option('--max-age <duration>', 'oldest accepted sample, e.g. 7d or 36h (default 7d, or pipeline.maxAgeMs); raise it for a backfill', maxAgeOption)
     .option('--http-host <host>', 'interface of the read-only ClickHouse-compatible endpoint over the embedded database', '127.0.0.1')
-    .option('--http-port <port>', 'its port (0 = any free port); Grafana and `vigie postmortem`/`query` read through it', floatOption('--http-port'), DEFAULT_HTTP_PORT)
+    .option('--http-port <port>', 'its port (0 = any free port); Grafana and `vigie postmortem`/`query` read through it', httpPortOption, DEFAULT_HTTP_PORT)
     .option('--no-http', 'do not serve the embedded database (other commands cannot read it while ingest runs)')
     .action(async (flags: IngestFlags) => {
       const config = loadConfig(program.opts()['config'] as string | undefined, {

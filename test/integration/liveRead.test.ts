@@ -113,6 +113,14 @@ describe('reading a running vigie ingest', () => {
     expect(stdout).toMatch(/^"?law"?,/m);
   }, 300_000);
 
+  it('vigie rules backtest replays the live history through it', async () => {
+    const { stdout, stderr } = await vigie('rules', 'backtest', '--chdb-path', chdb, '--from', from, '--to', to, '--format', 'json');
+    expect(stderr).toContain(`reading the read endpoint of vigie ingest (pid ${ingest.pid})`);
+    const r = JSON.parse(stdout) as { samplesRead: number; evaluations: number };
+    expect(r.samplesRead).toBe(exported);
+    expect(r.evaluations).toBeGreaterThan(0);
+  }, 300_000);
+
   it('after ingest stops, the endpoint file is gone and the commands open the directory themselves', async () => {
     ingest.kill('SIGTERM');
     const code = await new Promise<number | null>((r) => ingest.once('exit', (c) => r(c)));
