@@ -30,7 +30,7 @@ beforeAll(() => {
   const r = vigie('plan', '--demo', '--date', DATE, '--history-days', '0', '--out', dir);
   expect(r.status, r.stderr).toBe(0);
   stdout = r.stdout;
-}, 200_000);
+}, 500_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function csvExams(): { current: Exam[]; proposed: Exam[] } {
@@ -86,7 +86,7 @@ describe('vigie plan --demo', () => {
     } finally {
       rmSync(profile, { recursive: true, force: true });
     }
-  }, 200_000);
+  }, 500_000);
 
   it('takes what-ifs, and names a bad one', () => {
     const more = vigie('plan', '--demo', '--date', DATE, '--history-days', '0', '--what-if', 'capacity=+3 servers');
@@ -96,5 +96,5 @@ describe('vigie plan --demo', () => {
     const bad = vigie('plan', '--demo', '--history-days', '0', '--what-if', 'capacity=lots');
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/capacity=lots/);
-  }, 200_000);
+  }, 500_000);
 });
