@@ -68,7 +68,7 @@ describe('vigie plan --demo', () => {
     expect(truth.collapsedFaculties).toEqual([]);
     expect(truth.collapseAtMs).toBeNull();
     for (const f of truth.faculties) expect(f.peakErrorRatio, f.faculty).toBeLessThan(0.2);
-  }, 240_000);
+  }, 600_000);
 
   it('renders the HTML plan with its charts in Chromium', async () => {
     const png = resolve(ROOT, 'out/test-artifacts/plan.png');
