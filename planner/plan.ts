@@ -151,10 +151,12 @@ function flagRuns(scope: string, g: Grid, u: Float64Array, target: number): Flag
   return out;
 }
 
-function flagsOf(f: Forecast, target: number, band: Variant): Flag[] {
+function flagsOf(f: Forecast, target: number, band: Variant, exams: readonly ScheduledExam[]): Flag[] {
   const out: Flag[] = [];
   for (const fac of f.faculties) out.push(...flagRuns(fac.faculty, f.grid, band === 'high' ? fac.utilizationHigh : fac.utilization, target));
-  for (const s of f.servers) out.push(...flagRuns(s.server, f.grid, s.utilization, target));
+  // A pool without server assignments splits evenly: its servers' flags would repeat the faculty's.
+  const assigned = new Set(exams.filter((e) => e.server !== undefined).map((e) => e.faculty));
+  for (const s of f.servers) if (assigned.has(s.faculty)) out.push(...flagRuns(s.server, f.grid, s.utilization, target));
   const db = band === 'high' ? f.platform.dbConnectionsHigh : f.platform.dbConnections;
   out.push(...flagRuns('platform (database pool)', f.grid, db.map((v) => v / f.platform.dbPoolMax), target));
   return out.sort((a, b) => a.fromMs - b.fromMs || a.scope.localeCompare(b.scope));
@@ -301,8 +303,8 @@ export function buildPlan(opts: PlanOptions): Plan {
     riskSource: opts.risk.source,
     before,
     after,
-    flags: flagsOf(before, target, band),
-    flagsAfter: flagsOf(after, target, band),
+    flags: flagsOf(before, target, band, exams),
+    flagsAfter: flagsOf(after, target, band, proposedExams),
     starts: startRisks(exams, before, opts.risk, band),
     startsAfter: startRisks(proposedExams, after, opts.risk, band),
     stagger,

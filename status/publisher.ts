@@ -5,7 +5,8 @@
  * publishes its notice at once (well within a minute of the transition); a resolve of
  * the last alert behind a notice clears it. Operators hold, edit, publish or clear a
  * notice through the same functions (the CLI calls them), and a held notice is never
- * published by a later transition.
+ * published by a later transition. `refresh()` re-issues a notice when its promised
+ * "next update" time comes, so the promise on the page is always in the future.
  */
 import type { AlertTransition } from '../alerts/engine.ts';
 import { UnavailableError, describeError } from '../core/errors.ts';
@@ -47,6 +48,12 @@ export interface StatusPublisher {
   publish(id: string): Promise<StatusNotice>;
   edit(id: string, text: { fr?: Partial<NoticeText>; en?: Partial<NoticeText> }): Promise<StatusNotice>;
   clear(id: string): Promise<StatusNotice>;
+  /**
+   * Keeps the notices' promise: a published notice whose "next update" time has come is
+   * re-issued with a new one (generated text; an operator-edited text is left to the
+   * operator). Call it on every evaluation; it does nothing most of the time.
+   */
+  refresh(): Promise<number>;
   /** `hold` mode: new notices wait for an operator. */
   setMode(mode: 'auto' | 'hold'): void;
   state(): StatusState;
@@ -125,6 +132,13 @@ export function createStatusPublisher(opts: StatusPublisherOptions): StatusPubli
       const ns: StatusState = { ...s, notices: [...notices.values()] };
       writeStatusState(opts.statePath, ns);
       for (const [event, id] of events) await post(event, notices.get(id)!, ns);
+    },
+    async refresh() {
+      const now = clock();
+      const s = readStatusState(opts.statePath);
+      const due = s.notices.filter((n) => n.state === 'published' && !n.edited && n.nextUpdateAt <= now);
+      for (const n of due) await update(n.id, (x) => ({ ...x, ...noticeText(x.faculty, now + nextMs, tz), updatedAt: now, nextUpdateAt: now + nextMs }), 'updated');
+      return due.length;
     },
     hold: (id) => update(id, (n) => ({ ...n, state: 'held', updatedAt: clock() }), 'held'),
     publish: (id) =>

@@ -5,7 +5,7 @@
  * those starts does not collapse, and the HTML plan renders its charts in Chromium
  * (screenshot: out/test-artifacts/plan.png).
  */
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -18,19 +18,25 @@ import type { Exam } from '../../simulator/model.ts';
 const BIN = fileURLToPath(new URL('../../bin/vigie.mjs', import.meta.url));
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CHROMIUM = '/usr/bin/chromium';
-const vigie = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 180_000 });
+// Asynchronous: a synchronous spawn of a minute on a loaded machine blocks vitest's worker RPC.
+const vigie = (...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> =>
+  new Promise((done) => {
+    execFile(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 300_000 }, (err, stdout, stderr) =>
+      done({ status: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
 const DATE = new Date().toISOString().slice(0, 10);
 const DAY = Date.parse(`${DATE}T00:00:00Z`);
 
 let dir: string;
 let stdout: string;
 
-beforeAll(() => {
+beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'vigie-plan-'));
-  const r = vigie('plan', '--demo', '--date', DATE, '--history-days', '0', '--out', dir);
+  const r = await vigie('plan', '--demo', '--date', DATE, '--history-days', '0', '--out', dir);
   expect(r.status, r.stderr).toBe(0);
   stdout = r.stdout;
-}, 200_000);
+}, 500_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function csvExams(): { current: Exam[]; proposed: Exam[] } {
@@ -68,7 +74,7 @@ describe('vigie plan --demo', () => {
     expect(truth.collapsedFaculties).toEqual([]);
     expect(truth.collapseAtMs).toBeNull();
     for (const f of truth.faculties) expect(f.peakErrorRatio, f.faculty).toBeLessThan(0.2);
-  }, 240_000);
+  }, 600_000);
 
   it('renders the HTML plan with its charts in Chromium', async () => {
     const png = resolve(ROOT, 'out/test-artifacts/plan.png');
@@ -86,15 +92,15 @@ describe('vigie plan --demo', () => {
     } finally {
       rmSync(profile, { recursive: true, force: true });
     }
-  }, 200_000);
+  }, 500_000);
 
-  it('takes what-ifs, and names a bad one', () => {
-    const more = vigie('plan', '--demo', '--date', DATE, '--history-days', '0', '--what-if', 'capacity=+3 servers');
+  it('takes what-ifs, and names a bad one', async () => {
+    const more = await vigie('plan', '--demo', '--date', DATE, '--history-days', '0', '--what-if', 'capacity=+3 servers');
     expect(more.status, more.stderr).toBe(0);
     expect(more.stdout).toMatch(/what-if: capacity=\+3 servers/);
     expect(more.stdout).toMatch(/no shift needed/);
-    const bad = vigie('plan', '--demo', '--history-days', '0', '--what-if', 'capacity=lots');
+    const bad = await vigie('plan', '--demo', '--history-days', '0', '--what-if', 'capacity=lots');
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/capacity=lots/);
-  }, 200_000);
+  }, 500_000);
 });

@@ -22,7 +22,7 @@ const CHROMIUM = '/usr/bin/chromium';
 // Asynchronous: the webhook receiver lives in this process and must answer while the CLI runs.
 const vigie = (...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> =>
   new Promise((done) => {
-    execFile(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 120_000 }, (err, stdout, stderr) =>
+    execFile(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 300_000 }, (err, stdout, stderr) =>
       done({ status: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
@@ -91,7 +91,7 @@ describe('student-facing status notice', () => {
     mkdirSync(resolve(ROOT, 'out/test-artifacts'), { recursive: true });
     await chromium(`${server.url}/`, [`--screenshot=${png}`, '--window-size=900,700']);
     expect(readFileSync(png).subarray(1, 4).toString()).toBe('PNG');
-  }, 200_000);
+  }, 500_000);
 
   it('lets an operator hold, edit and publish the notice from the CLI', async () => {
     const hook = ['--state', statePath, '--webhook', `${receiver.url}/cms`];
@@ -113,7 +113,7 @@ describe('student-facing status notice', () => {
     const missing = await vigie('status', 'publish', 'faculty-nope', '--state', statePath);
     expect(missing.status).not.toBe(0);
     expect(missing.stderr).toMatch(/faculty-nope/);
-  }, 200_000);
+  }, 500_000);
 
   it('clears the notice when the page resolves', async () => {
     const before = receiver.received.length;

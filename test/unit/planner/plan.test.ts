@@ -96,3 +96,18 @@ describe('plan of the demo morning', () => {
     expect((html.match(/<svg/g) ?? []).length).toBeGreaterThanOrEqual(plan.before.faculties.length + 1);
   });
 });
+
+describe('plan with exams assigned to servers', () => {
+  it('forecasts and flags the server an exam is assigned to', () => {
+    const exams = schedule(DAY).map((e) => (e.faculty === 'engineering' ? { ...e, server: 'engineering-app-1' } : e));
+    const p = buildPlan({ exams, capacity: configuredCapacity(1), profiles: null, risk: { observations: [], source: 'none' } });
+    const s1 = p.before.servers.find((s) => s.server === 'engineering-app-1')!;
+    const s2 = p.before.servers.find((s) => s.server === 'engineering-app-2')!;
+    // Both engineering exams on one server: it carries them, the other only browsing students.
+    expect(Math.max(...s1.load.sessions)).toBeGreaterThan(800);
+    expect(Math.max(...s2.load.sessions)).toBeLessThan(100);
+    expect(p.flags.some((f) => f.scope === 'engineering-app-1')).toBe(true);
+    expect(p.flags.some((f) => f.scope === 'engineering')).toBe(false);
+    expect(() => buildPlan({ exams: [{ ...exams[0]!, server: 'nowhere-1' }], capacity: configuredCapacity(1), profiles: null, risk: { observations: [], source: 'none' } })).toThrow(/nowhere-1/);
+  });
+});

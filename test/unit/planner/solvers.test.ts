@@ -33,7 +33,7 @@ describe('stagger solver', () => {
     // The cases exercise both outcomes that matter, or the test proves little.
     expect(needShifts).toBeGreaterThanOrEqual(4);
     expect(infeasible).toBeGreaterThanOrEqual(1);
-  });
+  }, 120_000);
 
   it('says when a starved budget stops it short of the optimum, with a bound that holds', () => {
     let shortStops = 0;
@@ -52,13 +52,13 @@ describe('stagger solver', () => {
       if (got.feasible) expect(compareCost(got.cost, truth.cost), `seed ${seed}`).toBeGreaterThanOrEqual(0);
     }
     expect(shortStops).toBeGreaterThan(0);
-  });
+  }, 120_000);
 
   it('refuses an item without a zero shift (naming it)', () => {
     const { problem } = smallStaggerCase(1);
     const bad = { ...problem, items: [{ ...problem.items[0]!, shifts: problem.items[0]!.shifts.map((s) => s + 1) }] };
     expect(() => solveStagger(bad)).toThrow(/x1/);
-  });
+  }, 120_000);
 });
 
 describe('bin packing', () => {
@@ -81,7 +81,7 @@ describe('bin packing', () => {
       expect(got.peakUtilization).toBeLessThanOrEqual(p.target + 1e-9);
     }
     expect(packed).toBeGreaterThanOrEqual(10);
-  });
+  }, 120_000);
 
   it('reports a lower bound that holds when the budget runs out', () => {
     for (const seed of SEEDS) {
@@ -93,5 +93,5 @@ describe('bin packing', () => {
       expect(got.serversUsed, `seed ${seed}`).toBeGreaterThanOrEqual(truth);
       if (!got.optimal) expect(got.serversUsed).toBeGreaterThan(got.lowerBound);
     }
-  });
+  }, 120_000);
 });

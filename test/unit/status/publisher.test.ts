@@ -101,4 +101,17 @@ describe('status publisher', () => {
     expect(lines.join('\n')).toMatch(/cms\.invalid.*faculty-law/);
     expect(renderStatusPage(pub.state().notices, T0)).toContain('Droit');
   });
+
+  it('re-issues a notice when its promised next update comes, with a new promise', async () => {
+    let now = T0;
+    const pub = createStatusPublisher({ statePath: join(dir, 's.json'), webhookUrls: ['http://cms.invalid/hook'], clock: () => now, fetch: fakeFetch, nextUpdateMinutes: 10 });
+    await pub.onTransitions([transition('firing', { severity: 'page', faculty: 'law' }, 'a')]);
+    now += 9 * 60_000;
+    expect(await pub.refresh()).toBe(0);
+    now += 60_000;
+    expect(await pub.refresh()).toBe(1);
+    expect(sent.map((p) => p.event)).toEqual(['published', 'updated']);
+    expect(sent[1]!.notice.en.body).toMatch(/Next update at 10:12/); // 09:02 UTC + 10 min, Brussels
+    expect(Date.parse(sent[1]!.notice.nextUpdateAt!)).toBe(now + 10 * 60_000);
+  });
 });
