@@ -5,7 +5,9 @@
 # providers v1.71.0), so the tests can run Vigie against a real Collector as a peer.
 # The binary, the module cache and the build cache live outside the repository, under
 # ${VIGIE_CACHE:-$HOME/.cache/vigie}, like the Kafka jars; a second run only checks the
-# binary. Prints the binary's path on stdout (progress goes to stderr).
+# binary. Prints the binary's path on stdout (progress goes to stderr). The first build
+# takes about 30 min on a busy 2-core machine (the Prometheus receiver brings the
+# Kubernetes and cloud service-discovery modules); later runs take a second.
 #   OTELCOL=$(bash scripts/otelcol.sh)
 set -euo pipefail
 
@@ -16,7 +18,7 @@ PROVIDERS=1.71.0
 HOME_DIR="$CACHE/otelcol-v$VERSION"
 OUT="$HOME_DIR/otelcol-vigie"
 
-if [ -x "$OUT" ] && "$OUT" --version >/dev/null 2>&1; then
+if [ -x "$OUT" ] && "$OUT" components >/dev/null 2>&1; then
   echo "$OUT"
   exit 0
 fi
@@ -40,6 +42,7 @@ cat > "$HOME_DIR/build/builder.yaml" <<YAML
 dist:
   name: otelcol-vigie
   description: Stock OpenTelemetry Collector, peer of Vigie in its tests
+  version: $VERSION
   output_path: $HOME_DIR/build/out
 receivers:
   - gomod: go.opentelemetry.io/collector/receiver/otlpreceiver v$VERSION
@@ -56,5 +59,5 @@ YAML
 (cd "$HOME_DIR/build" && nice -n 10 "$HOME_DIR/bin/builder" --config builder.yaml >&2)
 cp "$HOME_DIR/build/out/otelcol-vigie" "$OUT.tmp"
 mv "$OUT.tmp" "$OUT"
-"$OUT" --version >&2
+"$OUT" components >/dev/null
 echo "$OUT"

@@ -15,6 +15,7 @@ import { parseCollectorsConfig } from '../../collectors/config.ts';
 import { DurableProducer } from '../../collectors/durableProducer.ts';
 import { loadConfig } from '../../core/config.ts';
 import { ConfigError } from '../../core/errors.ts';
+import { startSelfTelemetry } from '../../core/selfTelemetry.ts';
 import { createTransport, TOPICS } from '../../transport/index.ts';
 import { floatOption, kafkaOption } from '../options.ts';
 
@@ -26,6 +27,7 @@ interface CollectFlags {
   interval?: number;
   stateDir?: string;
   once?: boolean;
+  metricsPort: number;
 }
 
 /** Registers `vigie collect`. */
@@ -42,6 +44,7 @@ export function registerCollectCommand(program: Command): void {
     .option('--interval <seconds>', 'export interval (default collectors.intervalSeconds, else 15)', floatOption('--interval'))
     .option('--state-dir <dir>', 'where access-log positions and counts are kept (default collectors.stateDir)')
     .option('--once', 'collect and export once, then exit')
+    .option('--metrics-port <port>', 'self-monitoring Prometheus endpoint (exported/dropped/buffered counters; 0 = off)', floatOption('--metrics-port'), 0)
     .addHelpText(
       'after',
       '\nThe collectors: section of the config file (see deploy/vigie.example.yml) lists access logs with their format and route table, ' +
@@ -67,6 +70,7 @@ export function registerCollectCommand(program: Command): void {
             );
       const host = cfg?.host ?? o.host ?? hostname();
       const interval = cfg?.intervalSeconds ?? o.interval ?? 15;
+      const telemetry = o.metricsPort > 0 && !o.once ? await startSelfTelemetry({ port: o.metricsPort, serviceName: 'vigie-collect' }) : null;
       const transport = createTransport({ kafkaBrokers: [o.kafka], clientId: 'vigie-collect' });
       await transport.ensureTopics([{ name: o.topic, partitions: 4 }]).catch((err: Error) => {
         process.stderr.write(`[collect] cannot check topic ${o.topic} now (${err.message}); the producer will retry\n`);
@@ -120,6 +124,7 @@ export function registerCollectCommand(program: Command): void {
         const ok = await producer.flush(10_000);
         if (!ok) process.stderr.write(`[collect] ${producer.stats().bufferedMessages} message(s) not delivered at exit${cfg?.producer.spoolDir ? ', kept in the spool' : ''}\n`);
         await producer.disconnect(1_000);
+        await telemetry?.shutdown();
       }
     });
 }
