@@ -76,6 +76,11 @@ export interface RulesStageOptions {
   readonly stateNowMs?: number;
   /** Transitions also go to `<database>.alerts_log`. */
   readonly alertsLog?: { readonly client: Pick<ClickHouseClient, 'insert'>; readonly database: string };
+  /**
+   * The student-facing status notices (`status/`): told every transition, refreshed after
+   * every evaluation so a notice's promised next update stays in the future.
+   */
+  readonly status?: { onTransitions(ts: readonly AlertTransition[]): Promise<void>; refresh(): Promise<number> };
   /** Every transition, as it happens (after the alerts log write was started). */
   readonly onTransitions?: (transitions: readonly AlertTransition[]) => void;
   /** Every evaluation result (errors, samples loaded…), in order. */
@@ -154,7 +159,7 @@ export function createRulesStage(opts: RulesStageOptions): RulesStage {
     ...(notify ? { notify } : {}),
     onTransitions: async (ts) => {
       opts.onTransitions?.(ts);
-      if (writeLog) await writeLog(ts);
+      await Promise.all([writeLog?.(ts), opts.status?.onTransitions(ts)]);
     },
   });
   const persister: StatePersister | null = opts.statePath ? createStatePersister({ path: opts.statePath, engine }) : null;
@@ -166,6 +171,14 @@ export function createRulesStage(opts: RulesStageOptions): RulesStage {
       persister?.afterEvaluation(r);
       const d = r.delivered.finally(() => deliveries.delete(d));
       deliveries.add(d);
+      if (opts.status) {
+        const refresh = opts.status.refresh().then(
+          () => undefined,
+          (err: unknown) => log(`vigie: status notice refresh failed: ${(err as Error).message}`),
+        );
+        const rd = refresh.finally(() => deliveries.delete(rd));
+        deliveries.add(rd);
+      }
       opts.onEvaluation?.(r);
       return r;
     },

@@ -13,6 +13,7 @@ import { newestStoredSampleMs, readRecentSamples } from '../../alerts/backtest/b
 import type { PagingConfigInput } from '../../alerts/routing/index.ts';
 import { createRulesStage, type RulesStage } from '../../alerts/stage.ts';
 import { describeError } from '../../core/errors.ts';
+import { createStatusPublisher, startStatusServer, type StatusServer } from '../../status/index.ts';
 import { createScheduleSource, readSchedule, scheduleSourceSpecOf, type ScheduleSource } from '../../schedule/index.ts';
 import { systemClock } from '../../core/clock.ts';
 import type { Sample } from '../../core/samples.ts';
@@ -44,6 +45,9 @@ interface IngestFlags {
   httpHost: string;
   httpPort: number;
   http: boolean;
+  statusPort?: number;
+  statusWebhook?: string[];
+  statusState: string;
 }
 
 /** Parses `--max-age` (a Prometheus duration such as `7d`, `36h`). */
@@ -100,6 +104,9 @@ export function registerIngestCommand(program: Command): void {
     .option('--max-age <duration>', 'oldest accepted sample, e.g. 7d or 36h (default 7d, or pipeline.maxAgeMs); raise it for a backfill', maxAgeOption)
     .option('--http-host <host>', 'interface of the read-only ClickHouse-compatible endpoint over the embedded database', '127.0.0.1')
     .option('--http-port <port>', 'its port (0 = any free port); Grafana and `vigie postmortem`/`query` read through it', httpPortOption, DEFAULT_HTTP_PORT)
+    .option('--status-port <port>', 'serve the student-facing status page on this port (0 = any free port; default: off)', httpPortOption)
+    .option('--status-webhook <url...>', "post student-facing status notices to these webhooks (the university's CMS or intranet)")
+    .option('--status-state <file>', 'status notices state file, shared with `vigie status`', '.vigie/status.json')
     .option('--no-http', 'do not serve the embedded database (other commands cannot read it while ingest runs)')
     .action(async (flags: IngestFlags) => {
       const config = loadConfig(program.opts()['config'] as string | undefined, {
@@ -161,9 +168,18 @@ export function registerIngestCommand(program: Command): void {
       let stage: RulesStage | null = null;
       let scheduleTimer: NodeJS.Timeout | null = null;
       let scheduleSource: ScheduleSource | null = null;
+      let statusServer: StatusServer | null = null;
       if (rulesEnabled) {
         const intervalMs = config.alerts.evaluationIntervalMs;
+        // Student-facing notices when a platform- or faculty-wide page fires (status/).
+        const statusOn = flags.statusPort !== undefined || (flags.statusWebhook?.length ?? 0) > 0;
+        const status = statusOn ? createStatusPublisher({ statePath: flags.statusState, webhookUrls: flags.statusWebhook ?? [], log }) : null;
+        if (flags.statusPort !== undefined) {
+          statusServer = await startStatusServer({ statePath: flags.statusState, port: flags.statusPort, host: flags.httpHost });
+          log(`vigie ingest: student status page at ${statusServer.url}`);
+        }
         const rules = createRulesStage({
+          ...(status ? { status } : {}),
           groups,
           intervalMs,
           pager: { paging: config.paging as PagingConfigInput | undefined, alertmanagerUrl: config.alerts.alertmanagerUrl, webhookUrls: config.alerts.webhookUrls, journalDir: flags.outbox ?? '.vigie/outbox', clock: systemClock, log },
@@ -257,6 +273,7 @@ export function registerIngestCommand(program: Command): void {
       if (scheduleTimer) clearInterval(scheduleTimer);
       await scheduleSource?.stop();
       await stage?.stop();
+      await statusServer?.stop();
       await held.close();
       await self?.shutdown();
       clearTimeout(deadline);

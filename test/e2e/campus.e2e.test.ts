@@ -136,6 +136,8 @@ describe('vigie on a campus: timetable import, ingest over Kafka, pages before t
       '--outbox', join(dir, `${name}-outbox`),
       '--metrics-port', String(port),
       '--http-port', '0',
+      '--status-webhook', `${receiver.url}/status-${name}`,
+      '--status-state', join(dir, `${name}-status.json`),
       ...(extra.config ? ['--config', extra.config] : []),
     ];
     let ingest = vigie(ingestArgs, `${name}:ingest`);
@@ -173,7 +175,8 @@ describe('vigie on a campus: timetable import, ingest over Kafka, pages before t
         if (t.state === 'firing' && last.get(t.fingerprint) === 'firing') refired++;
         last.set(t.fingerprint, t.state);
       }
-      return { produced, stored, collapseAt, start, pages: pagesOf(), refired, firings: log.filter((t) => t.state === 'firing').length, chdb };
+      const notices = receiver.received.slice(before).filter((r) => r.path === `/status-${name}`).map((r) => r.body as { event: string; notice: Record<string, unknown> });
+      return { produced, stored, collapseAt, start, pages: pagesOf(), refired, firings: log.filter((t) => t.state === 'firing').length, chdb, notices };
     } finally {
       await storage.close();
     }
@@ -189,6 +192,9 @@ describe('vigie on a campus: timetable import, ingest over Kafka, pages before t
     const schedulePage = r.pages.find((p) => p.labels['alertname'] === 'ExamScheduleExceedsCapacity');
     expect(schedulePage, 'the timetable page reached the webhook').toBeDefined();
     expect(Date.parse(schedulePage!.startsAt)).toBeLessThan(r.collapseAt);
+    // Students were told: a plain notice went to the CMS webhook, with no internal details.
+    expect(r.notices.some((n) => n.event === 'published'), 'a student-facing notice was published').toBe(true);
+    expect(JSON.stringify(r.notices)).not.toMatch(/instance|runbook|fingerprint|127\.0\.0\.1/);
   });
 
   it('pages ahead on a platform with its own metric names, through the metrics: mapping', async () => {
