@@ -294,10 +294,10 @@ export async function readRecentSamples(client: ClickHouseClient, database: stri
   if (metrics.length === 0 || !(fromMs <= toMs)) return [];
   const db = `\`${database}\``;
   const rs = await client.query({
-    query: `SELECT toUnixTimestamp64Milli(s.${SAMPLES.timestamp}) AS t, se.metric AS metric, se.labels AS labels, s.${SAMPLES.value} AS v
+    query: `SELECT toUnixTimestamp64Milli(s.${SAMPLES.timestamp}) AS t, se.m AS metric, se.l AS labels, s.${SAMPLES.value} AS v
      FROM ${db}.${TABLES.samples} AS s
      INNER JOIN (
-       SELECT ${SERIES.fingerprint} AS fp, any(${SERIES.metric}) AS metric, CAST(any(${SERIES.labels}), 'Map(String, String)') AS labels
+       SELECT ${SERIES.fingerprint} AS fp, any(${SERIES.metric}) AS m, CAST(any(${SERIES.labels}), 'Map(String, String)') AS l
        FROM ${db}.${TABLES.series} WHERE ${SERIES.metric} IN {metrics:Array(String)} GROUP BY ${SERIES.fingerprint}
      ) AS se ON s.${SAMPLES.fingerprint} = se.fp
      WHERE s.${SAMPLES.timestamp} >= fromUnixTimestamp64Milli({from:Int64}, 'UTC') AND s.${SAMPLES.timestamp} <= fromUnixTimestamp64Milli({to:Int64}, 'UTC')
