@@ -129,5 +129,5 @@ describe('rules backtest over stored history vs the live chain', () => {
     const json = JSON.parse(out) as { alerts: { rule: string; firedAt: number; leadTimeMs?: number }[]; collapses: unknown[] };
     expect(json.alerts.map((a) => [a.rule, a.firedAt, a.leadTimeMs])).toEqual(result.alerts.map((a) => [a.rule, a.firedAt, a.leadTimeMs]));
     expect(json.collapses).toEqual(JSON.parse(JSON.stringify(result.collapses)));
-  });
+  }, STEP_BACKSTOP_MS); // a second full backtest: CPU-bound, nothing to wait for but the CPU
 });
