@@ -2,7 +2,13 @@ import { defineConfig } from 'vitest/config';
 
 // Two suites: `unit` (fakes allowed, fast) and `integration` (real Kafka, chDB and
 // Alertmanager started by scripts/stack.sh). Forks, not threads: chDB allows one
-// engine per process and data directory.
+// engine per process and data directory; two forks for the two cores.
+//
+// Time-outs: a test bounds what it waits for itself (a condition polled with a deadline:
+// a webhook, a consumer group, a child process; or, for long CPU-bound steps such as a
+// simulated morning, its progress: test/support/progress.ts). The limits below are
+// backstops for a hung test, not budgets: on a busy machine the same CPU-bound test
+// takes several times longer, and that must not fail it.
 export default defineConfig({
   test: {
     pool: 'forks',
@@ -13,7 +19,7 @@ export default defineConfig({
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
           pool: 'forks',
-          testTimeout: 20_000,
+          testTimeout: 60_000,
         },
       },
       {
@@ -22,8 +28,8 @@ export default defineConfig({
           include: ['test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'],
           pool: 'forks',
           globalSetup: ['test/integration/globalSetup.ts'],
-          testTimeout: 240_000,
-          hookTimeout: 120_000,
+          testTimeout: 600_000,
+          hookTimeout: 600_000,
         },
       },
     ],

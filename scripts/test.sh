@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Vigie's test command: bash scripts/test.sh [--skip-typecheck]
+# Vigie's test command: bash scripts/test.sh [--skip-typecheck] [-- FILE...]
+#   (with files after --, only those test files run, in whichever suite holds them)
 #
 # 1. Node >= 22.15 on PATH (scripts/node.sh fetches Node 24 from the npm registry when
 #    the machine's Node is older; VIGIE_NODE=/path/to/node forces one)
@@ -21,11 +22,14 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 SKIP_TYPECHECK=0
-for arg in "$@"; do
-  case "$arg" in
+FILES=()
+while (($# > 0)); do
+  case "$1" in
     --skip-typecheck) SKIP_TYPECHECK=1 ;;
-    *) echo "usage: bash scripts/test.sh [--skip-typecheck]" >&2; exit 2 ;;
+    --) shift; FILES=("$@"); break ;;
+    *) echo "usage: bash scripts/test.sh [--skip-typecheck] [-- FILE...]" >&2; exit 2 ;;
   esac
+  shift
 done
 
 source scripts/node.sh
@@ -76,7 +80,9 @@ step "stack start" bash scripts/stack.sh start || stack_ok=0
 
 vitest() {
   local project="$1"
-  node node_modules/vitest/vitest.mjs run --project "$project" --reporter=default --reporter=json --outputFile.json="$RESULTS/$project.json"
+  local filter=()
+  ((${#FILES[@]} == 0)) || filter=(--passWithNoTests "${FILES[@]}")
+  node node_modules/vitest/vitest.mjs run --project "$project" --reporter=default --reporter=json --outputFile.json="$RESULTS/$project.json" "${filter[@]}"
 }
 
 if ((SKIP_TYPECHECK == 0)); then

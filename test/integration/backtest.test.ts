@@ -19,6 +19,7 @@ import { formatBacktestTable, runRulesBacktest } from '../../cli/commands/rules.
 import { DEFAULT_RULES_FILE } from '../../cli/options.ts';
 import { createStorage, type Storage } from '../../pipeline/index.ts';
 import { dayOf, schedule } from '../../simulator/index.ts';
+import { beatingStorage, STEP_BACKSTOP_MS, untilStalled } from '../support/progress.ts';
 
 const DAY = 86_400_000;
 const START = Math.floor(Date.now() / DAY) * DAY - DAY + 7.5 * 3_600_000; // yesterday 07:30 UTC
@@ -34,15 +35,21 @@ const key = (t: Pick<AlertTransition, 'at' | 'rule' | 'state' | 'fingerprint'>) 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'vigie-backtest-'));
   storage = createStorage({ chdbPath: join(dir, 'chdb'), database: 'vigie' });
-  live = await runMorningChain({
-    storage,
-    rulesFile: DEFAULT_RULES_FILE,
-    sim: { seed: 42, capacity: 1, compression: Infinity, start: START, durationMs: DURATION },
-    log: () => {},
-  });
+  // CPU-bound: bounded by its progress (simulated collections, storage calls), not by a
+  // wall-clock budget; the drain deadline is the same backstop.
+  live = await untilStalled('live morning chain', (beat) =>
+    runMorningChain({
+      storage: beatingStorage(storage, beat),
+      rulesFile: DEFAULT_RULES_FILE,
+      sim: { seed: 42, capacity: 1, compression: Infinity, start: START, durationMs: DURATION },
+      onProgress: (p) => beat(`simulated ${new Date(p.simNowMs).toISOString()}`),
+      drainTimeoutMs: STEP_BACKSTOP_MS,
+      log: () => {},
+    }),
+  );
   const groups = await loadRuleFile(DEFAULT_RULES_FILE);
   result = await backtest(storage.client, storage.database, { groups, fromMs: live.truth.startMs, toMs: live.truth.endMs });
-}, 200_000);
+}, STEP_BACKSTOP_MS);
 
 afterAll(async () => {
   await storage?.close();
@@ -122,5 +129,5 @@ describe('rules backtest over stored history vs the live chain', () => {
     const json = JSON.parse(out) as { alerts: { rule: string; firedAt: number; leadTimeMs?: number }[]; collapses: unknown[] };
     expect(json.alerts.map((a) => [a.rule, a.firedAt, a.leadTimeMs])).toEqual(result.alerts.map((a) => [a.rule, a.firedAt, a.leadTimeMs]));
     expect(json.collapses).toEqual(JSON.parse(JSON.stringify(result.collapses)));
-  });
+  }, STEP_BACKSTOP_MS); // a second full backtest: CPU-bound, nothing to wait for but the CPU
 });

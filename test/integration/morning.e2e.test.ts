@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runMorningChain, type MorningChainResult } from '../../cli/chain.ts';
 import { DEFAULT_RULES_FILE } from '../../cli/options.ts';
 import { createStorage, type Storage } from '../../pipeline/index.ts';
+import { beatingStorage, STEP_BACKSTOP_MS, untilStalled } from '../support/progress.ts';
 import { startAlertmanager, type RunningAlertmanager } from './support/alertmanager.ts';
 import { kafkaBrokers, uniqueTopic } from './support/kafka.ts';
 import { startWebhookReceiver, type WebhookReceiver } from './support/webhook.ts';
@@ -23,8 +24,10 @@ interface AmWebhookBody {
 
 const fmt = (ms: number) => `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
 
-// A whole morning takes 30-60 s of CPU; leave room for a loaded 2-core machine.
-describe('a simulated exam morning, end to end', { timeout: 600_000 }, () => {
+// A whole morning takes about 65 CPU-seconds: 1-2 min on an idle 2-core machine, 6-8 min
+// beside other work. Each is bounded by its progress (untilStalled), so the vitest
+// timeout is only a backstop.
+describe('a simulated exam morning, end to end', { timeout: STEP_BACKSTOP_MS }, () => {
   let dir: string;
   let receiver: WebhookReceiver;
   let am: RunningAlertmanager;
@@ -48,14 +51,18 @@ describe('a simulated exam morning, end to end', { timeout: 600_000 }, () => {
 
   async function morning(name: string, storage: Storage, extra: { kafka: boolean; capacity: number; alertmanager: boolean }): Promise<MorningChainResult> {
     const topic = extra.kafka ? uniqueTopic('otlp_metrics_e2e') : 'otlp_metrics';
-    return runMorningChain({
-      ...(extra.kafka ? { kafkaBrokers: kafkaBrokers(), topic, groupId: `${topic}-group` } : {}),
-      storage,
-      rulesFile: DEFAULT_RULES_FILE,
-      ...(extra.alertmanager ? { alertmanagerUrl: am.url, journalDir: join(dir, `outbox-${name}`) } : {}),
-      sim: { seed: 42, capacity: extra.capacity, compression: Infinity },
-      log: (line) => console.log(`[${name}] ${line}`),
-    });
+    return untilStalled(`${name} morning`, (beat) =>
+      runMorningChain({
+        ...(extra.kafka ? { kafkaBrokers: kafkaBrokers(), topic, groupId: `${topic}-group` } : {}),
+        storage: beatingStorage(storage, beat),
+        rulesFile: DEFAULT_RULES_FILE,
+        ...(extra.alertmanager ? { alertmanagerUrl: am.url, journalDir: join(dir, `outbox-${name}`) } : {}),
+        sim: { seed: 42, capacity: extra.capacity, compression: Infinity },
+        onProgress: (p) => beat(`simulated ${new Date(p.simNowMs).toISOString()}`),
+        drainTimeoutMs: STEP_BACKSTOP_MS,
+        log: (line) => console.log(`[${name}] ${line}`),
+      }),
+    );
   }
 
   function assertCollapseMorning(r: MorningChainResult, name: string): void {

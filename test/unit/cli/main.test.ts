@@ -48,7 +48,7 @@ describe('the command table', () => {
       (await entry.load())(program);
       expect(program.commands.map((c) => c.name()), entry.name).toEqual([entry.name]);
     }
-  });
+  }, 300_000); // CPU-bound: imports every command module (chDB, Kafka, OpenTelemetry, ECharts)
 });
 
 describe('vigie start-up', () => {
@@ -74,7 +74,7 @@ describe('vigie start-up', () => {
     const r = vigie('demo', '--help');
     expect(r.status, r.stderr).toBe(0);
     expect(heavyPackagesIn(r.urls)).toEqual(expect.arrayContaining(['chdb', 'kafkajs', '@opentelemetry/sdk-metrics', 'echarts']));
-  });
+  }, 300_000); // CPU-bound: about 1.5 CPU-s of module loading, many times that on a busy machine
 
   it('an unknown command fails with a suggestion', () => {
     const r = vigie('dem');

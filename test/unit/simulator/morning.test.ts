@@ -3,6 +3,7 @@ import { ConfigError } from '../../../core/errors.ts';
 import { runMorning } from '../../../simulator/index.ts';
 import { fakeProducer } from '../collectors/fakeProducer.ts';
 import { allMetrics, allPoints, countDecodedSamples, decodeRequest } from '../collectors/otlpDecode.ts';
+import { STEP_BACKSTOP_MS } from '../../support/progress.ts';
 
 const at = (hhmm: string): number => {
   const [h, m] = hhmm.split(':').map(Number) as [number, number];
@@ -75,7 +76,7 @@ describe('runMorning', () => {
     }
     // Per-scrape sample volume stays modest (a few thousand series).
     expect(r.exportedSamples / r.collections).toBeLessThan(8000);
-  });
+  }, STEP_BACKSTOP_MS); // CPU-bound (encode, decode, per-point checks): nothing to wait for but the CPU
 
   it('returns the ground truth of the full default morning', async () => {
     const producer = { connect: async () => {}, disconnect: async () => {}, send: async () => {} };
@@ -86,7 +87,7 @@ describe('runMorning', () => {
     expect(r.collections).toBe(720);
     expect(r.messagesSent).toBe(720 * r.hosts.length);
     expect(r.exportedSamples).toBeGreaterThan(0);
-  }, 60_000);
+  }, STEP_BACKSTOP_MS); // a 3 h morning, CPU-bound: 15-50 s depending on the machine's load
 
   it('rejects bad options naming the key and the accepted values', async () => {
     const producer = fakeProducer();
