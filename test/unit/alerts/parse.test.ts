@@ -78,7 +78,6 @@ describe('parsePromQL', () => {
       ['foo[5m]', 'range vector as the result'],
       ['limitk(2, foo)', 'aggregation limitk'],
       ['foo[step()]', 'duration expression with step()/range()/min_of()/max_of()'],
-      ['double_exponential_smoothing(foo[5m], 0.5, 0.5)', 'function double_exponential_smoothing()'],
     ];
     for (const [expr, construct] of cases) expect(err(expr).unsupported, expr).toBe(construct);
     // A plain syntax error is not an unsupported construct.
