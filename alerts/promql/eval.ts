@@ -1,8 +1,11 @@
 /**
- * Instant evaluation of a Vigie PromQL AST over a {@link SeriesStore}, following
- * Prometheus semantics: 5 min lookback with staleness, left-open range windows,
- * `offset`, extrapolated rate/increase/delta, classic histogram_quantile, vector
- * matching, and metric-name dropping.
+ * Evaluation of a Vigie PromQL AST over a {@link SeriesStore}, following Prometheus 3
+ * semantics (checked against Prometheus's own promqltest scripts and real servers):
+ * 5 min lookback with staleness, left-open range windows, `offset` and `@`, subqueries,
+ * anchored/smoothed selectors, extrapolated rate/increase/delta, classic histograms,
+ * vector matching with fill modifiers, metric-name dropping with Prometheus'
+ * "same labelset" failure, and range evaluation (`query_range`) as one instant
+ * evaluation per step.
  */
 import { VigieError } from '../../core/errors.ts';
 import type { Labels } from '../../core/samples.ts';
