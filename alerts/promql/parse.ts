@@ -143,6 +143,8 @@ export const FUNCTIONS: Readonly<Record<string, FunctionSignature>> = {
 const ANCHORED_SAFE = ['changes', 'delta', 'increase', 'rate', 'resets'];
 const SMOOTHED_SAFE = ['delta', 'increase', 'rate'];
 
+const FUNCTION_KEYS: ReadonlyMap<string, string> = new Map(Object.keys(FUNCTIONS).map((k) => [k, k]));
+
 const AGGREGATES: ReadonlySet<string> = new Set<AggregateOp>(['sum', 'avg', 'min', 'max', 'count', 'group', 'topk', 'bottomk', 'stddev', 'stdvar', 'quantile', 'count_values']);
 
 const BINARY_OPS: Readonly<Record<string, BinaryOp>> = {
@@ -635,7 +637,9 @@ class Walker {
       const safe = ext === 'anchored' ? ANCHORED_SAFE : SMOOTHED_SAFE;
       if (ext && !safe.includes(func)) this.fail(n, `${ext} modifier can only be used with: ${safe.join(', ')} - not with ${func}`);
     }
-    return { kind: 'call', func, args };
+    // The table's own key: an internalized string, so the evaluator's dispatch on the
+    // name compares pointers rather than characters.
+    return { kind: 'call', func: FUNCTION_KEYS.get(func) ?? func, args };
   }
 
   aggregate(n: SyntaxNode): Expr {
