@@ -1,8 +1,11 @@
 /**
- * Instant evaluation of a Vigie PromQL AST over a {@link SeriesStore}, following
- * Prometheus semantics: 5 min lookback with staleness, left-open range windows,
- * `offset`, extrapolated rate/increase/delta, classic histogram_quantile, vector
- * matching, and metric-name dropping.
+ * Evaluation of a Vigie PromQL AST over a {@link SeriesStore}, following Prometheus 3
+ * semantics (checked against Prometheus's own promqltest scripts and real servers):
+ * 5 min lookback with staleness, left-open range windows, `offset` and `@`, subqueries,
+ * anchored/smoothed selectors, extrapolated rate/increase/delta, classic histograms,
+ * vector matching with fill modifiers, metric-name dropping with Prometheus'
+ * "same labelset" failure, and range evaluation (`query_range`) as one instant
+ * evaluation per step.
  */
 import { VigieError } from '../../core/errors.ts';
 import type { Labels } from '../../core/samples.ts';
@@ -150,7 +153,8 @@ export function dropName(l: Labels): Labels {
 }
 
 function isNameLabel(k: string): boolean {
-  return k === '__name__' || k === '__type__' || k === '__unit__';
+  // Hot (signatures, name dropping): most labels fail the first character test.
+  return k.charCodeAt(0) === 95 && (k === '__name__' || k === '__type__' || k === '__unit__');
 }
 
 /**
@@ -633,57 +637,6 @@ class Evaluator {
       let v: number | undefined;
       const n = s.vs.length;
       switch (f) {
-        case 'present_over_time':
-          v = 1;
-          break;
-        case 'integral':
-          v = integralOf(s.ts, s.vs, strategy);
-          break;
-        case 'double_exponential_smoothing':
-          if (n >= 2) v = doubleExponentialSmoothing(s.vs, sf, tf);
-          break;
-        case 'quantile_over_time':
-          v = quantile(param, [...s.vs]);
-          break;
-        case 'stddev_over_time':
-        case 'stdvar_over_time': {
-          const variance = varianceOf(s.vs);
-          v = f === 'stddev_over_time' ? Math.sqrt(variance) : variance;
-          break;
-        }
-        case 'mad_over_time': {
-          if (s.vs.some(Number.isNaN)) {
-            v = NaN; // a NaN sample leaves the median undefined
-            break;
-          }
-          const median = quantile(0.5, [...s.vs]);
-          v = quantile(0.5, s.vs.map((x) => Math.abs(x - median)));
-          break;
-        }
-        case 'first_over_time':
-          out.push({ labels: s.labels, value: s.vs[0]! });
-          continue;
-        case 'ts_of_first_over_time':
-          v = s.ts[0]! / 1000;
-          break;
-        case 'ts_of_last_over_time':
-          v = s.ts[n - 1]! / 1000;
-          break;
-        case 'ts_of_min_over_time':
-        case 'ts_of_max_over_time': {
-          // As Prometheus compareOverTime: the latest sample holding the extreme value.
-          let best = s.vs[0]!;
-          let at = s.ts[0]!;
-          for (let i = 0; i < n; i++) {
-            const x = s.vs[i]!;
-            if ((f === 'ts_of_min_over_time' ? x <= best : x >= best) || Number.isNaN(best)) {
-              best = x;
-              at = s.ts[i]!;
-            }
-          }
-          v = at / 1000;
-          break;
-        }
         case 'rate':
           v = extrapolatedRate(s.ts, s.vs, rangeStart, rangeEnd, true, true, this.v2);
           break;
@@ -748,6 +701,57 @@ class Evaluator {
         case 'last_over_time':
           out.push({ labels: s.labels, value: s.vs[n - 1]! });
           continue;
+        case 'present_over_time':
+          v = 1;
+          break;
+        case 'integral':
+          v = integralOf(s.ts, s.vs, strategy);
+          break;
+        case 'double_exponential_smoothing':
+          if (n >= 2) v = doubleExponentialSmoothing(s.vs, sf, tf);
+          break;
+        case 'quantile_over_time':
+          v = quantile(param, [...s.vs]);
+          break;
+        case 'stddev_over_time':
+        case 'stdvar_over_time': {
+          const variance = varianceOf(s.vs);
+          v = f === 'stddev_over_time' ? Math.sqrt(variance) : variance;
+          break;
+        }
+        case 'mad_over_time': {
+          if (s.vs.some(Number.isNaN)) {
+            v = NaN; // a NaN sample leaves the median undefined
+            break;
+          }
+          const median = quantile(0.5, [...s.vs]);
+          v = quantile(0.5, s.vs.map((x) => Math.abs(x - median)));
+          break;
+        }
+        case 'first_over_time':
+          out.push({ labels: s.labels, value: s.vs[0]! });
+          continue;
+        case 'ts_of_first_over_time':
+          v = s.ts[0]! / 1000;
+          break;
+        case 'ts_of_last_over_time':
+          v = s.ts[n - 1]! / 1000;
+          break;
+        case 'ts_of_min_over_time':
+        case 'ts_of_max_over_time': {
+          // As Prometheus compareOverTime: the latest sample holding the extreme value.
+          let best = s.vs[0]!;
+          let at = s.ts[0]!;
+          for (let i = 0; i < n; i++) {
+            const x = s.vs[i]!;
+            if ((f === 'ts_of_min_over_time' ? x <= best : x >= best) || Number.isNaN(best)) {
+              best = x;
+              at = s.ts[i]!;
+            }
+          }
+          v = at / 1000;
+          break;
+        }
         default:
           throw new EvalError(`function ${f}() is not implemented`);
       }
@@ -912,6 +916,7 @@ class Evaluator {
     const input = this.vec(this.eval(e.expr));
     const k = e.param ? this.scalar(e.param) : 0;
     if ((e.op === 'topk' || e.op === 'bottomk') && Number.isNaN(k)) throw new EvalError(`Parameter value is NaN for ${e.op}`);
+    const keepsName = !e.without && e.grouping.includes('__name__');
     interface Group {
       labels: Labels;
       sum: number;
@@ -925,7 +930,7 @@ class Evaluator {
     for (const s of input) {
       const gl = groupLabels(s.labels, e.grouping, e.without);
       // `by (__name__)` keeps the name, which then tells groups apart.
-      const key = signature(gl, [], false) + '\x00' + (gl['__name__'] ?? '');
+      const key = keepsName ? signature(gl, [], false) + '\x00' + (gl['__name__'] ?? '') : signature(gl, [], false);
       let g = groups.get(key);
       if (!g) {
         g = { labels: gl, sum: 0, c: 0, mean: undefined, count: 0, value: s.value, top: [] };

@@ -143,6 +143,8 @@ export const FUNCTIONS: Readonly<Record<string, FunctionSignature>> = {
 const ANCHORED_SAFE = ['changes', 'delta', 'increase', 'rate', 'resets'];
 const SMOOTHED_SAFE = ['delta', 'increase', 'rate'];
 
+const FUNCTION_KEYS: ReadonlyMap<string, string> = new Map(Object.keys(FUNCTIONS).map((k) => [k, k]));
+
 const AGGREGATES: ReadonlySet<string> = new Set<AggregateOp>(['sum', 'avg', 'min', 'max', 'count', 'group', 'topk', 'bottomk', 'stddev', 'stdvar', 'quantile', 'count_values']);
 
 const BINARY_OPS: Readonly<Record<string, BinaryOp>> = {
@@ -182,6 +184,9 @@ export function parsePromQL(expr: string): Expr {
     const from = firstError.from;
     // An empty error node marks where the parser gave up; show the token it stopped at.
     const to = firstError.to > from ? firstError.to : nextTokenEnd(expr, from);
+    // Valid Prometheus 3 syntax the grammar of this release lacks: named, not a syntax error.
+    const construct = grammarGap(expr);
+    if (construct) throw new PromQLError(expr, from, to, `${construct} is not supported by the Vigie engine`, construct);
     // The grammar knows PromQL's function names only: name an unknown call as such.
     const call = unknownCallAt(expr, from);
     if (call !== undefined) {
@@ -195,7 +200,8 @@ export function parsePromQL(expr: string): Expr {
   const out = w.expr(top);
   const t = typeOf(out);
   if (t === 'matrix' || t === 'string') {
-    w.fail(top, `expression must evaluate to an instant vector or scalar, got ${t === 'matrix' ? 'a range vector' : 'a string'}`);
+    // Valid as a Prometheus query, but a rule must yield an instant vector or scalar.
+    w.unsupported(top, `${t === 'matrix' ? 'range vector' : 'string'} as the result`, `expression must evaluate to an instant vector or scalar, got ${t === 'matrix' ? 'a range vector' : 'a string'}`);
   }
   return out;
 }
@@ -269,6 +275,18 @@ function grammarKnowsCall(name: string): boolean {
     grammarCalls.set(name, known);
   }
   return known;
+}
+
+/**
+ * Prometheus 3 syntax that the lezer grammar (0.315) cannot parse, recognised in text
+ * that failed to parse: unquoted UTF-8 names, and min_of()/max_of() or upper-case
+ * step()/range() inside durations.
+ */
+function grammarGap(expr: string): string | undefined {
+  const code = expr.replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`/g, '""');
+  if (/[^\x00-\x7f]|[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_.]/.test(code)) return 'unquoted UTF-8 names';
+  if (/\b(min_of|max_of)\s*\(|\b(step|range)\s*\(\s*\)/i.test(code)) return 'duration expression with step()/range()/min_of()/max_of()';
+  return undefined;
 }
 
 function nextTokenEnd(expr: string, from: number): number {
@@ -529,7 +547,13 @@ class Walker {
     for (const c of children(n)) {
       if (c.name === 'Identifier') name = this.text(c);
       else if (c.name === 'LabelMatchers') {
-        for (const m of children(c)) matchers.push(this.matcher(m));
+        for (const m of children(c)) {
+          // `{"metric.name", label="v"}`: a lone quoted string is the metric name (Prometheus 3).
+          if (m.name === 'QuotedLabelName') {
+            if (name !== undefined) this.fail(m, 'metric name given twice');
+            name = unquote(this.text(m));
+          } else matchers.push(this.matcher(m));
+        }
       } else this.fail(c, `unexpected ${c.name} in selector`);
     }
     const nameMatcher = matchers.find((m) => m.name === '__name__');
@@ -623,7 +647,9 @@ class Walker {
       const safe = ext === 'anchored' ? ANCHORED_SAFE : SMOOTHED_SAFE;
       if (ext && !safe.includes(func)) this.fail(n, `${ext} modifier can only be used with: ${safe.join(', ')} - not with ${func}`);
     }
-    return { kind: 'call', func, args };
+    // The table's own key: an internalized string, so the evaluator's dispatch on the
+    // name compares pointers rather than characters.
+    return { kind: 'call', func: FUNCTION_KEYS.get(func) ?? func, args };
   }
 
   aggregate(n: SyntaxNode): Expr {
