@@ -38,7 +38,7 @@
  * Prints the summary as JSON and writes it to bench/results/detection.json.
  */
 import { fork } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
@@ -413,8 +413,11 @@ function summarise(outcomes: readonly MorningOutcome[], wallMs: number, workers:
 async function worker(ids: readonly string[]): Promise<MorningOutcome[]> {
   const rules = { def: await loadRules(DEFAULT_RULES), stat: await loadRules(STATIC_RULES), pl: await loadRules(PL_RULES) };
   const out: MorningOutcome[] = [];
-  for (const sc of scenarios().filter((s) => ids.includes(s.id))) {
+  const all = scenarios();
+  for (const sc of ids.map((id) => all.find((s) => s.id === id)).filter((s): s is Scenario => s !== undefined)) {
     const o = await runScenario(sc, rules);
+    // Each morning as soon as it is scored: a run cut short can still be re-scored (--from-outcomes).
+    if (process.env['VIGIE_BENCH_PARTIAL']) appendFileSync(process.env['VIGIE_BENCH_PARTIAL'], JSON.stringify(o) + '\n');
     process.stderr.write(`[detection] ${sc.id}: collapse ${o.collapseAtMs === null ? 'none' : new Date(o.collapseAtMs).toISOString().slice(11, 19)}, pages ${DETECTORS.map((d) => o.pages[d].length).join('/')}, ${(o.wallMs / 1000).toFixed(1)} s wall, ${o.cpuSeconds.toFixed(1)} s CPU\n`);
     out.push(o);
   }
@@ -434,7 +437,11 @@ async function main(): Promise<void> {
   });
   if (values['from-outcomes'] !== undefined) {
     // Re-score a run's raw outcomes (written next to the result) without re-running it.
-    const saved = JSON.parse(await readFile(values['from-outcomes'], 'utf8')) as { wallMs: number; workers: number; outcomes: MorningOutcome[] };
+    const text = await readFile(values['from-outcomes'], 'utf8');
+    // Either the run's `<out>.outcomes.json`, or the partial JSON-lines log of VIGIE_BENCH_PARTIAL.
+    const saved = text.trimStart().startsWith('{"wallMs"')
+      ? (JSON.parse(text) as { wallMs: number; workers: number; outcomes: MorningOutcome[] })
+      : { wallMs: 0, workers: 0, outcomes: text.trim().split('\n').map((l) => JSON.parse(l) as MorningOutcome) };
     writeResult(values.out, summarise(saved.outcomes, saved.wallMs, saved.workers));
     return;
   }
@@ -449,7 +456,14 @@ async function main(): Promise<void> {
   const all = scenarios().filter((sc) => split === 'both' || sc.split === split);
   const n = values.mornings !== undefined ? Number(values.mornings) : all.length;
   // Spread a shortened run over the matrix rather than taking its first rows.
-  const picked = n >= all.length ? all : Array.from({ length: n }, (_, i) => all[Math.floor((i * all.length) / n)]!);
+  let picked = n >= all.length ? all : Array.from({ length: n }, (_, i) => all[Math.floor((i * all.length) / n)]!);
+  // Round-robin over kinds, so a run cut short has scored every kind it could.
+  const byKind = new Map<string, Scenario[]>();
+  for (const sc of picked) byKind.set(sc.kind, [...(byKind.get(sc.kind) ?? []), sc]);
+  const queues = [...byKind.values()];
+  const ordered: Scenario[] = [];
+  for (let i = 0; ordered.length < picked.length; i++) for (const q of queues) if (q[i]) ordered.push(q[i]!);
+  picked = ordered;
   const workers = Math.max(1, Math.min(Number(values.workers ?? availableParallelism()), picked.length));
   const t0 = performance.now();
   const shards = Array.from({ length: workers }, (_, w) => picked.filter((_, i) => i % workers === w).map((s) => s.id));
@@ -457,7 +471,7 @@ async function main(): Promise<void> {
     shards.map(
       (ids) =>
         new Promise<MorningOutcome[]>((resolveShard, reject) => {
-          const child = fork(fileURLToPath(import.meta.url), ['--worker-ids', ids.join(',')], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+          const child = fork(fileURLToPath(import.meta.url), ['--worker-ids', ids.join(',')], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, VIGIE_BENCH_PARTIAL: `${values.out}.partial.jsonl` } });
           let got: MorningOutcome[] | undefined;
           child.on('message', (m) => (got = m as MorningOutcome[]));
           child.on('error', reject);

@@ -43,7 +43,7 @@ beforeAll(async () => {
       rulesFile: DEFAULT_RULES_FILE,
       sim: { seed: 42, capacity: 1, compression: Infinity, start: START, durationMs: DURATION },
       onProgress: (p) => beat(`simulated ${new Date(p.simNowMs).toISOString()}`),
-      drainTimeoutMs: STEP_BACKSTOP_MS,
+      drainStallMs: STEP_BACKSTOP_MS,
       log: () => {},
     }),
   );

@@ -59,7 +59,7 @@ describe('a simulated exam morning, end to end', { timeout: STEP_BACKSTOP_MS }, 
         ...(extra.alertmanager ? { alertmanagerUrl: am.url, journalDir: join(dir, `outbox-${name}`) } : {}),
         sim: { seed: 42, capacity: extra.capacity, compression: Infinity },
         onProgress: (p) => beat(`simulated ${new Date(p.simNowMs).toISOString()}`),
-        drainTimeoutMs: STEP_BACKSTOP_MS,
+        drainStallMs: STEP_BACKSTOP_MS,
         log: (line) => console.log(`[${name}] ${line}`),
       }),
     );
