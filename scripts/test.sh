@@ -78,6 +78,19 @@ done
 stack_ok=1
 step "stack start" bash scripts/stack.sh start || stack_ok=0
 
+# The Go peers the integration suite tests against: Prometheus 3 (PromQL conformance)
+# and a stock OpenTelemetry Collector, built from the Go module proxy and cached under
+# ${VIGIE_CACHE:-~/.cache/vigie}. A cold build takes minutes, so it runs in the
+# background while the typecheck and the unit suite run; the integration step waits.
+PEERS_LOG="$RESULTS/peers.log"
+( nice bash scripts/prometheus3.sh && nice bash scripts/otelcol.sh ) >"$PEERS_LOG" 2>&1 &
+peers_pid=$!
+wait_peers() {
+  if wait "$peers_pid"; then return 0; fi
+  tail -n 40 "$PEERS_LOG" >&2
+  return 1
+}
+
 vitest() {
   local project="$1"
   local filter=()
@@ -89,6 +102,7 @@ if ((SKIP_TYPECHECK == 0)); then
   step "typecheck" node node_modules/typescript/bin/tsc -p tsconfig.json --noEmit || true
 fi
 step "unit" vitest unit || true
+step "go peers (Prometheus 3, OpenTelemetry Collector)" wait_peers || true
 if ((stack_ok)); then
   step "integration" vitest integration || true
 else
