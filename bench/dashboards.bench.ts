@@ -35,7 +35,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { dashboardCatalog, expandMacros, type MacroContext } from '../dashboards/index.ts';
-import { migrate } from '../pipeline/schema/migrate.ts';
+import { migrate } from '../schema/migrate.ts';
 import { createStorage } from '../pipeline/storage.ts';
 import { writeSchedule } from '../schedule/index.ts';
 import { writePostmortemReport } from '../postmortem/reportFiles.ts';

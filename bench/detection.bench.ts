@@ -14,7 +14,7 @@
  *
  * Each morning: simulator → collectors → in-memory producer → otlp/decode (decode +
  * toSamples, as the pipeline) → the samples the pipeline would tap, fed to
- *   (a) `vigie`: alerts/rules/default.yml, read at run time, on Vigie's engine, fed a
+ *   (a) `vigie`: rules/packs/default.yml, read at run time, on Vigie's engine, fed a
  *       realistic timetable as `ecampus_expected_*` series as live (each enrolment off by
  *       a log-normal factor of σ 0.25, 10 % of exams missing, 10 % moved by ±30 min);
  *       beside it `vigie-exact-timetable` (the simulator's own) and `vigie-no-timetable`;
@@ -44,7 +44,7 @@ import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { parseRuleFile, type AlertingRule, type RuleGroup } from '../alerts/rules.ts';
+import { parseRuleFile, type AlertingRule, type RuleGroup } from '../rules/ruleFile.ts';
 import type { ScheduledExam } from '../schedule/index.ts';
 import { createTelemetryTransform, FULL_TELEMETRY, morningSchedule, mulberry32, resolveMorningOptions, type TelemetryProfile } from '../simulator/index.ts';
 import { gaussian, type CollapseTrigger, type RampShape } from '../simulator/model.ts';
@@ -56,7 +56,7 @@ import { quantile, writeResult } from './support/measure.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..');
-const DEFAULT_RULES = resolve(ROOT, 'alerts/rules/default.yml');
+const DEFAULT_RULES = resolve(ROOT, 'rules/packs/default.yml');
 const STATIC_RULES = resolve(HERE, 'support/static-rules.yml');
 const PL_RULES = resolve(HERE, 'support/predict-linear-rules.yml');
 const DETECTORS = ['vigie', 'vigie-exact-timetable', 'vigie-no-timetable', 'static', 'predict-linear-prometheus', 'predict-linear-vigie'] as const;
@@ -333,7 +333,7 @@ function summarise(outcomes: readonly MorningOutcome[], wallMs: number, workers:
     node: process.version,
     workers,
     wallSeconds: Math.round(wallMs / 100) / 10,
-    rules: { default: 'alerts/rules/default.yml', static: 'bench/support/static-rules.yml', predictLinear: 'bench/support/predict-linear-rules.yml' },
+    rules: { default: 'rules/packs/default.yml', static: 'bench/support/static-rules.yml', predictLinear: 'bench/support/predict-linear-rules.yml' },
     timetable: {
       vigie: 'realistic: each enrolment off by a log-normal factor of σ 0.25, 10 % of exams missing, 10 % moved by ±30 min (late arrivals are simulator physics)',
       'vigie-exact-timetable': 'the simulator\'s own timetable',

@@ -20,7 +20,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { parseRuleFile } from '../alerts/rules.ts';
+import { parseRuleFile } from '../rules/ruleFile.ts';
 import type { Sample } from '../core/samples.ts';
 import { dayOf, resolveMorningOptions, schedule } from '../simulator/index.ts';
 import { createVigieDetector } from './support/detectors.ts';
@@ -28,7 +28,7 @@ import { cpuMs, median as medianOrNull, quantile, writeResult } from './support/
 import { streamMorning } from './support/morningStream.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const RULES = resolve(ROOT, 'alerts/rules/default.yml');
+const RULES = resolve(ROOT, 'rules/packs/default.yml');
 
 const median = (xs: readonly number[]): number => medianOrNull(xs) ?? Number.NaN;
 
@@ -105,7 +105,7 @@ async function main(): Promise<void> {
     generatedAt: new Date().toISOString(),
     node: process.version,
     morning: { ...sim, samples: rec.samples, hours: (endMs - rec.truth.startMs) / 3_600_000 },
-    rules: { file: 'alerts/rules/default.yml', count: groups.reduce((n, g) => n + g.rules.length, 0) },
+    rules: { file: 'rules/packs/default.yml', count: groups.reduce((n, g) => n + g.rules.length, 0) },
     runs,
     definition:
       'sample-evaluation = a sample loaded by a rule selector (1 per instant-vector series, every point of a range window; Prometheus query_samples_total); per core = per CPU-second of evaluation (single-threaded replay)',

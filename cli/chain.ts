@@ -4,11 +4,11 @@
  * pipeline tap → rules engine → alerts_log + notifiers. Used by `vigie demo` and by the
  * end-to-end tests, so both exercise exactly the same wiring.
  */
-import { loadRuleFile } from '../alerts/index.ts';
+import { loadRuleFile } from '../rules/index.ts';
 import { writeSchedule } from '../schedule/index.ts';
-import type { AlertTransition } from '../alerts/index.ts';
-import type { PagerStats, PagingConfigInput } from '../alerts/routing/index.ts';
-import { createRulesStage } from '../alerts/stage.ts';
+import type { AlertTransition } from '../rules/index.ts';
+import type { PagerStats, PagingConfigInput } from '../paging/routing/index.ts';
+import { createRulesStage } from '../rules/stage.ts';
 import type { Clock } from '../core/clock.ts';
 import { describeError } from '../core/errors.ts';
 import { countStoredSamples, createPipeline, migrate } from '../pipeline/index.ts';

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError } from 'commander';
 
 /** The built-in rule pack. */
-export const DEFAULT_RULES_FILE = fileURLToPath(new URL('../alerts/rules/default.yml', import.meta.url));
+export const DEFAULT_RULES_FILE = fileURLToPath(new URL('../rules/packs/default.yml', import.meta.url));
 
 /** Parses a finite number option. */
 export function floatOption(flag: string): (v: string) => number {

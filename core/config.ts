@@ -61,7 +61,7 @@ export const configSchema = z
       .default({}),
     alerts: z
       .object({
-        rulesFile: z.string().min(1).default(new URL('../alerts/rules/default.yml', import.meta.url).pathname),
+        rulesFile: z.string().min(1).default(new URL('../rules/packs/default.yml', import.meta.url).pathname),
         evaluationIntervalMs: z.number().int().min(1000).default(15_000),
         alertmanagerUrl: z.string().url().optional(),
         webhookUrls: z.array(z.string().url()).default([]),
@@ -70,7 +70,7 @@ export const configSchema = z
       .default({}),
     /**
      * Receivers, routes, inhibition, silences and the outbox. Validated by the alerts
-     * stage's own schema (`alerts/routing/config.ts`) when the CLI builds the pager, so
+     * stage's own schema (`paging/routing/config.ts`) when the CLI builds the pager, so
      * core does not depend on a stage.
      */
     paging: z.record(z.unknown()).optional(),

@@ -6,7 +6,7 @@
 import { EXAM_MORNING_DASHBOARD_UID, examMorningAnnotationSql, examMorningPanelSql } from './examMorning.ts';
 import { FACULTY_DASHBOARD_UID, facultyAnnotationSql, facultyPanelSql } from './faculty.ts';
 import { OVERVIEW_DASHBOARD_UID, overviewAnnotationSql, overviewPanelSql } from './overview.ts';
-import type { CounterSource } from '../pipeline/schema/queries.ts';
+import type { CounterSource } from '../schema/queries.ts';
 import type { PanelSql, PromPanel } from './panels.ts';
 import { PIPELINE_HEALTH_DASHBOARD_UID, pipelineHealthPanelSql, pipelineHealthPromPanels } from './pipelineHealth.ts';
 

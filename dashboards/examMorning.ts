@@ -5,7 +5,7 @@
  * firing" on the same time axis as the sessions curve. The `faculties` variable is
  * multi-value with "All".
  */
-import { sqlTarget } from '../pipeline/schema/queries.ts';
+import { sqlTarget } from '../schema/queries.ts';
 import * as common from '@grafana/grafana-foundation-sdk/common';
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { clickhouseAnnotation, clickhouseDs, clickhouseTablePanel, clickhouseTimeseriesPanel, panelById, vigieDashboard, type DashboardOptions, type PanelSql } from './panels.ts';

@@ -5,7 +5,7 @@
  * with the Grafana foundation SDK; uids and panel ids are fixed so a regenerated file
  * diffs cleanly and links to panels survive.
  */
-import { sqlTarget } from '../pipeline/schema/queries.ts';
+import { sqlTarget } from '../schema/queries.ts';
 import * as common from '@grafana/grafana-foundation-sdk/common';
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { clickhouseAnnotation, clickhouseDs, clickhouseTablePanel, clickhouseTimeseriesPanel, panelById, vigieDashboard, type DashboardOptions, type PanelSql } from './panels.ts';

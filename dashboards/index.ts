@@ -1,8 +1,8 @@
 /**
  * Stage: dashboards (Grafana generation).
  *
- * In: the ClickHouse schema's table and column names (`pipeline/schema/tables.ts`) and
- * shared reader SQL (`pipeline/schema/queries.ts`), the database name and the Grafana
+ * In: the ClickHouse schema's table and column names (`schema/tables.ts`) and
+ * shared reader SQL (`schema/queries.ts`), the database name and the Grafana
  * data source uids. Out: four Grafana dashboards built with the foundation SDK (session
  * overview, faculty, exam morning, pipeline health), plus provisioning YAML (ClickHouse
  * and Prometheus data sources, dashboard file provider) that a stock Grafana with the

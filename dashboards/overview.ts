@@ -4,7 +4,7 @@
  * minutes of sessions, computed in SQL on the rollups), p95 latency, error ratio and
  * firing alerts. No variable: a coordinator opens it and sees the whole campus.
  */
-import { sqlTarget } from '../pipeline/schema/queries.ts';
+import { sqlTarget } from '../schema/queries.ts';
 import * as common from '@grafana/grafana-foundation-sdk/common';
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { clickhouseAnnotation, clickhouseTablePanel, clickhouseTimeseriesPanel, panelById, vigieDashboard, type DashboardOptions, type PanelSql } from './panels.ts';

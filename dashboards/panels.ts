@@ -9,7 +9,7 @@ import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import * as prometheus from '@grafana/grafana-foundation-sdk/prometheus';
 import * as table from '@grafana/grafana-foundation-sdk/table';
 import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
-import type { CounterSource } from '../pipeline/schema/queries.ts';
+import type { CounterSource } from '../schema/queries.ts';
 import { CLICKHOUSE_PLUGIN_TYPE, clickhouseQuery } from './clickhouseQuery.ts';
 
 

@@ -5,7 +5,7 @@
  * `prometheus` variable); ingest volume and data freshness come from the rollups, so
  * the dashboard still shows a stalled pipeline when Prometheus is not scraping.
  */
-import { sqlTarget } from '../pipeline/schema/queries.ts';
+import { sqlTarget } from '../schema/queries.ts';
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import {
   clickhouseTablePanel,

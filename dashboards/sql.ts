@@ -10,7 +10,7 @@
  * Time series panels return a *wide* frame: `time` first, then one numeric column per
  * line, ordered by time, so the plugin (format 0) needs no long-to-wide pivot.
  */
-import { ALERTS_LOG, EXAM_SCHEDULE, SAMPLES_1M, SERIES, TABLES } from '../pipeline/schema/tables.ts';
+import { ALERTS_LOG, EXAM_SCHEDULE, SAMPLES_1M, SERIES, TABLES } from '../schema/tables.ts';
 import {
   counterIncreaseSql,
   counterIncreasesSql,
@@ -21,7 +21,7 @@ import {
   READER_METRICS,
   sqlLiteral,
   type SqlTarget,
-} from '../pipeline/schema/queries.ts';
+} from '../schema/queries.ts';
 
 export { counterIncreaseSql, counterRollupSql, histogramQuantileSql, type SqlTarget };
 

@@ -14,7 +14,7 @@ import { UnavailableError, VigieError } from '../core/errors.ts';
 import type { Labels, Sample } from '../core/samples.ts';
 import { seriesKeyFast } from '../otlp/decode.ts';
 import { createCounterTracker, type LastPoint, type LastPointLookup } from './counterDeltas.ts';
-import { COUNTER_LABELS, INGEST_OFFSETS, SAMPLES, SAMPLES_COUNTER, SAMPLES_INGEST, SERIES, TABLES } from './schema/tables.ts';
+import { COUNTER_LABELS, INGEST_OFFSETS, SAMPLES, SAMPLES_COUNTER, SAMPLES_INGEST, SERIES, TABLES } from '../schema/tables.ts';
 
 /** Options of one insert. */
 export interface InsertOptions {

@@ -8,7 +8,7 @@
  * `samples_1m` follows through its materialized view), offsets committed only after
  * ClickHouse acknowledged the inserts; poison messages to `otlp_metrics.dlq`; and a tap of
  * the decoded samples (`onSamples`) that the composition root (CLI) wires to the rules
- * engine. The pipeline owns the ClickHouse schema (`schema/`). In embedded mode the
+ * engine. It writes the tables of the schema contract (`schema/`). In embedded mode the
  * process that opened the chDB directory also serves it read-only over ClickHouse's HTTP
  * interface (`readEndpoint.ts`) and advertises it in the directory (`endpointFile.ts`).
  */
@@ -22,6 +22,6 @@ export { ENDPOINT_FILE, liveEndpoint, readEndpointFile, removeEndpointFile, writ
 export type { EndpointInfo } from './endpointFile.ts';
 export { createClickHouseSink, insertSamples, countStoredSamples, classifyInsertError, fastFingerprint } from './clickhouseSink.ts';
 export type { ClickHouseSink, ClickHouseSinkOptions, IngestChunk, IngestMessage, IngestWatermark, InsertOptions, InsertSummary } from './clickhouseSink.ts';
-export { migrate, loadMigrations, renderMigration } from './schema/migrate.ts';
-export type { Migration, MigrateOptions, MigrateResult } from './schema/migrate.ts';
-export { TABLES, SAMPLES, SERIES, SAMPLES_1M, ALERTS_LOG, SAMPLES_INGEST, INGEST_OFFSETS } from './schema/tables.ts';
+export { migrate, loadMigrations, renderMigration } from '../schema/migrate.ts';
+export type { Migration, MigrateOptions, MigrateResult } from '../schema/migrate.ts';
+export { TABLES, SAMPLES, SERIES, SAMPLES_1M, ALERTS_LOG, SAMPLES_INGEST, INGEST_OFFSETS } from '../schema/tables.ts';

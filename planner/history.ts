@@ -10,7 +10,7 @@
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import { ConfigError } from '../core/errors.ts';
-import { isIdentifier } from '../pipeline/schema/queries.ts';
+import { isIdentifier } from '../schema/queries.ts';
 import { DEFAULT_PROFILE, type Estimate, type LoadProfile } from './model.ts';
 
 /** Exam sizes learned apart (enrolled students, lower bound of each class). */

@@ -7,8 +7,8 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { ConfigError } from '../core/errors.ts';
 import type { ScheduledExam } from '../schedule/index.ts';
-import { isIdentifier } from '../pipeline/schema/queries.ts';
-import { EXAM_SCHEDULE as E, TABLES } from '../pipeline/schema/tables.ts';
+import { isIdentifier } from '../schema/queries.ts';
+import { EXAM_SCHEDULE as E, TABLES } from '../schema/tables.ts';
 import { schedule } from '../simulator/model.ts';
 
 /** Where the timetable comes from. */

@@ -8,8 +8,8 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { z } from 'zod';
 import { ConfigError, DecodeError } from '../core/errors.ts';
-import { counterIncreasesSql, READER_METRICS as PANEL_METRICS, type CounterSource } from '../pipeline/schema/queries.ts';
-import { ALERTS_LOG, SAMPLES_1M, TABLES } from '../pipeline/schema/tables.ts';
+import { counterIncreasesSql, READER_METRICS as PANEL_METRICS, type CounterSource } from '../schema/queries.ts';
+import { ALERTS_LOG, SAMPLES_1M, TABLES } from '../schema/tables.ts';
 import { histogramQuantile, parseLe, type Bucket } from './histogramQuantile.ts';
 
 /** What to report on. */

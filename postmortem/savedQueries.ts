@@ -13,7 +13,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { ConfigError } from '../core/errors.ts';
-import { isIdentifier } from '../pipeline/schema/queries.ts';
+import { isIdentifier } from '../schema/queries.ts';
 
 /** Directory of the saved queries shipped with Vigie. */
 export const SAVED_QUERIES_DIR = fileURLToPath(new URL('./queries/', import.meta.url));

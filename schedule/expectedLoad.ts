@@ -17,7 +17,7 @@
  *
  * A measured ramp that follows the timetable while the expected peak stays under capacity
  * is explained and need not page; an expected peak above capacity pages before the ramp
- * even gets there (see `alerts/rules/default.yml`).
+ * even gets there (see `rules/packs/default.yml`).
  */
 import type { Labels, Sample } from '../core/samples.ts';
 import type { ScheduledExam } from './exam.ts';

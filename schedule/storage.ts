@@ -9,8 +9,8 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { z } from 'zod';
 import { ConfigError, DecodeError } from '../core/errors.ts';
-import { isIdentifier } from '../pipeline/schema/queries.ts';
-import { EXAM_SCHEDULE, TABLES } from '../pipeline/schema/tables.ts';
+import { isIdentifier } from '../schema/queries.ts';
+import { EXAM_SCHEDULE, TABLES } from '../schema/tables.ts';
 import { examEndMs, type ScheduledExam } from './exam.ts';
 
 /** Options of {@link writeSchedule}. */

@@ -6,7 +6,7 @@
  * never hosts, values, rule names, runbooks or annotations (the alert's labels and
  * annotations are not read beyond `severity` and `faculty`).
  */
-import type { AlertTransition } from '../alerts/engine.ts';
+import type { AlertTransition } from '../rules/engine.ts';
 import { FACULTIES } from '../simulator/model.ts';
 
 /** A notice's life: published (visible), held (an operator stopped it), cleared (over). */

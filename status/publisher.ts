@@ -8,7 +8,7 @@
  * published by a later transition. `refresh()` re-issues a notice when its promised
  * "next update" time comes, so the promise on the page is always in the future.
  */
-import type { AlertTransition } from '../alerts/engine.ts';
+import type { AlertTransition } from '../rules/engine.ts';
 import { UnavailableError, describeError } from '../core/errors.ts';
 import { retry } from '../core/retry.ts';
 import { clearedText, isStudentFacing, noticeText, publicView, scopeOf, type NoticeText, type PublicNotice, type StatusNotice } from './notice.ts';

@@ -1,17 +1,17 @@
 /**
  * Detectors of the detection benchmark. A Vigie detector is the production rules stage
- * (`alerts/stage.ts`, as `vigie ingest` and `vigie demo` build it) minus transport and
+ * (`rules/stage.ts`, as `vigie ingest` and `vigie demo` build it) minus transport and
  * storage, with a `notify` that is timestamped so the bench can measure sample arrival →
  * notifier call. The Prometheus
  * detector evaluates one alert expression on a real Prometheus (remote write, then
  * `query_range` at the 15 s evaluation step) and applies `for` with the same state
  * machine as Prometheus' rules manager.
  */
-import { INACTIVE, transition, type AlertState } from '../../alerts/alertState.ts';
-import type { AlertTransition } from '../../alerts/engine.ts';
-import type { Notification } from '../../alerts/notifiers/types.ts';
-import { requiredRetentionByMetric, type AlertingRule, type RuleGroup } from '../../alerts/rules.ts';
-import { createRulesStage } from '../../alerts/stage.ts';
+import { INACTIVE, transition, type AlertState } from '../../rules/alertState.ts';
+import type { AlertTransition } from '../../rules/engine.ts';
+import type { Notification } from '../../paging/receivers/types.ts';
+import { requiredRetentionByMetric, type AlertingRule, type RuleGroup } from '../../rules/ruleFile.ts';
+import { createRulesStage } from '../../rules/stage.ts';
 import type { ScheduledExam } from '../../schedule/index.ts';
 import type { Sample } from '../../core/samples.ts';
 import type { RemoteWriteSeries, RunningPrometheus } from '../../test/support/prometheus.ts';
@@ -105,7 +105,7 @@ export function createVigieDetector(groups: readonly RuleGroup[], opts: VigieDet
     for (const fp of [...firing]) if (!alerts.some((a) => a.fingerprint === fp && a.status === 'firing')) firing.delete(fp);
     if (newPage) pageLatencyMs.push(now - arrival);
   };
-  // The production rules stage (alerts/stage.ts), with a timestamping notify in place of the pager.
+  // The production rules stage (rules/stage.ts), with a timestamping notify in place of the pager.
   const stage = createRulesStage({
     groups,
     minRetentionMs: 0,

@@ -10,7 +10,7 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import type { AlertTransition } from '../../alerts/index.ts';
+import type { AlertTransition } from '../../rules/index.ts';
 import { VigieError } from '../../core/errors.ts';
 import { buildDashboards } from '../../dashboards/index.ts';
 import { DEFAULT_CHDB_PATH } from '../../pipeline/index.ts';

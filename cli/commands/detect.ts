@@ -3,7 +3,7 @@
  * Reads `timestamp,value` rows (header optional; `-` = stdin), writes
  * `timestamp,value,anomaly_score,anomaly` to stdout — one row per input row, same order,
  * the timestamp and value fields echoed byte for byte, the score (1 − tail probability,
- * see alerts/forecast/anomaly.ts) computed from that row and the rows before it only
+ * see rules/forecast/anomaly.ts) computed from that row and the rows before it only
  * (appending rows never changes earlier scores), `anomaly` 1 when the score reaches the
  * threshold (default 0.9999: about one false alarm per 10,000 normal points).
  *
@@ -16,7 +16,7 @@ import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import type { Command } from 'commander';
-import { anomalyKernel, DEFAULT_ANOMALY_THRESHOLD, type AnomalyParams } from '../../alerts/forecast/anomaly.ts';
+import { anomalyKernel, DEFAULT_ANOMALY_THRESHOLD, type AnomalyParams } from '../../rules/forecast/anomaly.ts';
 import { ConfigError, describeError } from '../../core/errors.ts';
 
 /** A row that cannot be scored; the message names the line and its content. */
@@ -30,7 +30,7 @@ export interface DetectOptions {
   readonly header?: boolean;
   /** Score at or above which a row is an anomaly (default {@link DEFAULT_ANOMALY_THRESHOLD}). */
   readonly threshold?: number;
-  /** Kernel knobs (defaults: alerts/forecast/anomaly.ts). */
+  /** Kernel knobs (defaults: rules/forecast/anomaly.ts). */
   readonly params?: AnomalyParams;
 }
 

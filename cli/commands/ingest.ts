@@ -8,10 +8,10 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { parseDuration, loadRuleFile, requiredRetentionByMetric } from '../../alerts/index.ts';
-import { newestStoredSampleMs, readRecentSamples } from '../../alerts/backtest/backtest.ts';
-import type { PagingConfigInput } from '../../alerts/routing/index.ts';
-import { createRulesStage, type RulesStage } from '../../alerts/stage.ts';
+import { parseDuration, loadRuleFile, requiredRetentionByMetric } from '../../rules/index.ts';
+import { newestStoredSampleMs, readRecentSamples } from '../../rules/backtest/backtest.ts';
+import type { PagingConfigInput } from '../../paging/routing/index.ts';
+import { createRulesStage, type RulesStage } from '../../rules/stage.ts';
 import { describeError } from '../../core/errors.ts';
 import { createStatusPublisher, startStatusServer, type StatusServer } from '../../status/index.ts';
 import { createScheduleSource, readSchedule, scheduleSourceSpecOf, type ScheduleSource } from '../../schedule/index.ts';

@@ -5,12 +5,12 @@
  */
 import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
-import { backtest, type BacktestResult } from '../../alerts/backtest/index.ts';
-import { formatDuration, loadRuleFile, parseDuration, requiredRetentionMs, type RuleGroup } from '../../alerts/index.ts';
-import { checkRuleInputs, formatInputsReport } from '../../alerts/inputs.ts';
+import { backtest, type BacktestResult } from '../../rules/backtest/index.ts';
+import { formatDuration, loadRuleFile, parseDuration, requiredRetentionMs, type RuleGroup } from '../../rules/index.ts';
+import { checkRuleInputs, formatInputsReport } from '../../rules/inputs.ts';
 import { ConfigError } from '../../core/errors.ts';
-import { qualifiedTable } from '../../pipeline/schema/queries.ts';
-import { SERIES, TABLES } from '../../pipeline/schema/tables.ts';
+import { qualifiedTable } from '../../schema/queries.ts';
+import { SERIES, TABLES } from '../../schema/tables.ts';
 import { explainMissingDatabase, openReaderStorage } from '../storage.ts';
 import { formatLead } from '../../postmortem/index.ts';
 import { DEFAULT_RULES_FILE, timeOption } from '../options.ts';
@@ -95,7 +95,7 @@ export function formatBacktestTable(r: BacktestResult): string {
 
 /**
  * `--against STORE`: the series the store holds, checked against the pack's selectors
- * (see `alerts/inputs.ts`). A chDB directory must exist: a typo must not create an empty store.
+ * (see `rules/inputs.ts`). A chDB directory must exist: a typo must not create an empty store.
  */
 export async function checkAgainstStore(groups: readonly RuleGroup[], store: string, database: string): Promise<string> {
   const isUrl = /^https?:\/\//.test(store);

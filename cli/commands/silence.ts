@@ -9,9 +9,9 @@ import { InvalidArgumentError, type Command } from 'commander';
 import type { Clock } from '../../core/clock.ts';
 import { systemClock } from '../../core/clock.ts';
 import { ConfigError } from '../../core/errors.ts';
-import { tryParseDuration } from '../../alerts/duration.ts';
-import { parseMatcher } from '../../alerts/routing/matchers.ts';
-import { addSilence, expireSilence, readSilences, silenceState, type Silence } from '../../alerts/routing/silences.ts';
+import { tryParseDuration } from '../../rules/duration.ts';
+import { parseMatcher } from '../../paging/routing/matchers.ts';
+import { addSilence, expireSilence, readSilences, silenceState, type Silence } from '../../paging/routing/silences.ts';
 
 /** Seams for tests: the clock and where output goes. */
 export interface SilenceCommandDeps {

@@ -130,7 +130,7 @@ describe('vigie on a campus: timetable import, ingest over Kafka, pages before t
       '--topic', topic,
       '--group', `${topic}.group`,
       '--chdb-path', chdb,
-      '--rules', join(ROOT, 'alerts/rules/default.yml'),
+      '--rules', join(ROOT, 'rules/packs/default.yml'),
       '--alertmanager', am.url,
       '--state', join(dir, `${name}-state.json`),
       '--outbox', join(dir, `${name}-outbox`),
@@ -219,7 +219,7 @@ describe('vigie on a campus: timetable import, ingest over Kafka, pages before t
     const firstPage = Math.min(...r.pages.map((p) => Date.parse(p.startsAt)));
     console.log(`[platform-b] collapse ${new Date(r.collapseAt).toISOString()} first page ${new Date(firstPage).toISOString()} lead ${((r.collapseAt - firstPage) / 60_000).toFixed(1)} min`);
     expect(firstPage).toBeLessThan(r.collapseAt);
-    const check = await run(['rules', 'check', join(ROOT, 'alerts/rules/default.yml'), '--against', r.chdb], 'platform-b:check');
+    const check = await run(['rules', 'check', join(ROOT, 'rules/packs/default.yml'), '--against', r.chdb], 'platform-b:check');
     console.log(check);
     expect(check).toMatch(/ecampus_workers_busy\s+read by/);
   });

@@ -12,7 +12,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AlertTransition } from '../../alerts/engine.ts';
+import type { AlertTransition } from '../../rules/engine.ts';
 import { createStatusPublisher, startStatusServer, type StatusServer, type StatusWebhookPayload } from '../../status/index.ts';
 import { startWebhookReceiver, type ReceivedRequest, type WebhookReceiver } from '../integration/support/webhook.ts';
 

@@ -3,9 +3,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAlertsLogWriter } from '../../alerts/alertsLog.ts';
-import type { AlertTransition } from '../../alerts/engine.ts';
-import { migrate } from '../../pipeline/schema/migrate.ts';
+import { createAlertsLogWriter } from '../../rules/alertsLog.ts';
+import type { AlertTransition } from '../../rules/engine.ts';
+import { migrate } from '../../schema/migrate.ts';
 import { createStorage, type Storage } from '../../pipeline/storage.ts';
 
 const T0 = Date.UTC(2026, 0, 12, 8, 0, 0);

@@ -13,9 +13,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import type { Sample } from '../../core/samples.ts';
-import { evaluate } from '../../alerts/promql/eval.ts';
-import { parsePromQL } from '../../alerts/promql/parse.ts';
-import { createSeriesStore } from '../../alerts/windows.ts';
+import { evaluate } from '../../rules/promql/eval.ts';
+import { parsePromQL } from '../../rules/promql/parse.ts';
+import { createSeriesStore } from '../../rules/windows.ts';
 
 const PROMTOOL = process.env['VIGIE_PROMTOOL_BIN'] ?? '/usr/bin/promtool';
 const STEP = 15_000;

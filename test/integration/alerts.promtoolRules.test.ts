@@ -12,13 +12,13 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import type { Sample } from '../../core/samples.ts';
-import { createRuleEngine, type AlertTransition } from '../../alerts/engine.ts';
-import { loadRuleFile } from '../../alerts/rules.ts';
-import { createWatermarkScheduler } from '../../alerts/scheduler.ts';
-import { createSeriesStore } from '../../alerts/windows.ts';
+import { createRuleEngine, type AlertTransition } from '../../rules/engine.ts';
+import { loadRuleFile } from '../../rules/ruleFile.ts';
+import { createWatermarkScheduler } from '../../rules/scheduler.ts';
+import { createSeriesStore } from '../../rules/windows.ts';
 
 const PROMTOOL = process.env['VIGIE_PROMTOOL_BIN'] ?? '/usr/bin/promtool';
-const DEFAULT = fileURLToPath(new URL('../../alerts/rules/prometheus.yml', import.meta.url));
+const DEFAULT = fileURLToPath(new URL('../../rules/packs/prometheus.yml', import.meta.url));
 const STEP = 15_000;
 const POINTS = 161; // 40 minutes
 

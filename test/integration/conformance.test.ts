@@ -16,9 +16,9 @@
 import { existsSync } from 'node:fs';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { evaluate, type Value } from '../../alerts/promql/eval.ts';
-import { parsePromQL } from '../../alerts/promql/parse.ts';
-import { createSeriesStore, type SeriesStore } from '../../alerts/windows.ts';
+import { evaluate, type Value } from '../../rules/promql/eval.ts';
+import { parsePromQL } from '../../rules/promql/parse.ts';
+import { createSeriesStore, type SeriesStore } from '../../rules/windows.ts';
 import type { Sample } from '../../core/samples.ts';
 import { PROMETHEUS3_BIN, PROMETHEUS_BIN, startPrometheus, type PromInstantResult, type RemoteWriteSeries, type RunningPrometheus } from '../support/prometheus.ts';
 

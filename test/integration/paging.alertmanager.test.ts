@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { manualClock } from '../../core/clock.ts';
-import { parseRuleFile } from '../../alerts/rules.ts';
-import { createRulesStage } from '../../alerts/stage.ts';
+import { parseRuleFile } from '../../rules/ruleFile.ts';
+import { createRulesStage } from '../../rules/stage.ts';
 import { startAlertmanager, type RunningAlertmanager } from './support/alertmanager.ts';
 import { startWebhookReceiver, type WebhookReceiver } from './support/webhook.ts';
 

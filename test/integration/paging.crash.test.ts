@@ -10,9 +10,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pagerDutyDedupKey } from '../../alerts/notifiers/pagerduty.ts';
-import type { Notification } from '../../alerts/notifiers/types.ts';
-import { startFakeReceivers, type FakeReceivers } from '../unit/notifiers/fakeReceivers.ts';
+import { pagerDutyDedupKey } from '../../paging/receivers/pagerduty.ts';
+import type { Notification } from '../../paging/receivers/types.ts';
+import { startFakeReceivers, type FakeReceivers } from '../unit/paging/receivers/fakeReceivers.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const STARTS_AT = Date.UTC(2026, 0, 12, 8, 0, 0);
@@ -31,8 +31,8 @@ const B = mk('2002', 'law');
 const SCRIPT = `
 import { join } from 'node:path';
 import { systemClock } from ${JSON.stringify(join(ROOT, 'core/clock.ts'))};
-import { parsePagingConfig } from ${JSON.stringify(join(ROOT, 'alerts/routing/config.ts'))};
-import { createPager } from ${JSON.stringify(join(ROOT, 'alerts/routing/pager.ts'))};
+import { parsePagingConfig } from ${JSON.stringify(join(ROOT, 'paging/routing/config.ts'))};
+import { createPager } from ${JSON.stringify(join(ROOT, 'paging/routing/pager.ts'))};
 const [journalDir, url, alertsJson] = process.argv.slice(2);
 const config = parsePagingConfig({
   receivers: [{ name: 'pd', type: 'pagerduty', url, routing_key: 'RK' }],

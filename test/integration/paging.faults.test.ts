@@ -9,13 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { manualClock, type ManualClock } from '../../core/clock.ts';
-import { createRuleEngine } from '../../alerts/engine.ts';
-import { parseRuleFile } from '../../alerts/rules.ts';
-import { createSeriesStore } from '../../alerts/windows.ts';
-import { parsePagingConfig } from '../../alerts/routing/config.ts';
-import { createPager, type Pager } from '../../alerts/routing/pager.ts';
-import type { Notification } from '../../alerts/notifiers/types.ts';
-import { startFakeReceivers, type FakeReceivers } from '../unit/notifiers/fakeReceivers.ts';
+import { createRuleEngine } from '../../rules/engine.ts';
+import { parseRuleFile } from '../../rules/ruleFile.ts';
+import { createSeriesStore } from '../../rules/windows.ts';
+import { parsePagingConfig } from '../../paging/routing/config.ts';
+import { createPager, type Pager } from '../../paging/routing/pager.ts';
+import type { Notification } from '../../paging/receivers/types.ts';
+import { startFakeReceivers, type FakeReceivers } from '../unit/paging/receivers/fakeReceivers.ts';
 
 const T0 = Date.UTC(2026, 0, 12, 8, 0, 0);
 const page: Notification = {

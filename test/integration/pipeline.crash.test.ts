@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { countStoredSamples } from '../../pipeline/clickhouseSink.ts';
-import { TABLES } from '../../pipeline/schema/tables.ts';
+import { TABLES } from '../../schema/tables.ts';
 import { createStorage } from '../../pipeline/storage.ts';
 import { partitionForKey } from '../../transport/inprocess.ts';
 import { KafkaTransport } from '../../transport/kafka.ts';

@@ -11,7 +11,7 @@ import kafkajs from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countStoredSamples } from '../../pipeline/clickhouseSink.ts';
 import { createPipeline } from '../../pipeline/pipeline.ts';
-import { migrate } from '../../pipeline/schema/migrate.ts';
+import { migrate } from '../../schema/migrate.ts';
 import { createStorage, type Storage } from '../../pipeline/storage.ts';
 import { KafkaTransport } from '../../transport/kafka.ts';
 import { HEADERS, dlqTopicOf, type IncomingBatch, type IncomingMessage } from '../../transport/types.ts';

@@ -14,7 +14,7 @@ import type { Sample } from '../../core/samples.ts';
 import { countExportedSamples } from '../../otlp/encode.ts';
 import { countStoredSamples } from '../../pipeline/clickhouseSink.ts';
 import { createPipeline } from '../../pipeline/pipeline.ts';
-import { migrate } from '../../pipeline/schema/migrate.ts';
+import { migrate } from '../../schema/migrate.ts';
 import { createStorage, type Storage } from '../../pipeline/storage.ts';
 import { InProcessTransport } from '../../transport/inprocess.ts';
 import { HEADERS, TOPICS, dlqTopicOf, type IncomingBatch, type OutgoingMessage, type Transport } from '../../transport/types.ts';

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countExportedSamples } from '../../otlp/encode.ts';
 import { countStoredSamples } from '../../pipeline/clickhouseSink.ts';
 import { createPipeline } from '../../pipeline/pipeline.ts';
-import { migrate } from '../../pipeline/schema/migrate.ts';
+import { migrate } from '../../schema/migrate.ts';
 import { createStorage, type Storage } from '../../pipeline/storage.ts';
 import { KafkaTransport } from '../../transport/kafka.ts';
 import { HEADERS, type IncomingBatch, type OutgoingMessage } from '../../transport/types.ts';

@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sample } from '../../core/samples.ts';
 import { countStoredSamples, createClickHouseSink } from '../../pipeline/clickhouseSink.ts';
-import { migrate } from '../../pipeline/schema/migrate.ts';
-import { TABLES } from '../../pipeline/schema/tables.ts';
+import { migrate } from '../../schema/migrate.ts';
+import { TABLES } from '../../schema/tables.ts';
 import { createStorage, type Storage } from '../../pipeline/storage.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'vigie-pipeline-storage-'));

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countStoredSamples } from '../../pipeline/clickhouseSink.ts';
 import { createPipeline } from '../../pipeline/pipeline.ts';
-import { migrate } from '../../pipeline/schema/migrate.ts';
+import { migrate } from '../../schema/migrate.ts';
 import { createStorage, type Storage } from '../../pipeline/storage.ts';
 import { InProcessTransport } from '../../transport/inprocess.ts';
 import { TOPICS } from '../../transport/types.ts';

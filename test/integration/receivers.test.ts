@@ -10,10 +10,10 @@ import { join } from 'node:path';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../core/clock.ts';
-import { parsePagingConfig } from '../../alerts/routing/config.ts';
-import { createPager } from '../../alerts/routing/pager.ts';
-import type { Notification } from '../../alerts/notifiers/types.ts';
-import { startFakeReceivers, type FakeReceivers } from '../unit/notifiers/fakeReceivers.ts';
+import { parsePagingConfig } from '../../paging/routing/config.ts';
+import { createPager } from '../../paging/routing/pager.ts';
+import type { Notification } from '../../paging/receivers/types.ts';
+import { startFakeReceivers, type FakeReceivers } from '../unit/paging/receivers/fakeReceivers.ts';
 
 const now = Date.now();
 const alert = (faculty: string, status: 'firing' | 'resolved' = 'firing'): Notification => ({

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrate } from '../../pipeline/schema/migrate.ts';
+import { migrate } from '../../schema/migrate.ts';
 import { createStorage, type Storage } from '../../pipeline/storage.ts';
 import { createScheduleSource, readSchedule, TimetableError, type ScheduledExam } from '../../schedule/index.ts';
 

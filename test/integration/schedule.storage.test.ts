@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadMigrations, migrate } from '../../pipeline/schema/migrate.ts';
+import { loadMigrations, migrate } from '../../schema/migrate.ts';
 import { createStorage, type Storage } from '../../pipeline/storage.ts';
 import { readSchedule, writeSchedule, type ScheduledExam } from '../../schedule/index.ts';
 

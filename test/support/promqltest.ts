@@ -19,12 +19,12 @@
  * the exact text of expected failure messages, and test.go's extra re-runs of instant
  * queries with `@` appended and in range mode.
  */
-import { evaluate, evaluateRange, type Value } from '../../alerts/promql/eval.ts';
-import { almostEqual } from '../../alerts/promql/functions.ts';
-import { parsePromQL, PromQLError } from '../../alerts/promql/parse.ts';
-import type { VectorSelector } from '../../alerts/promql/ast.ts';
-import { createSeriesStore, matchLabel, type SeriesStore } from '../../alerts/windows.ts';
-import { tryParseDuration } from '../../alerts/duration.ts';
+import { evaluate, evaluateRange, type Value } from '../../rules/promql/eval.ts';
+import { almostEqual } from '../../rules/promql/functions.ts';
+import { parsePromQL, PromQLError } from '../../rules/promql/parse.ts';
+import type { VectorSelector } from '../../rules/promql/ast.ts';
+import { createSeriesStore, matchLabel, type SeriesStore } from '../../rules/windows.ts';
+import { tryParseDuration } from '../../rules/duration.ts';
 import type { Sample } from '../../core/samples.ts';
 
 /** Outcome of one eval command. */

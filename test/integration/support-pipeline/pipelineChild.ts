@@ -8,7 +8,7 @@
  * VIGIE_TEST_DATABASE, VIGIE_TEST_MAX_BATCH_SAMPLES (optional).
  */
 import { createPipeline } from '../../../pipeline/pipeline.ts';
-import { migrate } from '../../../pipeline/schema/migrate.ts';
+import { migrate } from '../../../schema/migrate.ts';
 import { createStorage } from '../../../pipeline/storage.ts';
 import { KafkaTransport } from '../../../transport/kafka.ts';
 

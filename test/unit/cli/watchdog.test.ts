@@ -1,12 +1,12 @@
 /** The watchdog: the default rule pack pages when the pipeline stalls with messages waiting. */
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { createRuleEngine } from '../../../alerts/engine.ts';
-import { loadRuleFile } from '../../../alerts/rules.ts';
-import { createSeriesStore } from '../../../alerts/windows.ts';
+import { createRuleEngine } from '../../../rules/engine.ts';
+import { loadRuleFile } from '../../../rules/ruleFile.ts';
+import { createSeriesStore } from '../../../rules/windows.ts';
 import { selfSamples } from '../../../cli/commands/ingest.ts';
 
-const DEFAULT = fileURLToPath(new URL('../../../alerts/rules/default.yml', import.meta.url));
+const DEFAULT = fileURLToPath(new URL('../../../rules/packs/default.yml', import.meta.url));
 const T0 = Date.UTC(2026, 0, 12, 8, 0);
 
 async function run(lag: number, stalledFromS: number): Promise<string[]> {

@@ -223,7 +223,7 @@ describe('all four dashboards', () => {
     // into underscores and adds _total (counters) or _bucket (histograms), no unit suffix.
     const root = join(import.meta.dirname, '../../..');
     const exported = new Set<string>();
-    for (const dir of ['pipeline', 'alerts', 'collectors', 'cli', 'core']) {
+    for (const dir of ['pipeline', 'rules', 'paging', 'collectors', 'cli', 'core']) {
       for (const f of readdirSync(join(root, dir), { recursive: true, encoding: 'utf8' })) {
         if (!f.endsWith('.ts')) continue;
         for (const m of readFileSync(join(root, dir, f), 'utf8').matchAll(/create(Counter|Histogram|ObservableGauge|UpDownCounter|Gauge)\(\s*'([^']+)'/g)) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { loadMigrations, renderMigration } from '../../../pipeline/schema/migrate.ts';
-import { TABLES } from '../../../pipeline/schema/tables.ts';
+import { loadMigrations, renderMigration } from '../../../schema/migrate.ts';
+import { TABLES } from '../../../schema/tables.ts';
 
 const ingest = () => {
   const m = loadMigrations().find((x) => x.name.endsWith('_samples_ingest'));

@@ -2,8 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fingerprint, seriesKey } from '../../../core/samples.ts';
 import { fastFingerprint } from '../../../pipeline/clickhouseSink.ts';
-import { loadMigrations, renderMigration } from '../../../pipeline/schema/migrate.ts';
-import { TABLES } from '../../../pipeline/schema/tables.ts';
+import { loadMigrations, renderMigration } from '../../../schema/migrate.ts';
+import { TABLES } from '../../../schema/tables.ts';
 
 const all = (opts: { database: string; cluster?: string }) => loadMigrations().flatMap((m) => renderMigration(m.sql, opts));
 

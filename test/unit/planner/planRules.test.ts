@@ -5,10 +5,10 @@
  */
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { createRuleEngine, type AlertTransition } from '../../../alerts/engine.ts';
-import { loadRuleFile, requiredRetentionMs } from '../../../alerts/rules.ts';
-import { createWatermarkScheduler } from '../../../alerts/scheduler.ts';
-import { createSeriesStore } from '../../../alerts/windows.ts';
+import { createRuleEngine, type AlertTransition } from '../../../rules/engine.ts';
+import { loadRuleFile, requiredRetentionMs } from '../../../rules/ruleFile.ts';
+import { createWatermarkScheduler } from '../../../rules/scheduler.ts';
+import { createSeriesStore } from '../../../rules/windows.ts';
 import type { Sample } from '../../../core/samples.ts';
 import { configuredCapacity, createPlanFeeder, DEFAULT_PROFILE, planSeries, PLAN_METRICS } from '../../../planner/index.ts';
 import { schedule, DEFAULT_DAY_MS } from '../../../simulator/model.ts';

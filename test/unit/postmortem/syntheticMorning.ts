@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { fingerprint, type Labels } from '../../../core/samples.ts';
-import { migrate } from '../../../pipeline/schema/migrate.ts';
+import { migrate } from '../../../schema/migrate.ts';
 import { createStorage, type Storage } from '../../../pipeline/storage.ts';
-import { TABLES } from '../../../pipeline/schema/tables.ts';
+import { TABLES } from '../../../schema/tables.ts';
 import { writeSchedule, type ScheduledExam } from '../../../schedule/index.ts';
 
 const MIN = 60_000;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadMigrations, renderMigration } from '../../../pipeline/schema/migrate.ts';
+import { loadMigrations, renderMigration } from '../../../schema/migrate.ts';
 
 const m008 = () => loadMigrations().find((m) => m.version === 8)!;
 const render = (opts: { database: string; cluster?: string }) =>

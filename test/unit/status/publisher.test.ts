@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { AlertTransition } from '../../../alerts/engine.ts';
+import type { AlertTransition } from '../../../rules/engine.ts';
 import { createStatusPublisher, renderStatusPage, type StatusWebhookPayload } from '../../../status/index.ts';
 
 const T0 = Date.UTC(2026, 0, 12, 8, 52);
