@@ -38,7 +38,7 @@ function vigie(...argv: string[]): Promise<{ stdout: string; stderr: string }> {
 
 beforeAll(async () => {
   await node(`
-    import { migrate } from './pipeline/schema/migrate.ts';
+    import { migrate } from './schema/migrate.ts';
     import { createStorage } from './pipeline/storage.ts';
     import { insertMorning } from './test/unit/postmortem/syntheticMorning.ts';
     const s = createStorage({ chdbPath: ${JSON.stringify(chdb)}, database: 'vigie' });
