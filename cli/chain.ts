@@ -9,6 +9,7 @@ import { writeSchedule } from '../schedule/index.ts';
 import type { AlertTransition } from '../rules/index.ts';
 import type { PagerStats, PagingConfigInput } from '../paging/routing/index.ts';
 import { createRulesStage } from '../rules/stage.ts';
+import { createStatusPublisher } from '../status/index.ts';
 import type { Clock } from '../core/clock.ts';
 import { describeError } from '../core/errors.ts';
 import { countStoredSamples, createPipeline, migrate } from '../pipeline/index.ts';
@@ -40,6 +41,8 @@ export interface MorningChainOptions {
   readonly evaluationIntervalMs?: number;
   /** Simulator knobs; `start` defaults to 07:30 UTC of the current day (see {@link todaysMorning}). */
   readonly sim: Partial<MorningOptions>;
+  /** Student-facing status notices (status/): their state file, and CMS webhooks. */
+  readonly status?: { readonly statePath: string; readonly webhookUrls?: readonly string[] };
   /** Called for every alert transition to firing or resolved, as it happens. */
   readonly onAlert?: (t: AlertTransition) => void;
   /** Called after each simulated collection. */
@@ -130,6 +133,7 @@ export async function runMorningChain(opts: MorningChainOptions): Promise<Mornin
     pager: { paging: opts.paging, alertmanagerUrl: opts.alertmanagerUrl, webhookUrls: opts.webhookUrls, journalDir: opts.journalDir, clock: simClock, log },
     ...(opts.statePath ? { statePath: opts.statePath, stateNowMs: sim.start! } : {}),
     alertsLog: { client: storage.client, database: storage.database },
+    ...(opts.status ? { status: createStatusPublisher({ statePath: opts.status.statePath, webhookUrls: opts.status.webhookUrls ?? [], clock: simClock, log }) } : {}),
     onTransitions: (ts) => {
       for (const t of ts) {
         transitions.push(t);

@@ -17,6 +17,7 @@ import { DEFAULT_CHDB_PATH } from '../../pipeline/index.ts';
 import { headlineLines } from '../../postmortem/format.ts';
 import { writePostmortemReport, type PostmortemReport } from '../../postmortem/index.ts';
 import { resolveMorningOptions } from '../../simulator/index.ts';
+import { readStatusState, renderStatusPage } from '../../status/index.ts';
 import { runMorningChain, todaysMorning, type ChainProgress, type MorningChainResult } from '../chain.ts';
 import { floatOption, kafkaOption, DEFAULT_RULES_FILE } from '../options.ts';
 import { dataDirOf, DEFAULT_HTTP_PORT, httpPortOption, openWriterStorage } from '../storage.ts';
@@ -42,6 +43,8 @@ export interface DemoOptions {
   readonly keepServing?: boolean;
   /** Give up draining after this long without progress (default 120 s). */
   readonly drainStallMs?: number;
+  /** Also post the student-facing status notices to these webhooks. */
+  readonly statusWebhook?: string[];
 }
 
 /** What a demo produced: the chain's result and the report built on it (null when the data is incomplete). */
@@ -88,6 +91,7 @@ export function registerDemoCommand(program: Command): void {
     .option('--alertmanager <url>', 'also send alerts to this Alertmanager (API v2)')
     .option('--webhook <url...>', 'also send alerts to these webhooks (Alertmanager webhook format v4)')
     .option('--rules <file>', 'rule file', DEFAULT_RULES_FILE)
+    .option('--status-webhook <url...>', "also post the student-facing status notices to these webhooks (a CMS or intranet)")
     .option('--http-host <host>', 'interface of the read-only ClickHouse-compatible endpoint', '127.0.0.1')
     .option('--http-port <port>', 'its port (0 = any free port; a taken default falls back to a free one)', httpPortOption, DEFAULT_HTTP_PORT)
     .option('--no-http', 'do not serve the embedded database while the demo runs')
@@ -108,6 +112,9 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const sim = resolveMorningOptions({ start: todaysMorning(), seed: opts.seed, capacity: opts.capacity, compression: opts.compression > 0 ? opts.compression : Infinity });
   const endMs = sim.start + sim.durationMs;
   rmSync(join(out, 'alert-state.json'), { force: true });
+  const statusState = join(out, 'status', 'status.json');
+  rmSync(join(out, 'status'), { recursive: true, force: true });
+  mkdirSync(join(out, 'status'), { recursive: true });
   mkdirSync(out, { recursive: true });
   const log = (line: string) => process.stderr.write(line + '\n');
   const held = await openWriterStorage({
@@ -159,6 +166,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       webhookUrls: opts.webhook ?? [],
       journalDir: join(out, 'outbox'),
       statePath: join(out, 'alert-state.json'),
+      status: { statePath: statusState, webhookUrls: opts.statusWebhook ?? [] },
       sim,
       onAlert,
       onProgress: progress,
@@ -197,6 +205,11 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       lines.push(`files written          ${grafana.files.length} Grafana files under ${grafanaDir}${held.endpoint ? ` (data source: ${held.endpoint.url}, served with --keep-serving)` : ''}`);
       lines.push(`                       Grafana: provisioning in ${join(grafanaDir, 'provisioning')}, run with VIGIE_DASHBOARDS_DIR=${join(grafanaDir, 'dashboards')}`);
       lines.push(...[reportFile, ...written.files].map((f) => `                       post-mortem: ${f}`));
+      // What students were told, as the status page showed it at the collapse.
+      const notices = readStatusState(statusState).notices;
+      const statusPage = join(out, 'status', 'index.html');
+      writeFileSync(statusPage, renderStatusPage(notices, report.collapse?.minuteMs ?? t.endMs));
+      lines.push(`                       student status page: ${statusPage} (${notices.length} notice(s), French and English)`);
       lines.push(`again, from the data   vigie postmortem ${window}${opts.chdbPath && resolve(opts.chdbPath) !== resolve(DEFAULT_CHDB_PATH) ? ` --chdb-path ${opts.chdbPath}` : ''}`);
     }
     process.stdout.write(lines.join('\n') + '\n');
