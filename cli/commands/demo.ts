@@ -205,7 +205,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       lines.push(`files written          ${grafana.files.length} Grafana files under ${grafanaDir}${held.endpoint ? ` (data source: ${held.endpoint.url}, served with --keep-serving)` : ''}`);
       lines.push(`                       Grafana: provisioning in ${join(grafanaDir, 'provisioning')}, run with VIGIE_DASHBOARDS_DIR=${join(grafanaDir, 'dashboards')}`);
       lines.push(...[reportFile, ...written.files].map((f) => `                       post-mortem: ${f}`));
-      // What students were told, as the status page showed it at the collapse.
+      // What students were told: the status page as the morning left it (notices cleared on resolve).
       const notices = readStatusState(statusState).notices;
       const statusPage = join(out, 'status', 'index.html');
       writeFileSync(statusPage, renderStatusPage(notices, report.collapse?.minuteMs ?? t.endMs));
