@@ -21,4 +21,6 @@ if (!process.features.typescript) {
 }
 nodeModule.enableCompileCache?.();
 const { main } = await import('../cli/main.ts');
-process.exitCode = await main(process.argv);
+// A command may set its own exit code (the demo's 3: paged after the collapse); main()'s 0 must not hide it.
+const code = await main(process.argv);
+if (code !== 0 || !process.exitCode) process.exitCode = code;
