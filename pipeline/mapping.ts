@@ -58,8 +58,8 @@ export const metricMappingSchema = z
 /** What a `metrics:` section may say. */
 export type MetricMappingInput = z.input<typeof metricMappingSchema>;
 
-/** A compiled mapping: returns the mapped samples (dropped ones left out), the input when nothing applies. */
-export type MetricMapping = (samples: readonly Sample[]) => readonly Sample[];
+/** A compiled mapping: returns a new array of the mapped samples (dropped ones left out). */
+export type MetricMapping = (samples: readonly Sample[]) => Sample[];
 
 interface CompiledRule {
   readonly action: z.infer<typeof relabelSchema>['action'];

@@ -408,7 +408,7 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
           continue;
         }
         decoded = toSamples(request, toSamplesOpts);
-        if (mapping) decoded = { ...decoded, samples: [...mapping(decoded.samples)] };
+        if (mapping) decoded = { ...decoded, samples: mapping(decoded.samples) };
       } catch (err) {
         if (stored) continue;
         const reason = err instanceof DecodeError ? err.reason : DLQ_REASONS.malformed;

@@ -14,6 +14,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { latestPastMorning } from '../../cli/commands/simulate.ts';
 import { createStorage } from '../../pipeline/index.ts';
 import { startAlertmanager, type RunningAlertmanager } from '../integration/support/alertmanager.ts';
 import { kafkaBrokers, uniqueTopic } from '../integration/support/kafka.ts';
@@ -85,14 +86,6 @@ async function ingestLag(port: number): Promise<number | null> {
   }
 }
 
-/** 07:30 UTC of the latest day whose simulated morning (07:30–10:30) has ended. */
-function latestEndedMorning(now = Date.now()): number {
-  const d = new Date(now);
-  let start = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate(), 7, 30);
-  if (start + 3 * 3_600_000 > now) start -= 86_400_000;
-  return start;
-}
-
 describe('vigie on a campus: timetable import, ingest over Kafka, pages before the collapse', { timeout: 900_000 }, () => {
   let dir: string;
   let receiver: WebhookReceiver;
@@ -117,7 +110,7 @@ describe('vigie on a campus: timetable import, ingest over Kafka, pages before t
     const topic = uniqueTopic(`campus_${name}`);
     const before = receiver.received.length;
     const chdb = join(dir, `${name}-chdb`);
-    const start = latestEndedMorning();
+    const start = latestPastMorning(Date.now(), 3 * 3_600_000);
     const timetable = join(dir, `${name}-timetable.csv`);
     await run(['simulate', '--start', new Date(start).toISOString(), '--timetable-out', timetable, '--timetable-only'], `${name}:timetable`);
     const imported = await run(['schedule', 'import', timetable, '--chdb-path', chdb], `${name}:import`);
