@@ -36,6 +36,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'plan', summary: 'Plan a session morning from the timetable and past mornings: expected load, risk, staggered starts, servers, capacity.', load: async () => (await import('./commands/plan.ts')).registerPlanCommand },
   { name: 'status', summary: 'Student-facing status notices: show, hold, edit, publish; serve the status page.', load: async () => (await import('./commands/status.ts')).registerStatusCommand },
   { name: 'schedule', summary: 'Import the exam timetable (CSV, JSON, iCalendar) and show its expected load against capacity.', load: async () => (await import('./commands/schedule.ts')).registerScheduleCommand },
+  { name: 'store', summary: 'Serve an embedded database read-write so several ingest processes and rule evaluators share it.', load: async () => (await import('./commands/store.ts')).registerStoreCommand },
 ];
 
 /** Global options that take a value (their value is not a sub-command name). */

@@ -11,6 +11,9 @@
  * Lives next to `storage.ts` because it is the storage's second face: the process that
  * opened the directory serves it, and readers reach it through the same `Storage` handle.
  *
+ * With `writable` (what `vigie store serve` runs) it also accepts inserts and DDL: the
+ * embedded engine then stands in for a ClickHouse server shared by several processes.
+ *
  * Isolation: every request runs on a chDB session of its own on the same path (cheap,
  * ~1.5 ms; sessions on one path run in parallel, so a dashboard query never queues
  * behind the pipeline's inserts), with `readonly = 2` set first: the engine refuses any
@@ -39,6 +42,13 @@ export interface ReadEndpointOptions {
   readonly password?: string;
   /** One line per refused request or server error (default none). */
   readonly log?: (line: string) => void;
+  /**
+   * Accept writes too (`vigie store serve`): then several processes (ingest instances of
+   * one consumer group, an HA pair of rule evaluators) share one embedded database as
+   * they would share a ClickHouse server. Default false: the writer's own endpoint is
+   * read-only, so a reader can never disturb the pipeline's exactly-once bookkeeping.
+   */
+  readonly writable?: boolean;
 }
 
 /** A running endpoint. */
@@ -186,10 +196,15 @@ export async function startReadEndpoint(opts: ReadEndpointOptions): Promise<Read
   const run = async (sql: string, params: URLSearchParams): Promise<{ body: Uint8Array; format: string; summary: Record<string, string> }> => {
     const session = new chdb.Session(opts.chdbPath);
     try {
-      await session.queryAsync('SET readonly = 2');
+      if (!opts.writable) await session.queryAsync('SET readonly = 2');
       const db = params.get('database') ?? database;
       if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(db)) throw new EndpointError(81, 'UNKNOWN_DATABASE', 404, `database "${db}" is not an identifier`);
-      await session.queryAsync(`USE \`${db}\``);
+      try {
+        await session.queryAsync(`USE \`${db}\``);
+      } catch (err) {
+        // A writer's first statement may be the CREATE DATABASE of the default one.
+        if (!(opts.writable && !params.has('database') && /UNKNOWN_DATABASE|does not exist/.test(String(err)))) throw err;
+      }
       const binds: Record<string, string> = {};
       for (const [k, v] of params) {
         if (k.startsWith('param_')) binds[k.slice(6)] = unescapeParam(v);
@@ -235,7 +250,7 @@ export async function startReadEndpoint(opts: ReadEndpointOptions): Promise<Read
       if (params.get('compress') === '1') throw new EndpointError(CODES.unsupported, 'NOT_IMPLEMENTED', 400, 'compress=1 (ClickHouse block compression) is not supported by Vigie\'s endpoint; use HTTP gzip (enable_http_compression=1)');
       const statement = stripLeading(sql);
       if (statement === '') throw new EndpointError(CODES.syntax, 'SYNTAX_ERROR', 400, 'Empty query');
-      if (!READ_STATEMENT.test(statement)) {
+      if (!opts.writable && !READ_STATEMENT.test(statement)) {
         throw new EndpointError(CODES.readonly, 'READONLY', 403, `Cannot execute query in readonly mode: Vigie's endpoint is read-only (got "${statement.slice(0, 40)}…")`);
       }
       const r = await run(sql, params);
