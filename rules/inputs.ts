@@ -35,6 +35,7 @@ export const VIGIE_FED_METRICS: ReadonlyMap<string, string> = new Map([
   ['ecampus_platform_expected_peak_sessions', 'the exam schedule (vigie schedule import)'],
   ['vigie_pipeline_consumer_lag_messages', 'vigie ingest (its own health)'],
   ['vigie_pipeline_seconds_since_last_store', 'vigie ingest (its own health)'],
+  ['vigie_pipeline_samples_rejected_total', 'vigie ingest (its own validation: refusals by reason)'],
 ]);
 
 /** The check of one pack against one store. */

@@ -12,14 +12,16 @@ import { parseDuration, loadRuleFile, requiredRetentionByMetric } from '../../ru
 import { newestStoredSampleMs, readRecentSamples } from '../../rules/backtest/backtest.ts';
 import type { PagingConfigInput } from '../../paging/routing/index.ts';
 import { createRulesStage, type RulesStage } from '../../rules/stage.ts';
-import { describeError } from '../../core/errors.ts';
+import { ConfigError, describeError } from '../../core/errors.ts';
 import { createStatusPublisher, startStatusServer, type StatusServer } from '../../status/index.ts';
 import { createScheduleSource, readSchedule, scheduleSourceSpecOf, type ScheduleSource } from '../../schedule/index.ts';
 import { systemClock } from '../../core/clock.ts';
 import type { Sample } from '../../core/samples.ts';
 import { loadConfig } from '../../core/config.ts';
 import { startSelfTelemetry } from '../../core/selfTelemetry.ts';
-import { createPipeline, migrate } from '../../pipeline/index.ts';
+import { createPipeline, migrate, type PipelineValidationOptions } from '../../pipeline/index.ts';
+import { createStreamTap } from '../../pipeline/streamTap.ts';
+import { REJECT_REASONS } from '../../otlp/decode.ts';
 import { parseMetricMapping } from '../../pipeline/mapping.ts';
 import { createTransport, dlqTopicOf } from '../../transport/index.ts';
 import { formatRejections } from '../../pipeline/rejections.ts';
@@ -32,7 +34,9 @@ interface IngestFlags {
   clickhouseUrl?: string;
   chdbPath?: string;
   database?: string;
-  rules?: string;
+  /** A file, or false for `--no-rules` (storage only, even with --config). */
+  rules?: string | false;
+  rulesOnly?: boolean;
   alertmanager?: string;
   webhook?: string[];
   metricsPort?: number;
@@ -74,13 +78,40 @@ export function clickhouseCredentials(
   return { ...(username !== undefined ? { username } : {}), ...(password !== undefined ? { password } : {}) };
 }
 
-/** The watchdog's inputs (see the `vigie-self` group of the default rule pack). */
-export function selfSamples(atMs: number, lagMessages: number, secondsSinceLastStore: number): Sample[] {
+/**
+ * The watchdog's inputs (see the `vigie-self` group of the default rule pack), and the
+ * validation's refusals since start by reason (`vigie_pipeline_samples_rejected_total`,
+ * a counter: the cardinality limiter's refusals page through `VigieCardinalityLimitHit`).
+ * No replica label: two evaluators of an HA pair must send identical alerts.
+ */
+export function selfSamples(atMs: number, lagMessages: number, secondsSinceLastStore: number, rejected: Readonly<Record<string, number>> = {}): Sample[] {
   const labels = { job: 'vigie-ingest' };
   return [
     { metric: 'vigie_pipeline_consumer_lag_messages', labels, timestampMs: atMs, value: lagMessages },
     { metric: 'vigie_pipeline_seconds_since_last_store', labels, timestampMs: atMs, value: secondsSinceLastStore },
+    // The limiter's reasons start at 0, so the first burst of refusals is an increase.
+    ...Object.entries({ [REJECT_REASONS.cardinality]: 0, [REJECT_REASONS.metricNames]: 0, ...rejected }).map(([reason, n]) => ({
+      metric: 'vigie_pipeline_samples_rejected_total',
+      labels: { ...labels, reason },
+      timestampMs: atMs,
+      value: n,
+    })),
   ];
+}
+
+/** Default consumer group of a rules-only evaluator (`--rules-only`): never the storage group. */
+export const DEFAULT_RULES_GROUP = 'vigie-rules';
+
+/** The pipeline's validation knobs from the config (shared by the storing pipeline and the rules-only tap). */
+function pipelineValidation(p: ReturnType<typeof loadConfig>['pipeline']): PipelineValidationOptions {
+  return {
+    maxAgeMs: p.maxAgeMs,
+    maxSkewMs: p.maxSkewMs,
+    maxSeriesPerMetric: p.maxSeriesPerMetric,
+    maxMetricNames: p.maxMetricNames,
+    maxSeries: p.maxSeries,
+    seriesIdleMs: p.seriesIdleMs,
+  };
 }
 
 /** Registers `vigie ingest`. */
@@ -93,6 +124,8 @@ export function registerIngestCommand(program: Command): void {
     .option('--chdb-path <dir>', 'embedded chDB data directory')
     .option('--database <name>', 'ClickHouse database')
     .option('--rules <file>', 'evaluate this rule file on the ingested samples')
+    .option('--no-rules', 'store only, even with --config (scaled out: the rules run in a --rules-only evaluator that sees every partition)')
+    .option('--rules-only', `evaluate the rules on the whole topic in a consumer group of their own (--group, default ${DEFAULT_RULES_GROUP}) and store no samples; with several ingest instances, or as one of an HA pair`)
     .option('--alertmanager <url>', 'send alerts to this Alertmanager (API v2)')
     .option('--webhook <url...>', 'send alerts to these webhooks (Alertmanager webhook format v4)')
     .option('--state <file>', 'alert state file (restored on start, saved on change)', '.vigie/alert-state.json')
@@ -110,7 +143,8 @@ export function registerIngestCommand(program: Command): void {
     .option('--no-http', 'do not serve the embedded database (other commands cannot read it while ingest runs)')
     .action(async (flags: IngestFlags) => {
       const config = loadConfig(program.opts()['config'] as string | undefined, {
-        kafka: { ...(flags.kafka ? { brokers: [flags.kafka] } : {}), topic: flags.topic, groupId: flags.group },
+        // --rules-only: --group names the evaluator's group; kafka.groupId stays the storage group it must differ from.
+        kafka: { ...(flags.kafka ? { brokers: [flags.kafka] } : {}), topic: flags.topic, groupId: flags.rulesOnly ? undefined : flags.group },
         clickhouse: { url: flags.clickhouseUrl, chdbPath: flags.chdbPath, database: flags.database },
         alerts: { alertmanagerUrl: flags.alertmanager, ...(flags.webhook ? { webhookUrls: flags.webhook } : {}), ...(flags.rules ? { rulesFile: flags.rules } : {}) },
         selfTelemetry: { port: flags.metricsPort, host: flags.metricsHost },
@@ -119,7 +153,14 @@ export function registerIngestCommand(program: Command): void {
       if (!config.kafka.brokers) throw new Error('vigie ingest needs Kafka: pass --kafka HOST:PORT or set kafka.brokers in --config (the embedded mode runs in `vigie demo`)');
       const log = (line: string) => process.stderr.write(line + '\n');
       // Bad input stops the process before it listens, migrates or joins the group.
-      const rulesEnabled = !!(flags.rules || program.opts()['config']);
+      const rulesEnabled = flags.rules !== false && !!(flags.rules || program.opts()['config']);
+      const rulesGroup = flags.group ?? DEFAULT_RULES_GROUP;
+      if (flags.rulesOnly) {
+        if (!rulesEnabled) throw new ConfigError('--rules-only needs a rule file: pass --rules FILE (or alerts.rulesFile in --config), without --no-rules');
+        if (rulesGroup === config.kafka.groupId) {
+          throw new ConfigError(`--rules-only: group "${rulesGroup}" is the storage group; an evaluator there would take partitions from the storage instances and commit them unstored. Pass --group NAME (its own group; one per evaluator of an HA pair)`);
+        }
+      }
       const groups = rulesEnabled ? await loadRuleFile(config.alerts.rulesFile) : [];
       const mapping = parseMetricMapping(config.metrics, 'metrics');
       const metricsPort = config.selfTelemetry.port ?? 9464;
@@ -146,7 +187,17 @@ export function registerIngestCommand(program: Command): void {
         { name: config.kafka.topic, partitions: config.kafka.partitions },
         { name: dlqTopicOf(config.kafka.topic), partitions: 1 },
       ]);
-      const pipeline = createPipeline({
+      const pipeline = flags.rulesOnly
+        ? createStreamTap({
+            transport,
+            clock: systemClock,
+            topic: config.kafka.topic,
+            groupId: rulesGroup,
+            log,
+            validation: pipelineValidation(config.pipeline),
+            mapping,
+          })
+        : createPipeline({
         transport,
         storage,
         clock: systemClock,
@@ -154,14 +205,7 @@ export function registerIngestCommand(program: Command): void {
         groupId: config.kafka.groupId,
         log,
         stopTimeoutMs: Math.max(1000, config.pipeline.shutdownTimeoutMs / 2),
-        validation: {
-          maxAgeMs: config.pipeline.maxAgeMs,
-          maxSkewMs: config.pipeline.maxSkewMs,
-          maxSeriesPerMetric: config.pipeline.maxSeriesPerMetric,
-          maxMetricNames: config.pipeline.maxMetricNames,
-          maxSeries: config.pipeline.maxSeries,
-          seriesIdleMs: config.pipeline.seriesIdleMs,
-        },
+        validation: pipelineValidation(config.pipeline),
         mapping,
       });
 
@@ -243,14 +287,18 @@ export function registerIngestCommand(program: Command): void {
             .then((lag) => {
               rules.tick();
               const w = rules.watermark();
-              if (Number.isFinite(w)) rules.store.add(selfSamples(w, lag, (systemClock() - lastStoredAt) / 1000));
+              if (Number.isFinite(w)) rules.store.add(selfSamples(w, lag, (systemClock() - lastStoredAt) / 1000, pipeline.stats().rejected));
             });
         }, 1000);
         timer.unref();
       }
 
       await pipeline.start();
-      log(`vigie ingest: consuming ${config.kafka.topic} as group ${config.kafka.groupId} into ${storage.kind} database ${storage.database}`);
+      log(
+        flags.rulesOnly
+          ? `vigie ingest: rules only: consuming all of ${config.kafka.topic} as group ${rulesGroup} (storing nothing; reading ${storage.kind} database ${storage.database})`
+          : `vigie ingest: consuming ${config.kafka.topic} as group ${config.kafka.groupId} into ${storage.kind} database ${storage.database}${rulesEnabled ? '' : ' (no rules)'}`,
+      );
       await new Promise<void>((resolve) => {
         const stop = () => resolve();
         process.once('SIGINT', stop).once('SIGTERM', stop);
@@ -261,6 +309,7 @@ export function registerIngestCommand(program: Command): void {
       // exits at once (uncommitted batches are redelivered to the group, never lost).
       const summary = () => {
         const s = pipeline.stats();
+        if ('samplesTapped' in s) return `${s.messages} messages, ${s.samplesTapped} samples evaluated (rules only), ${s.emptyMessages} empty; rejected: ${formatRejections(s.rejected)}`;
         return `${s.messages} messages, ${s.samplesStored} samples stored, ${s.dlq} to DLQ, ${s.emptyMessages} empty; rejected: ${formatRejections(s.rejected)}`;
       };
       const forced = (why: string) => {
