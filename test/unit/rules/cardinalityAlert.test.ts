@@ -43,7 +43,7 @@ describe('VigieCardinalityLimitHit', () => {
   });
 
   it('pages on a single burst of refused metric names (the counter starts at 0, so the first burst is an increase)', async () => {
-    const { transitions, labels } = await run((s) => (s >= 300 ? { metric_name_limit: 40 } : {}));
+    const { transitions, labels } = await run((s): Record<string, number> => (s >= 300 ? { metric_name_limit: 40 } : {}));
     expect(transitions[0]).toBe('firing@300');
     expect(labels.map((l) => l['reason'])).toEqual(['metric_name_limit']);
   });
