@@ -51,4 +51,27 @@ describe('alerts_log writer on chDB', () => {
     expect(rows.map((r) => Number(r.active))).toEqual([T0, T0, T0]);
     expect(rows[0]!.value).toBe(8.25);
   });
+
+  it('keeps one row when two evaluators of an HA pair insert the same transitions (migration 009)', async () => {
+    const write = createAlertsLogWriter(storage.client, 'alog');
+    const t: AlertTransition = {
+      rule: 'HaPair',
+      group: 'ha',
+      fingerprint: '42',
+      state: 'firing',
+      labels: { alertname: 'HaPair', faculty: 'law' },
+      annotations: { summary: 'law' },
+      value: 3,
+      activeAt: T0,
+      at: T0 + 15_000,
+    };
+    await write([t]);
+    await write([t]); // the other evaluator, same boundary, same data
+    await write([{ ...t, state: 'resolved', at: T0 + 30_000 }]); // a different transition is kept
+    const rs = await storage.client.query({ query: `SELECT state, count() AS n FROM alog.alerts_log WHERE rule = 'HaPair' GROUP BY state ORDER BY state`, format: 'JSONEachRow' });
+    expect((await rs.json<{ state: string; n: string | number }>()).map((r) => [r.state, Number(r.n)])).toEqual([
+      ['firing', 1],
+      ['resolved', 1],
+    ]);
+  });
 });
