@@ -13,7 +13,7 @@ describe('vigie CLI', () => {
   it('lists every command, each with --help', () => {
     const top = vigie('--help');
     expect(top.status).toBe(0);
-    const commands = ['demo', 'simulate', 'collect', 'gateway', 'import', 'ingest', 'silence', 'detect', 'rules', 'dashboards', 'postmortem', 'query', 'schedule', 'plan', 'status'];
+    const commands = ['demo', 'simulate', 'collect', 'gateway', 'import', 'ingest', 'silence', 'detect', 'rules', 'dashboards', 'postmortem', 'query', 'schedule', 'plan', 'status', 'store'];
     for (const c of commands) expect(top.stdout).toContain(`  ${c}`);
     for (const c of commands) {
       const r = vigie(c, '--help');
