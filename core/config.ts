@@ -56,6 +56,11 @@ export const configSchema = z
         database: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an identifier').default('vigie'),
         username: z.string().optional(),
         password: z.string().optional(),
+        /**
+         * Cluster name from the servers' `remote_servers`: `vigie ingest` then migrates
+         * `ON CLUSTER`, with Replicated engines and Distributed tables (schema/migrate.ts).
+         */
+        cluster: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a cluster name from remote_servers').optional(),
       })
       .strict()
       .default({}),

@@ -181,7 +181,7 @@ export function registerIngestCommand(program: Command): void {
       });
       const storage = held.storage;
       if (held.endpoint) log(`vigie ingest: read-only ClickHouse endpoint at ${held.endpoint.url} over ${storage.chdbPath}`);
-      await migrate(storage.client, { database: storage.database });
+      await migrate(storage.client, { database: storage.database, ...(config.clickhouse.cluster !== undefined ? { cluster: config.clickhouse.cluster } : {}) });
       const transport = createTransport({ kafkaBrokers: config.kafka.brokers, clientId: 'vigie-ingest', tls: config.kafka.tls, sasl: config.kafka.sasl, log });
       await transport.ensureTopics([
         { name: config.kafka.topic, partitions: config.kafka.partitions },

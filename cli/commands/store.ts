@@ -13,7 +13,7 @@ import { ConfigError, describeError } from '../../core/errors.ts';
 import { createStorage } from '../../pipeline/storage.ts';
 import { startReadEndpoint } from '../../pipeline/readEndpoint.ts';
 import { liveEndpoint, removeEndpointFile, writeEndpointFile } from '../../pipeline/endpointFile.ts';
-import { migrate } from '../../schema/migrate.ts';
+import { loadMigrations, migrate, renderMigration } from '../../schema/migrate.ts';
 import { dataDirOf, DEFAULT_HTTP_PORT, httpPortOption } from '../storage.ts';
 import { clickhouseCredentials } from './ingest.ts';
 
@@ -24,9 +24,23 @@ interface StoreServeFlags {
   readonly httpPort: number;
 }
 
-/** Registers `vigie store` and its `serve` sub-command. */
+/** Registers `vigie store` and its `serve` and `ddl` sub-commands. */
 export function registerStoreCommand(program: Command): void {
-  const store = program.command('store').description('Share an embedded database between several Vigie processes on one machine.');
+  const store = program.command('store').description('Vigie\'s database: share an embedded one between processes, or print the DDL for a ClickHouse cluster.');
+  store
+    .command('ddl')
+    .description(
+      'Print the schema (every migration in order) as SQL, for one server or, with --cluster, ON CLUSTER with Replicated engines and Distributed tables. ' +
+        'For review: `vigie ingest` applies the same migrations itself (clickhouse.cluster in --config) and records them in schema_migrations.',
+    )
+    .option('--database <name>', 'database', 'vigie')
+    .option('--cluster <name>', 'cluster name from remote_servers (default: one server)')
+    .action((flags: { database: string; cluster?: string }) => {
+      const opts = { database: flags.database, ...(flags.cluster !== undefined ? { cluster: flags.cluster } : {}) };
+      let sql = `CREATE DATABASE IF NOT EXISTS ${flags.database}${flags.cluster !== undefined ? ` ON CLUSTER ${flags.cluster}` : ''};\n`;
+      for (const m of loadMigrations()) sql += `\n-- migration ${m.name}\n` + renderMigration(m.sql, opts).map((stmt) => `${stmt};\n`).join('\n');
+      process.stdout.write(sql);
+    });
   store
     .command('serve')
     .description(

@@ -38,4 +38,16 @@ describe('vigie ingest scale-out flags', () => {
     expect(store.status).toBe(0);
     expect(store.stdout).toContain('Usage: vigie store serve');
   });
+
+  it('`store ddl` prints the schema for one server, and ON CLUSTER with Replicated and Distributed tables for a cluster', () => {
+    const one = vigie('store', 'ddl');
+    expect(one.status, one.stderr).toBe(0);
+    expect(one.stdout).toMatch(/CREATE TABLE IF NOT EXISTS vigie\.samples_ingest\s*\n/);
+    expect(one.stdout).not.toMatch(/ON CLUSTER|Distributed|Replicated/);
+    const cluster = vigie('store', 'ddl', '--cluster', 'campus', '--database', 'vigie');
+    expect(cluster.status, cluster.stderr).toBe(0);
+    expect(cluster.stdout).toContain("ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}', source_offset)");
+    expect(cluster.stdout).toContain("ENGINE = Distributed('campus', vigie, samples_ingest_local, source_partition)");
+    expect(cluster.stdout).toContain('-- migration 009_alerts_log_dedup');
+  });
 });
