@@ -21,6 +21,8 @@ import { loadConfig } from '../../core/config.ts';
 import { startSelfTelemetry } from '../../core/selfTelemetry.ts';
 import { createPipeline, migrate, type PipelineValidationOptions } from '../../pipeline/index.ts';
 import { createStreamTap } from '../../pipeline/streamTap.ts';
+import { createStorageWatch, storedProgressOf, type StorageWatch } from '../../pipeline/storageWatch.ts';
+import type { TransportConsumer } from '../../transport/types.ts';
 import { REJECT_REASONS } from '../../otlp/decode.ts';
 import { parseMetricMapping } from '../../pipeline/mapping.ts';
 import { createTransport, dlqTopicOf } from '../../transport/index.ts';
@@ -213,6 +215,8 @@ export function registerIngestCommand(program: Command): void {
       let scheduleTimer: NodeJS.Timeout | null = null;
       let scheduleSource: ScheduleSource | null = null;
       let statusServer: StatusServer | null = null;
+      let storageWatch: StorageWatch | null = null;
+      let storageLag: TransportConsumer | null = null;
       if (rulesEnabled) {
         const intervalMs = config.alerts.evaluationIntervalMs;
         // Student-facing notices when a platform- or faculty-wide page fires (status/).
@@ -278,16 +282,25 @@ export function registerIngestCommand(program: Command): void {
           lastStoredAt = systemClock();
           rules.add(samples);
         });
+        // Rules only: the watchdog watches the storage group (its lag in Kafka, its
+        // progress in the store), not this evaluator's own consumer.
+        if (flags.rulesOnly) {
+          storageLag = transport.consumer(config.kafka.groupId);
+          await storageLag.connect();
+          const lagOf = storageLag;
+          storageWatch = createStorageWatch({ lag: () => lagOf.lag(config.kafka.topic), storedProgress: storedProgressOf(storage.client, storage.database, config.kafka.topic), clock: systemClock, log });
+        }
+        const watch = storageWatch;
         // Each second: the idle advance, and the pipeline's own health for the watchdog
         // rule, stamped at the evaluation watermark (data time) so replays stay consistent.
         const timer = setInterval(() => {
-          void pipeline
-            .lag()
+          void (watch ? watch.lag() : pipeline.lag())
             .catch(() => NaN)
             .then((lag) => {
               rules.tick();
               const w = rules.watermark();
-              if (Number.isFinite(w)) rules.store.add(selfSamples(w, lag, (systemClock() - lastStoredAt) / 1000, pipeline.stats().rejected));
+              const stored = watch ? watch.lastStoredAt() : lastStoredAt;
+              if (Number.isFinite(w)) rules.store.add(selfSamples(w, lag, (systemClock() - stored) / 1000, pipeline.stats().rejected));
             });
         }, 1000);
         timer.unref();
@@ -319,6 +332,8 @@ export function registerIngestCommand(program: Command): void {
       process.once('SIGINT', () => forced('second signal')).once('SIGTERM', () => forced('second signal'));
       const deadline = setTimeout(() => forced(`shutdown did not finish in ${timeoutMs / 1000} s (broker unreachable?)`), timeoutMs);
       await pipeline.stop();
+      storageWatch?.stop();
+      await storageLag?.disconnect().catch(() => undefined);
       if (scheduleTimer) clearInterval(scheduleTimer);
       await scheduleSource?.stop();
       await stage?.stop();
