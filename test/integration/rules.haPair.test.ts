@@ -104,14 +104,14 @@ describe('rule evaluators as an HA pair (real Kafka, real Alertmanager, shared s
     const e2 = await evaluator('evaluator-2');
     await storing.waitForOutput(/consuming .* \(no rules\)/, 120_000);
 
-    // An hour of readings replayed at 25× (5 s of data time every 200 ms); h0 goes high 3 min in.
+    // Two hours of readings replayed at 25× (5 s of data time every 200 ms); h0 goes high 3 min in.
     const producer = transport.producer();
     await producer.connect();
-    const baseMs = Date.now() - 3_600_000;
+    const baseMs = Date.now() - 7_200_000;
     let round = 0;
     let produce = true;
     const producing = (async () => {
-      while (produce && round < 720) {
+      while (produce && round < 1_400) {
         const ts = baseMs + round * 5_000;
         await producer.send(topic, Array.from({ length: HOSTS }, (_, h) => probe(h, ts, round >= 36)));
         round++;
@@ -147,6 +147,13 @@ describe('rule evaluators as an HA pair (real Kafka, real Alertmanager, shared s
     produce = false;
     await producing;
     await producer.disconnect();
+    // The surviving evaluator saw the whole stream (every partition): one sample per message.
+    const produced = round * HOSTS;
+    try {
+      await waitUntil(async () => (await scrapeSum(e2.metrics, 'tap_samples_total')) === produced, 60_000, `evaluator-2 to evaluate all ${produced} samples`);
+    } catch (err) {
+      throw new Error(`${(err as Error).message} (it has ${await scrapeSum(e2.metrics, 'tap_samples_total')}); it printed:\n${e2.p.output()}`);
+    }
     expect(await e2.p.stop(), e2.p.output()).toBe(0);
     expect(e2.p.output()).toMatch(/stopped; \d+ messages, [1-9]\d* samples evaluated \(rules only\)/);
     expect(await storing.stop(), storing.output()).toBe(0);
