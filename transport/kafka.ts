@@ -265,6 +265,14 @@ export class KafkaTransport implements Transport {
     });
   }
 
+  /** Members of a consumer group now (0 when it has none or does not exist). */
+  async groupMembers(groupId: string): Promise<number> {
+    return withAdmin(this.kafka, this.brokers, async (admin) => {
+      const { groups } = await admin.describeGroups([groupId]);
+      return groups[0]?.members.length ?? 0;
+    });
+  }
+
   /** Connects an admin client and lists topics: a readiness probe. */
   async ping(): Promise<void> {
     await withAdmin(this.kafka, this.brokers, async (admin) => {

@@ -84,4 +84,6 @@ export interface Transport {
   consumer(groupId: string): TransportConsumer;
   /** Creates topics if missing (no-op in-process). */
   ensureTopics(topics: readonly { name: string; partitions: number }[]): Promise<void>;
+  /** Members of a consumer group now (Kafka; absent in-process, where one process is the group). */
+  groupMembers?(groupId: string): Promise<number>;
 }

@@ -23,6 +23,7 @@ import { createPipeline, migrate, type PipelineValidationOptions } from '../../p
 import { createStreamTap } from '../../pipeline/streamTap.ts';
 import { createStorageWatch, storedProgressOf, type StorageWatch } from '../../pipeline/storageWatch.ts';
 import type { TransportConsumer } from '../../transport/types.ts';
+import { startEmbeddedGroupGuard } from '../scaleout.ts';
 import { REJECT_REASONS } from '../../otlp/decode.ts';
 import { parseMetricMapping } from '../../pipeline/mapping.ts';
 import { createTransport, dlqTopicOf } from '../../transport/index.ts';
@@ -307,6 +308,11 @@ export function registerIngestCommand(program: Command): void {
       }
 
       await pipeline.start();
+      const groupMembers = transport.groupMembers?.bind(transport);
+      const guard =
+        storage.kind === 'chdb' && !flags.rulesOnly && groupMembers
+          ? startEmbeddedGroupGuard({ group: config.kafka.groupId, chdbPath: storage.chdbPath ?? config.clickhouse.chdbPath, members: () => groupMembers(config.kafka.groupId), log })
+          : null;
       log(
         flags.rulesOnly
           ? `vigie ingest: rules only: consuming all of ${config.kafka.topic} as group ${rulesGroup} (storing nothing; reading ${storage.kind} database ${storage.database})`
@@ -331,6 +337,7 @@ export function registerIngestCommand(program: Command): void {
       };
       process.once('SIGINT', () => forced('second signal')).once('SIGTERM', () => forced('second signal'));
       const deadline = setTimeout(() => forced(`shutdown did not finish in ${timeoutMs / 1000} s (broker unreachable?)`), timeoutMs);
+      guard?.stop();
       await pipeline.stop();
       storageWatch?.stop();
       await storageLag?.disconnect().catch(() => undefined);
