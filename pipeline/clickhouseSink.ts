@@ -12,7 +12,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { Clock } from '../core/clock.ts';
 import { UnavailableError, VigieError } from '../core/errors.ts';
 import type { Labels, Sample } from '../core/samples.ts';
-import { seriesKeyFast } from '../otlp/decode.ts';
+import { seriesKeyOf } from '../otlp/decode.ts';
 import { createCounterTracker, type LastPoint, type LastPointLookup } from './counterDeltas.ts';
 import { COUNTER_LABELS, INGEST_OFFSETS, SAMPLES, SAMPLES_COUNTER, SAMPLES_INGEST, SERIES, TABLES } from '../schema/tables.ts';
 
@@ -102,6 +102,15 @@ export function fastFingerprint(key: string): string {
   return ((BigInt(hi) << 32n) | BigInt(lo)).toString();
 }
 
+/** What the sink keeps per known series: its fingerprint and the JSON around a row's varying columns. */
+interface SeriesRow {
+  readonly fp: string;
+  /** `[metric,fingerprint,faculty,` */
+  readonly head: string;
+  /** `,le,status_code,exam_id` (the labels the counter rollup groups by). */
+  readonly tail: string;
+}
+
 const NON_RETRIABLE_CODES = new Set([
   '6', // CANNOT_PARSE_TEXT
   '16', // NO_SUCH_COLUMN_IN_TABLE
@@ -151,8 +160,12 @@ export function createClickHouseSink(opts: ClickHouseSinkOptions): ClickHouseSin
   const { client, database } = opts;
   const clock = opts.clock ?? Date.now;
   const maxCached = opts.maxCachedSeries ?? 1_000_000;
-  /** seriesKey → fingerprint for series already written to `series` by this process. */
-  const known = new Map<string, string>();
+  /**
+   * seriesKey → the series' fingerprint and the constant parts of its rows, for series
+   * already written to `series` by this process: a row is then two cached strings around
+   * its timestamp, value and increase.
+   */
+  const known = new Map<string, SeriesRow>();
   const lookbackMs = opts.counterLookbackMs ?? 15 * 60_000;
   const samplesColumns = [
     SAMPLES.metric,
@@ -174,13 +187,12 @@ export function createClickHouseSink(opts: ClickHouseSinkOptions): ClickHouseSin
   ].join(', ');
   const seriesColumns = [SERIES.fingerprint, SERIES.metric, SERIES.faculty, SERIES.labels, SERIES.firstSeen].join(', ');
 
-  /** Per-insert state: new series and the JSON of metric/faculty strings. */
+  /** Per-insert state: the series first seen in it, and the JSON of the strings it quotes. */
   interface Encoder {
-    readonly fresh: Map<string, { fp: string; sample: Sample }>;
-    readonly local: Map<string, string>;
+    readonly fresh: Map<string, { row: SeriesRow; sample: Sample }>;
     readonly quoted: Map<string, string>;
   }
-  const encoder = (): Encoder => ({ fresh: new Map(), local: new Map(), quoted: new Map() });
+  const encoder = (): Encoder => ({ fresh: new Map(), quoted: new Map() });
 
   const quote = (e: Encoder, v: string): string => {
     let q = e.quoted.get(v);
@@ -190,24 +202,20 @@ export function createClickHouseSink(opts: ClickHouseSinkOptions): ClickHouseSin
 
   /** One JSONCompactEachRow line of the samples columns, without the closing bracket. */
   const encodeRow = (e: Encoder, s: Sample, delta: number): string => {
-    // Cache keyed by series key: one key build per sample, hashing only for new series.
-    const key = seriesKeyFast(s.metric, s.labels);
-    let fp = known.get(key) ?? e.local.get(key);
-    if (fp === undefined) {
-      fp = fastFingerprint(key);
-      e.local.set(key, fp);
-      e.fresh.set(key, { fp, sample: s });
+    // Cache keyed by series key: one lookup per sample, hashing and quoting only for new series.
+    const key = seriesKeyOf(s);
+    let row = known.get(key) ?? e.fresh.get(key)?.row;
+    if (row === undefined) {
+      const fp = fastFingerprint(key);
+      const l = s.labels;
+      row = {
+        fp,
+        head: '[' + quote(e, s.metric) + ',' + fp + ',' + quote(e, l['faculty'] ?? '') + ',',
+        tail: ',' + quote(e, l[COUNTER_LABELS.le] ?? '') + ',' + quote(e, l[COUNTER_LABELS.statusCode] ?? '') + ',' + quote(e, l[COUNTER_LABELS.examId] ?? ''),
+      };
+      e.fresh.set(key, { row, sample: s });
     }
-    let metricJson = e.quoted.get(s.metric);
-    if (metricJson === undefined) e.quoted.set(s.metric, (metricJson = JSON.stringify(s.metric)));
-    const faculty = s.labels['faculty'] ?? '';
-    let facultyJson = e.quoted.get(faculty);
-    if (facultyJson === undefined) e.quoted.set(faculty, (facultyJson = JSON.stringify(faculty)));
-    const l = s.labels;
-    return (
-      '[' + metricJson + ',' + fp + ',' + facultyJson + ',' + Math.trunc(s.timestampMs) + ',' + s.value + ',' + delta + ',' +
-      quote(e, l[COUNTER_LABELS.le] ?? '') + ',' + quote(e, l[COUNTER_LABELS.statusCode] ?? '') + ',' + quote(e, l[COUNTER_LABELS.examId] ?? '')
-    );
+    return row.head + Math.trunc(s.timestampMs) + ',' + s.value + ',' + delta + row.tail;
   };
 
   const lastPoints: LastPointLookup = async (requests) => {
@@ -223,7 +231,7 @@ export function createClickHouseSink(opts: ClickHouseSinkOptions): ClickHouseSin
       let lo = Infinity;
       let hi = -Infinity;
       for (const r of batch) {
-        const fp = known.get(r.key) ?? fastFingerprint(r.key);
+        const fp = known.get(r.key)?.fp ?? fastFingerprint(r.key);
         byFp.set(fp, r.key);
         fps.push(fp);
         bounds.push(Math.trunc(r.beforeMs));
@@ -276,8 +284,8 @@ export function createClickHouseSink(opts: ClickHouseSinkOptions): ClickHouseSin
     if (e.fresh.size === 0) return;
     const now = clock();
     const rows: string[] = [];
-    for (const { fp, sample } of e.fresh.values()) {
-      rows.push(JSON.stringify([fp, sample.metric, sample.labels['faculty'] ?? '', sample.labels as Labels, now]).replace(/^\["(\d+)"/, '[$1'));
+    for (const { row, sample } of e.fresh.values()) {
+      rows.push(JSON.stringify([row.fp, sample.metric, sample.labels['faculty'] ?? '', sample.labels as Labels, now]).replace(/^\["(\d+)"/, '[$1'));
     }
     // Series rows are idempotent by nature (ReplacingMergeTree): no token needed.
     const stmt = `INSERT INTO ${database}.${TABLES.series} (${seriesColumns}) FORMAT JSONCompactEachRow`;
@@ -290,7 +298,7 @@ export function createClickHouseSink(opts: ClickHouseSinkOptions): ClickHouseSin
 
   const remember = (e: Encoder): void => {
     if (known.size + e.fresh.size > maxCached) known.clear();
-    for (const [key, { fp }] of e.fresh) known.set(key, fp);
+    for (const [key, { row }] of e.fresh) known.set(key, row);
   };
 
   // distributed_foreground_insert: in cluster mode the ack must mean "stored on the shard"

@@ -17,15 +17,14 @@
  * the lookback window starts at 0.
  */
 import type { Labels, Sample } from '../core/samples.ts';
-import { counterHint, seriesKeyFast } from '../otlp/decode.ts';
+import { seriesKeyOf, type DecodedSample } from '../otlp/decode.ts';
 
 /** Name suffixes of Prometheus cumulative counters (fallback when decode gave no hint). */
 const COUNTER_SUFFIX = /_(?:total|count|sum|bucket)$/;
 
 /** True for samples of cumulative counters: decode's OTLP type when known, else the name's suffix. */
-export function isCounterSample(s: { readonly metric: string; readonly labels: Labels }): boolean {
-  const hint = counterHint.get(s.labels);
-  return hint ?? COUNTER_SUFFIX.test(s.metric);
+export function isCounterSample(s: Sample): boolean {
+  return (s as DecodedSample).counter ?? COUNTER_SUFFIX.test(s.metric);
 }
 
 /** The last point of a series. */
@@ -104,7 +103,7 @@ export function createCounterTracker(opts: CounterTrackerOptions = {}): CounterT
         for (let i = 0; i < g.length; i++) {
           const s = g[i]!;
           if (!isCounterSample(s)) continue;
-          const key = seriesKeyFast(s.metric, s.labels);
+          const key = seriesKeyOf(s);
           ks[i] = key;
           if (!fresh && state.has(key)) continue;
           const m = misses.get(key);
