@@ -12,7 +12,7 @@
  */
 import { createRequire } from 'node:module';
 import { DecodeError } from '../core/errors.ts';
-import { createCardinalityLimiter, type CardinalityLimiter } from './cardinality.ts';
+import { createCardinalityLimiter, type CardinalityLimiter, type SeriesSlot } from './cardinality.ts';
 import { escapeLabelName, escapeLabelValue, escapeMetricName, seriesKey, type Labels, type Sample } from '../core/samples.ts';
 import { leLabel, longToNumber, nanosToMillis, promLabelName, promLabelValue, promMetricName, type LongLike, type OtlpKeyValue } from './normalize.ts';
 import { decodeWire, type WireData, type WireMetric, type WirePoint, type WireRequest, type WireResource, type WireScope } from './wire.ts';
@@ -135,7 +135,7 @@ export const REJECT_REASONS = {
 export type RejectReason = (typeof REJECT_REASONS)[keyof typeof REJECT_REASONS];
 
 export { CARDINALITY_DEFAULTS, createCardinalityLimiter } from './cardinality.ts';
-export type { CardinalityLimiter, CardinalityLimits, CardinalityRefusal } from './cardinality.ts';
+export type { CardinalityLimiter, CardinalityLimits, CardinalityRefusal, SeriesSlot } from './cardinality.ts';
 
 /** Options of {@link toSamples}. */
 export interface ToSamplesOptions {
@@ -313,8 +313,9 @@ function samplesOf(request: WireRequest, opts: ToSamplesOptions): ToSamplesResul
 
   /** Set by `pointLabels` when it rejects: the series and the cause, for {@link ToSamplesResult.examples}. */
   let pointExample = '';
-  /** The label part of the series key of the labels `pointLabels` returned last. */
+  /** The label part of the series key of the labels `pointLabels` returned last, and the limiter's slot of that series. */
   let pointKey = '';
+  let pointSlot: SeriesSlot = { seen: 0, kind: 0, keys: null, les: null };
   /** Point labels, or a reason when the point as a whole cannot be accepted. */
   const pointLabels = (base: Record<string, string>, family: string, attrs: readonly string[] | null, tsMs: number): Record<string, string> | RejectReason => {
     if (!(tsMs >= minTs && tsMs <= maxTs)) {
@@ -339,12 +340,13 @@ function samplesOf(request: WireRequest, opts: ToSamplesOptions): ToSamplesResul
       }
     }
     const part = seriesKey('', labels);
-    const refused = limiter.check(family, part, opts.nowMs);
-    if (refused !== undefined) {
+    const slot = limiter.track(family, part, opts.nowMs);
+    if (typeof slot === 'string') {
       pointExample = family + part;
-      return refused;
+      return slot;
     }
     pointKey = part;
+    pointSlot = slot;
     return labels;
   };
 
@@ -386,7 +388,13 @@ function samplesOf(request: WireRequest, opts: ToSamplesOptions): ToSamplesResul
               reject(labels, 1, pointExample);
               continue;
             }
-            samples.push(decoded(family, labels, ts, value, familyKey + pointKey, isCounter));
+            // The series' key string is built once and then reused from its slot.
+            const slot = pointSlot;
+            if (slot.kind !== SLOT_NUMBER) {
+              slot.kind = SLOT_NUMBER;
+              slot.keys = [familyKey + pointKey];
+            }
+            samples.push(decoded(family, labels, ts, value, slot.keys![0]!, isCounter));
           }
         } else if (metric.histogram) {
           const points = metric.histogram.points;
@@ -422,29 +430,46 @@ function samplesOf(request: WireRequest, opts: ToSamplesOptions): ToSamplesResul
               continue;
             }
             const part = pointKey;
-            const count = p.count;
-            // Label part of each bucket's series key: the point's sorted labels with `le` in place.
-            let before = '';
-            let after = '';
-            for (const k of Object.keys(labels).sort()) {
-              if (k === 'le') continue;
-              const kv = escapeLabelName(k) + '="' + escapeLabelValue(labels[k]!) + '"';
-              if (k < 'le') before += (before ? ',' : '') + kv;
-              else after += ',' + kv;
+            const slot = pointSlot;
+            if (slot.kind !== SLOT_HISTOGRAM) {
+              // Keys of `_count` and `_sum`, then one per bucket as first seen (with its `le`).
+              slot.kind = SLOT_HISTOGRAM;
+              slot.keys = [countKey + part, sumKey + part];
+              slot.les = [];
             }
-            before = bucketKey + '{' + before + (before ? ',' : '') + 'le="';
-            after = '"' + after + '}';
+            const keys = slot.keys!;
+            const les = slot.les!;
+            const count = p.count;
+            // Label part of a bucket's series key: the point's sorted labels with `le` in
+            // place; built only when a bucket's key is not in the slot yet.
+            let before: string | undefined;
+            let after = '';
             let cumulative = 0;
             for (let i = 0; i <= bounds.length; i++) {
               cumulative += counts.length === 0 ? (i === bounds.length ? count : 0) : counts[i]!;
               const le = leLabel(bounds[i]);
-              samples.push(decoded(bucketName, { ...labels, le }, ts, cumulative, before + le + after, true));
+              if (les[i] !== le) {
+                if (before === undefined) {
+                  before = '';
+                  for (const k of Object.keys(labels).sort()) {
+                    if (k === 'le') continue;
+                    const kv = escapeLabelName(k) + '="' + escapeLabelValue(labels[k]!) + '"';
+                    if (k < 'le') before += (before ? ',' : '') + kv;
+                    else after += ',' + kv;
+                  }
+                  before = bucketKey + '{' + before + (before ? ',' : '') + 'le="';
+                  after = '"' + after + '}';
+                }
+                les[i] = le;
+                keys[i + 2] = before + le + after;
+              }
+              samples.push(decoded(bucketName, { ...labels, le }, ts, cumulative, keys[i + 2]!, true));
             }
             if (p.sum !== undefined) {
-              if (Number.isFinite(p.sum)) samples.push(decoded(sumName, labels, ts, p.sum, sumKey + part, true));
+              if (Number.isFinite(p.sum)) samples.push(decoded(sumName, labels, ts, p.sum, keys[1]!, true));
               else reject(REJECT_REASONS.nonFinite, 1, `${sumName} = ${p.sum}`);
             }
-            samples.push(decoded(countName, labels, ts, count, countKey + part, true));
+            samples.push(decoded(countName, labels, ts, count, keys[0]!, true));
           }
         } else if (metric.exponentialHistogram !== null) {
           reject(REJECT_REASONS.exponentialHistogram, metric.exponentialHistogram, JSON.stringify(otelName));
@@ -458,6 +483,10 @@ function samplesOf(request: WireRequest, opts: ToSamplesOptions): ToSamplesResul
   }
   return { samples, rejected, examples };
 }
+
+/** {@link SeriesSlot.kind} values: which key layout the slot's `keys` holds. */
+const SLOT_NUMBER = 1;
+const SLOT_HISTOGRAM = 2;
 
 /** One sample with its series key and counter flag (one object shape for all decoded samples). */
 function decoded(metric: string, labels: Labels, timestampMs: number, value: number, key: string, counter: boolean): DecodedSample {

@@ -74,6 +74,8 @@ export interface ClickHouseSink {
 /** Options of {@link createClickHouseSink}. */
 export interface ClickHouseSinkOptions {
   readonly client: ClickHouseClient;
+  /** Client of the sink's reads (`readWatermark`, `lastPoints`); default `client` (see `Storage.readClient`). */
+  readonly readClient?: ClickHouseClient;
   readonly database: string;
   readonly clock?: Clock;
   /** Fingerprints cached in memory before the cache restarts (default 1,000,000). */
@@ -158,6 +160,7 @@ async function execInsert(client: ClickHouseClient, statement: string, body: str
 /** Creates a sink on `database` with its own in-memory series cache. */
 export function createClickHouseSink(opts: ClickHouseSinkOptions): ClickHouseSink {
   const { client, database } = opts;
+  const reader = opts.readClient ?? client;
   const clock = opts.clock ?? Date.now;
   const maxCached = opts.maxCachedSeries ?? 1_000_000;
   /**
@@ -243,7 +246,7 @@ export function createClickHouseSink(opts: ClickHouseSinkOptions): ClickHouseSin
       const S = SAMPLES;
       let rows: { fp: string; v: number; ts: string | number }[];
       try {
-        const rs = await client.query({
+        const rs = await reader.query({
           query: `WITH arrayMap(x -> toUInt64(x), splitByChar(',', {fps:String})) AS fps,
               arrayMap(x -> toInt64(x), splitByChar(',', {bounds:String})) AS bounds
             SELECT toString(${S.fingerprint}) AS fp, argMax(${S.value}, ${S.timestamp}) AS v, toString(toUnixTimestamp64Milli(max(${S.timestamp}))) AS ts
@@ -365,7 +368,7 @@ export function createClickHouseSink(opts: ClickHouseSinkOptions): ClickHouseSin
     async readWatermark(topic, partition) {
       let rows: { offset: string | number; first_offset: string | number }[];
       try {
-        const rs = await client.query({
+        const rs = await reader.query({
           query:
             `SELECT toString(${INGEST_OFFSETS.offset}) AS offset, toString(${INGEST_OFFSETS.firstOffset}) AS first_offset ` +
             `FROM ${database}.${TABLES.ingestOffsets} ` +

@@ -114,7 +114,8 @@ export function createCounterTracker(opts: CounterTrackerOptions = {}): CounterT
       }
       const found = misses.size > 0 && opts.lookup ? await opts.lookup([...misses.values()]) : new Map<string, LastPoint>();
       // Pass 2: increases against an overlay; the state itself is untouched until commit().
-      const overlay = new Map<string, LastPoint>();
+      // One mutable overlay entry per series (not one object per sample).
+      const overlay = new Map<string, { timestampMs: number; value: number }>();
       const deltas: Float64Array[] = [];
       for (let gi = 0; gi < groups.length; gi++) {
         const g = groups[gi]!;
@@ -124,14 +125,18 @@ export function createCounterTracker(opts: CounterTrackerOptions = {}): CounterT
           const key = ks[i];
           if (key === undefined) continue;
           const s = g[i]!;
-          const prev = overlay.get(key) ?? (misses.has(key) ? found.get(key) : state.get(key));
+          const o = overlay.get(key);
+          const prev = o ?? (misses.has(key) ? found.get(key) : state.get(key));
           if (prev === undefined) {
             overlay.set(key, { timestampMs: s.timestampMs, value: s.value });
             continue;
           }
           if (!(s.timestampMs > prev.timestampMs)) continue;
           d[i] = s.value >= prev.value ? s.value - prev.value : s.value;
-          overlay.set(key, { timestampMs: s.timestampMs, value: s.value });
+          if (o !== undefined) {
+            o.timestampMs = s.timestampMs;
+            o.value = s.value;
+          } else overlay.set(key, { timestampMs: s.timestampMs, value: s.value });
         }
         deltas.push(d);
       }

@@ -24,6 +24,12 @@ export interface StorageOptions {
 export interface Storage {
   readonly kind: 'clickhouse' | 'chdb';
   readonly client: ClickHouseClient;
+  /**
+   * For the pipeline's small reads (stored offsets, last counter points): on chDB a second
+   * connection on the same path, since a connection runs one statement at a time and a
+   * read would otherwise wait behind another partition's insert. On a server, `client`.
+   */
+  readonly readClient: ClickHouseClient;
   readonly database: string;
   /** The embedded data directory (absolute), for the read endpoint; absent on a server. */
   readonly chdbPath?: string;
@@ -45,12 +51,23 @@ export function createStorage(opts: StorageOptions = {}): Storage {
       ...(opts.password !== undefined ? { password: opts.password } : {}),
       request_timeout: 60_000,
     });
-    return { kind: 'clickhouse', client, database, close: () => client.close() };
+    return { kind: 'clickhouse', client, readClient: client, database, close: () => client.close() };
   }
   const path = resolve(opts.chdbPath ?? DEFAULT_CHDB_PATH);
   mkdirSync(path, { recursive: true });
   // Two copies of client-common's Connection type (ours and chdb's) do not unify.
   const connection = createChdbConnection({ path }) as unknown as ConnectionOption;
   const client = createClient({ connection } as Parameters<typeof createClient>[0]);
-  return { kind: 'chdb', client, database, chdbPath: path, close: () => client.close() };
+  const readClient = createClient({ connection: createChdbConnection({ path }) as unknown as ConnectionOption } as Parameters<typeof createClient>[0]);
+  return {
+    kind: 'chdb',
+    client,
+    readClient,
+    database,
+    chdbPath: path,
+    close: async () => {
+      await readClient.close();
+      await client.close();
+    },
+  };
 }
