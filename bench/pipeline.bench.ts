@@ -389,7 +389,7 @@ async function seriesMode(): Promise<Record<string, unknown>> {
   for (let scrape = 0; scrape < scrapes; scrape++) {
     for (let first = 0; first < seriesTarget; first += perMessage) {
       const host = `web-${first / perMessage}`;
-      const points = [];
+      const points: { timeUnixNano: number; asDouble: number; attributes: { key: string; value: { stringValue: string } }[] }[] = [];
       for (let i = first; i < Math.min(seriesTarget, first + perMessage); i++) {
         points.push({
           timeUnixNano: now * 1e6,

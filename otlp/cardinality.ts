@@ -26,13 +26,17 @@ export type CardinalityRefusal = 'cardinality_limit' | 'metric_name_limit';
  * What the limiter keeps per tracked series. `keys` is the decoder's cache of the full
  * series keys of the samples this series expands to (`decode.ts` owns its layout): one
  * string object per series, so every later stage's map lookups hit a key whose hash is
- * computed and which compares by identity.
+ * computed and which compares by identity. `labels` likewise shares one label object per
+ * series among its samples, so a batch's samples do not each carry a copy into the old
+ * generation of the heap.
  */
 export interface SeriesSlot {
   seen: number;
   kind: number;
   keys: string[] | null;
   les: string[] | null;
+  /** The decoder's shared (read-only) label objects of this series: the point's, then one per bucket. */
+  labels: Readonly<Record<string, string>>[] | null;
 }
 
 /** Tracks series per metric with the limits above; state lives for one pipeline process. */
@@ -113,7 +117,7 @@ export function createCardinalityLimiter(limits: number | CardinalityLimits = {}
       if (total >= maxSeries) return 'cardinality_limit';
     }
     if (!families.has(metric)) families.set(metric, f);
-    const slot: SeriesSlot = { seen: nowMs, kind: 0, keys: null, les: null };
+    const slot: SeriesSlot = { seen: nowMs, kind: 0, keys: null, les: null, labels: null };
     f.series.set(key, slot);
     total++;
     return slot;

@@ -315,7 +315,7 @@ function samplesOf(request: WireRequest, opts: ToSamplesOptions): ToSamplesResul
   let pointExample = '';
   /** The label part of the series key of the labels `pointLabels` returned last, and the limiter's slot of that series. */
   let pointKey = '';
-  let pointSlot: SeriesSlot = { seen: 0, kind: 0, keys: null, les: null };
+  let pointSlot: SeriesSlot = { seen: 0, kind: 0, keys: null, les: null, labels: null };
   /** Point labels, or a reason when the point as a whole cannot be accepted. */
   const pointLabels = (base: Record<string, string>, family: string, attrs: readonly string[] | null, tsMs: number): Record<string, string> | RejectReason => {
     if (!(tsMs >= minTs && tsMs <= maxTs)) {
@@ -393,8 +393,9 @@ function samplesOf(request: WireRequest, opts: ToSamplesOptions): ToSamplesResul
             if (slot.kind !== SLOT_NUMBER) {
               slot.kind = SLOT_NUMBER;
               slot.keys = [familyKey + pointKey];
+              slot.labels = [labels];
             }
-            samples.push(decoded(family, labels, ts, value, slot.keys![0]!, isCounter));
+            samples.push(decoded(family, slot.labels![0]!, ts, value, slot.keys![0]!, isCounter));
           }
         } else if (metric.histogram) {
           const points = metric.histogram.points;
@@ -436,9 +437,13 @@ function samplesOf(request: WireRequest, opts: ToSamplesOptions): ToSamplesResul
               slot.kind = SLOT_HISTOGRAM;
               slot.keys = [countKey + part, sumKey + part];
               slot.les = [];
+              slot.labels = [labels];
             }
             const keys = slot.keys!;
             const les = slot.les!;
+            // Label objects shared by the series' samples: [0] the point's, [i + 1] bucket i's.
+            const shared = slot.labels!;
+            const pointLabelsShared = shared[0]!;
             const count = p.count;
             // Label part of a bucket's series key: the point's sorted labels with `le` in
             // place; built only when a bucket's key is not in the slot yet.
@@ -462,14 +467,15 @@ function samplesOf(request: WireRequest, opts: ToSamplesOptions): ToSamplesResul
                 }
                 les[i] = le;
                 keys[i + 2] = before + le + after;
+                shared[i + 1] = { ...pointLabelsShared, le };
               }
-              samples.push(decoded(bucketName, { ...labels, le }, ts, cumulative, keys[i + 2]!, true));
+              samples.push(decoded(bucketName, shared[i + 1]!, ts, cumulative, keys[i + 2]!, true));
             }
             if (p.sum !== undefined) {
-              if (Number.isFinite(p.sum)) samples.push(decoded(sumName, labels, ts, p.sum, keys[1]!, true));
+              if (Number.isFinite(p.sum)) samples.push(decoded(sumName, pointLabelsShared, ts, p.sum, keys[1]!, true));
               else reject(REJECT_REASONS.nonFinite, 1, `${sumName} = ${p.sum}`);
             }
-            samples.push(decoded(countName, labels, ts, count, keys[0]!, true));
+            samples.push(decoded(countName, pointLabelsShared, ts, count, keys[0]!, true));
           }
         } else if (metric.exponentialHistogram !== null) {
           reject(REJECT_REASONS.exponentialHistogram, metric.exponentialHistogram, JSON.stringify(otelName));
