@@ -142,11 +142,13 @@ function observed(t: Transport, onBatch: (b: IncomingBatch) => void): Transport 
 async function decodeMode(c: Capture): Promise<Record<string, unknown>> {
   const now = c.start + minutes * 60_000;
   const limiter = createCardinalityLimiter();
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   let n = 0;
   for (const m of c.messages) n += decodeSamples(m.value, { nowMs: now, cardinality: limiter }).samples.length;
   const s = (performance.now() - t0) / 1000;
-  return { samples: n, seconds: +s.toFixed(3), samplesPerSecond: Math.round(n / s) };
+  const cpu = process.cpuUsage(cpu0);
+  return { samples: n, seconds: +s.toFixed(3), samplesPerSecond: Math.round(n / s), samplesPerCpuSecond: Math.round(n / ((cpu.user + cpu.system) / 1e6)) };
 }
 
 /** The sink's insert bodies for the pipeline's chunks (500 messages of one partition), captured from a fake client. */
@@ -214,13 +216,16 @@ async function rawMode(c: Capture): Promise<Record<string, unknown>> {
     const connection = createChdbConnection({ path: join(dir, 'chdb') });
     const client = createClient({ connection } as unknown as Parameters<typeof createClient>[0]);
     await migrate(client, { database: 'vigie' });
+    const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     for (let i = 0; i < bodies.length; i++) await insert(connection as never, client, i);
     const s = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    const cpuS = (cpu.user + cpu.system) / 1e6;
     const stored = await countStoredSamples(client, { database: 'vigie' });
     await client.close();
     rmSync(dir, { recursive: true, force: true });
-    result[name] = { seconds: +s.toFixed(3), rowsPerSecond: Math.round(rows / s), stored };
+    result[name] = { seconds: +s.toFixed(3), rowsPerSecond: Math.round(rows / s), cpuSeconds: +cpuS.toFixed(2), rowsPerCpuSecond: Math.round(rows / cpuS), stored };
   }
   return result;
 }
@@ -276,6 +281,7 @@ async function kafkaMode(c: Capture): Promise<Record<string, unknown>> {
   let first = 0;
   const transport = observed(kafka, () => void (first ||= performance.now()));
   const rss = rssSampler();
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const pipeline = createPipeline({ transport, storage, clock: () => now, log: () => {}, topic, groupId: `vigie.bench.group.${id}` });
   await pipeline.start();
@@ -283,6 +289,7 @@ async function kafkaMode(c: Capture): Promise<Record<string, unknown>> {
   // written a message twice: then the topic holds more than the capture, reported below).
   while (!first || !(await pipeline.drained())) await new Promise((r) => setTimeout(r, 100));
   const end = performance.now();
+  const cpu = process.cpuUsage(cpu0);
   const produced = pipeline.stats().messages;
   const rssPeakMB = rss();
   await pipeline.stop();
@@ -290,7 +297,7 @@ async function kafkaMode(c: Capture): Promise<Record<string, unknown>> {
   await storage.close();
   rmSync(dir, { recursive: true, force: true });
   const s = (end - first) / 1000;
-  return { seconds: +s.toFixed(3), joinSeconds: +((first - t0) / 1000).toFixed(2), samplesStored: stored, samplesPerSecond: Math.round(stored / s), rssPeakMB, messagesInTopic: produced, lossless: stored === c.exported, topic };
+  return { seconds: +s.toFixed(3), joinSeconds: +((first - t0) / 1000).toFixed(2), samplesStored: stored, samplesPerSecond: Math.round(stored / s), samplesPerCpuSecond: Math.round(stored / ((cpu.user + cpu.system) / 1e6)), rssPeakMB, messagesInTopic: produced, lossless: stored === c.exported, topic };
 }
 
 async function freshnessMode(c: Capture): Promise<Record<string, unknown>> {
@@ -478,6 +485,9 @@ const rate = (x: Record<string, unknown>) => Number(x['samplesPerSecond']);
 const rawPaths = ['clientExecJSONCompactEachRow', 'rawInsertJSONCompactEachRow', 'rawInsertTabSeparated'];
 const rawMedians = Object.fromEntries(rawPaths.map((p) => [p, Math.round(med(runs['raw']!, (x) => Number((x[p] as Record<string, unknown>)['rowsPerSecond'])))]));
 const rawBest = Math.max(...Object.values(rawMedians));
+const rawCpuMedians = Object.fromEntries(rawPaths.map((p) => [p, Math.round(med(runs['raw']!, (x) => Number((x[p] as Record<string, unknown>)['rowsPerCpuSecond'])))]));
+const rawCpuBest = Math.max(...Object.values(rawCpuMedians));
+const perCpu = (k: string) => Math.round(med(runs[k]!, (x) => Number(x['samplesPerCpuSecond'])));
 const decodeRate = Math.round(med(runs['decode']!, rate));
 const inRate = Math.round(med(runs['inprocess']!, rate));
 const kafkaRate = withKafka ? Math.round(med(runs['kafka']!, rate)) : null;
@@ -493,8 +503,8 @@ const result = {
   machine: 'shared 2-core machine, other engineers running concurrently: compare ratios, not absolute rates',
   repetitions: reps,
   input: { simulatedMinutes: minutes, messages: captured.length, bytes, samplesExported: truth.exportedSamples },
-  baselineDecodeOnly: { samplesPerSecond: decodeRate },
-  baselineRawChdbInsert: { rowsPerSecond: rawBest, byPath: rawMedians, inserts: runs['raw']![0]!['inserts'], note: 'same rows and chunks as the pipeline, into samples_ingest with its materialized views; fastest path is the baseline' },
+  baselineDecodeOnly: { samplesPerSecond: decodeRate, samplesPerCpuSecond: perCpu('decode') },
+  baselineRawChdbInsert: { rowsPerSecond: rawBest, byPath: rawMedians, rowsPerCpuSecond: rawCpuBest, byPathPerCpuSecond: rawCpuMedians, inserts: runs['raw']![0]!['inserts'], note: 'same rows and chunks as the pipeline, into samples_ingest with its materialized views; fastest path is the baseline' },
   inprocess: {
     samplesPerSecond: inRate,
     seconds: med(runs['inprocess']!, (x) => Number(x['seconds'])),
@@ -506,6 +516,7 @@ const result = {
     ? {
         samplesPerSecond: kafkaRate,
         seconds: med(runs['kafka']!, (x) => Number(x['seconds'])),
+        samplesPerCpuSecond: perCpu('kafka'),
         groupJoinSeconds: med(runs['kafka']!, (x) => Number(x['joinSeconds'])),
         rssPeakMB: Math.round(med(runs['kafka']!, (x) => Number(x['rssPeakMB']))),
         lossless: runs['kafka']!.every((x) => x['lossless'] === true),
@@ -515,6 +526,12 @@ const result = {
     inprocessToDecode: ratio(inRate, decodeRate),
     inprocessToRawInsert: ratio(inRate, rawBest),
     ...(kafkaRate !== null ? { kafkaToDecode: ratio(kafkaRate, decodeRate), kafkaToRawInsert: ratio(kafkaRate, rawBest) } : {}),
+    // The same per CPU-second of the process (all its threads): steadier on a shared machine.
+    perCpuSecond: {
+      inprocessToDecode: ratio(perCpu('inprocess'), perCpu('decode')),
+      inprocessToRawInsert: ratio(perCpu('inprocess'), rawCpuBest),
+      ...(withKafka ? { kafkaToRawInsert: ratio(perCpu('kafka'), rawCpuBest) } : {}),
+    },
   },
   freshness,
   memoryAtActiveSeries: series,
