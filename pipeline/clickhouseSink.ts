@@ -76,6 +76,8 @@ export interface ClickHouseSinkOptions {
   readonly client: ClickHouseClient;
   /** Client of the sink's reads (`readWatermark`, `lastPoints`); default `client` (see `Storage.readClient`). */
   readonly readClient?: ClickHouseClient;
+  /** Zero-copy insert of a body (chDB's `rawInsert`, see `Storage.rawInsert`); without it inserts go through `client.exec`. */
+  readonly rawInsert?: RawInsert;
   readonly database: string;
   readonly clock?: Clock;
   /** Fingerprints cached in memory before the cache restarts (default 1,000,000). */
@@ -103,6 +105,18 @@ export function fastFingerprint(key: string): string {
   }
   return ((BigInt(hi) << 32n) | BigInt(lo)).toString();
 }
+
+/**
+ * An insert of a JSONCompactEachRow body handed over as bytes, with its settings in the
+ * statement itself (never a sticky `SET`, see PITFALLS): chDB's `rawInsert`.
+ */
+export type RawInsert = (p: {
+  readonly table: string;
+  readonly columns: readonly string[];
+  readonly format: 'JSONCompactEachRow';
+  readonly values: Buffer;
+  readonly settings?: Readonly<Record<string, string | number>>;
+}) => Promise<unknown>;
 
 /** What the sink keeps per known series: its fingerprint and the JSON around a row's varying columns. */
 interface SeriesRow {
@@ -135,7 +149,8 @@ const NON_RETRIABLE_CODES = new Set([
  */
 export function classifyInsertError(err: unknown, what: string): VigieError {
   if (err instanceof VigieError) return err;
-  const code = String((err as { code?: unknown })?.code ?? '');
+  // chDB's own errors carry the ClickHouse code as `clickhouseCode` (their `code` is a class name).
+  const code = String((err as { clickhouseCode?: unknown })?.clickhouseCode ?? (err as { code?: unknown })?.code ?? '');
   const message = err instanceof Error ? err.message : String(err);
   if (NON_RETRIABLE_CODES.has(code)) {
     return new VigieError(`ClickHouse rejected the data of ${what} (code ${code}): ${message}`, { retriable: false, cause: err });
@@ -189,6 +204,22 @@ export function createClickHouseSink(opts: ClickHouseSinkOptions): ClickHouseSin
     SAMPLES_INGEST.sourceFirstOffset,
   ].join(', ');
   const seriesColumns = [SERIES.fingerprint, SERIES.metric, SERIES.faculty, SERIES.labels, SERIES.firstSeen].join(', ');
+  /**
+   * One insert of JSONCompactEachRow rows: zero-copy through `rawInsert` when given (the
+   * body goes to the engine as bytes, not spliced into a SQL string), else `client.exec`
+   * with the settings in the statement.
+   */
+  const insertRows = async (table: string, columns: string, rows: readonly string[], settings: Readonly<Record<string, string | number>> | null): Promise<void> => {
+    const body = rows.join('\n') + '\n';
+    if (opts.rawInsert) {
+      await opts.rawInsert({ table: `${database}.${table}`, columns: columns.split(', '), format: 'JSONCompactEachRow', values: Buffer.from(body), ...(settings ? { settings } : {}) });
+      return;
+    }
+    const set = settings
+      ? 'SETTINGS ' + Object.entries(settings).map(([k, v]) => `${k}=${typeof v === 'number' ? v : sqlString(v)}`).join(', ') + ' '
+      : '';
+    await execInsert(client, `INSERT INTO ${database}.${table} (${columns}) ${set}FORMAT JSONCompactEachRow`, body);
+  };
 
   /** Per-insert state: the series first seen in it, and the JSON of the strings it quotes. */
   interface Encoder {
@@ -291,9 +322,8 @@ export function createClickHouseSink(opts: ClickHouseSinkOptions): ClickHouseSin
       rows.push(JSON.stringify([row.fp, sample.metric, sample.labels['faculty'] ?? '', sample.labels as Labels, now]).replace(/^\["(\d+)"/, '[$1'));
     }
     // Series rows are idempotent by nature (ReplacingMergeTree): no token needed.
-    const stmt = `INSERT INTO ${database}.${TABLES.series} (${seriesColumns}) FORMAT JSONCompactEachRow`;
     try {
-      await execInsert(client, stmt, rows.join('\n') + '\n');
+      await insertRows(TABLES.series, seriesColumns, rows, null);
     } catch (err) {
       throw classifyInsertError(err, `${e.fresh.size} series rows`);
     }
@@ -306,8 +336,11 @@ export function createClickHouseSink(opts: ClickHouseSinkOptions): ClickHouseSin
 
   // distributed_foreground_insert: in cluster mode the ack must mean "stored on the shard"
   // (a Distributed table queues in the background otherwise); no effect on other tables.
-  const tokenSettings = (dedupToken: string) =>
-    `SETTINGS insert_deduplication_token=${sqlString(dedupToken)}, deduplicate_blocks_in_dependent_materialized_views=1, distributed_foreground_insert=1 `;
+  const tokenSettings = (dedupToken: string) => ({
+    insert_deduplication_token: dedupToken,
+    deduplicate_blocks_in_dependent_materialized_views: 1,
+    distributed_foreground_insert: 1,
+  });
 
   return {
     knownSeries: () => known.size,
@@ -321,9 +354,8 @@ export function createClickHouseSink(opts: ClickHouseSinkOptions): ClickHouseSin
       const lines: string[] = new Array(samples.length);
       for (let i = 0; i < samples.length; i++) lines[i] = encodeRow(e, samples[i]!, deltas[i]!) + ']';
       await writeSeries(e);
-      const stmt = `INSERT INTO ${database}.${TABLES.samples} (${samplesColumns}) ${tokenSettings(dedupToken)}FORMAT JSONCompactEachRow`;
       try {
-        await execInsert(client, stmt, lines.join('\n') + '\n');
+        await insertRows(TABLES.samples, samplesColumns, lines, tokenSettings(dedupToken));
       } catch (err) {
         throw classifyInsertError(err, `${samples.length} samples (token ${dedupToken})`);
       }
@@ -355,9 +387,8 @@ export function createClickHouseSink(opts: ClickHouseSinkOptions): ClickHouseSin
       }
       if (lines.length === 0) return { rows: 0, newSeries: 0, durationMs: 0 };
       await writeSeries(e);
-      const stmt = `INSERT INTO ${database}.${TABLES.samplesIngest} (${ingestColumns}) ${tokenSettings(dedupToken)}FORMAT JSONCompactEachRow`;
       try {
-        await execInsert(client, stmt, lines.join('\n') + '\n');
+        await insertRows(TABLES.samplesIngest, ingestColumns, lines, tokenSettings(dedupToken));
       } catch (err) {
         throw classifyInsertError(err, `${lines.length} samples of ${chunk.topic}/${chunk.partition} offsets ${first}-${prev} (token ${dedupToken})`);
       }
