@@ -28,7 +28,8 @@ export function escapeLabelName(n: string): string {
   return NEEDS_NAME_ESCAPE.test(n) ? n.replace(/[\\=]/g, (c) => '\\' + c) : n;
 }
 
-function escapeMetric(m: string): string {
+/** A metric name in the key: `\\` and `{` escaped (a valid Prometheus name has neither). */
+export function escapeMetricName(m: string): string {
   return NEEDS_METRIC_ESCAPE.test(m) ? m.replace(/[\\{]/g, (c) => '\\' + c) : m;
 }
 
@@ -41,7 +42,7 @@ function escapeMetric(m: string): string {
  */
 export function seriesKey(metric: string, labels: Labels): string {
   const names = Object.keys(labels).sort();
-  let out = escapeMetric(metric) + '{';
+  let out = escapeMetricName(metric) + '{';
   for (let i = 0; i < names.length; i++) {
     const n = names[i]!;
     out += (i ? ',' : '') + escapeLabelName(n) + '="' + escapeLabelValue(labels[n]!) + '"';

@@ -22,8 +22,27 @@ export interface CardinalityLimits {
 /** Why {@link CardinalityLimiter.admit} refused a series. */
 export type CardinalityRefusal = 'cardinality_limit' | 'metric_name_limit';
 
+/**
+ * What the limiter keeps per tracked series. `keys` is the decoder's cache of the full
+ * series keys of the samples this series expands to (`decode.ts` owns its layout): one
+ * string object per series, so every later stage's map lookups hit a key whose hash is
+ * computed and which compares by identity. `labels` likewise shares one label object per
+ * series among its samples, so a batch's samples do not each carry a copy into the old
+ * generation of the heap.
+ */
+export interface SeriesSlot {
+  seen: number;
+  kind: number;
+  keys: string[] | null;
+  les: string[] | null;
+  /** The decoder's shared (read-only) label objects of this series: the point's, then one per bucket. */
+  labels: Readonly<Record<string, string>>[] | null;
+}
+
 /** Tracks series per metric with the limits above; state lives for one pipeline process. */
 export interface CardinalityLimiter {
+  /** Like {@link check}, but returns the series' slot when accepted. */
+  track(metric: string, key: string, nowMs: number): SeriesSlot | CardinalityRefusal;
   /** Undefined when the series is known or fits (and records it as seen at `nowMs`); else why not. */
   check(metric: string, key: string, nowMs: number): CardinalityRefusal | undefined;
   /** Compatibility: true when {@link check} accepts (at time 0 unless `nowMs` is given). */
@@ -43,7 +62,7 @@ export const CARDINALITY_DEFAULTS = {
 } as const;
 
 interface Family {
-  readonly series: Map<string, number>;
+  readonly series: Map<string, SeriesSlot>;
   lastSweep: number;
 }
 
@@ -62,8 +81,8 @@ export function createCardinalityLimiter(limits: number | CardinalityLimits = {}
   const sweepFamily = (name: string, f: Family, nowMs: number): void => {
     f.lastSweep = nowMs;
     const cutoff = nowMs - idleMs;
-    for (const [k, seen] of f.series) {
-      if (seen < cutoff) {
+    for (const [k, slot] of f.series) {
+      if (slot.seen < cutoff) {
         f.series.delete(k);
         total--;
       }
@@ -76,13 +95,13 @@ export function createCardinalityLimiter(limits: number | CardinalityLimits = {}
     for (const [name, f] of families) sweepFamily(name, f, nowMs);
   };
 
-  const check = (metric: string, key: string, nowMs: number): CardinalityRefusal | undefined => {
+  const track = (metric: string, key: string, nowMs: number): SeriesSlot | CardinalityRefusal => {
     let f = families.get(metric);
     if (f !== undefined) {
-      const seen = f.series.get(key);
-      if (seen !== undefined) {
-        if (seen !== nowMs) f.series.set(key, nowMs);
-        return undefined;
+      const slot = f.series.get(key);
+      if (slot !== undefined) {
+        slot.seen = nowMs;
+        return slot;
       }
     } else {
       if (families.size >= maxNames) {
@@ -98,12 +117,18 @@ export function createCardinalityLimiter(limits: number | CardinalityLimits = {}
       if (total >= maxSeries) return 'cardinality_limit';
     }
     if (!families.has(metric)) families.set(metric, f);
-    f.series.set(key, nowMs);
+    const slot: SeriesSlot = { seen: nowMs, kind: 0, keys: null, les: null, labels: null };
+    f.series.set(key, slot);
     total++;
-    return undefined;
+    return slot;
+  };
+  const check = (metric: string, key: string, nowMs: number): CardinalityRefusal | undefined => {
+    const r = track(metric, key, nowMs);
+    return typeof r === 'string' ? r : undefined;
   };
 
   return {
+    track,
     check,
     admit: (metric, key, nowMs = 0) => check(metric, key, nowMs) === undefined,
     count: (metric) => families.get(metric)?.series.size ?? 0,

@@ -12,7 +12,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { Clock } from '../core/clock.ts';
 import { UnavailableError, VigieError } from '../core/errors.ts';
 import type { Labels, Sample } from '../core/samples.ts';
-import { seriesKeyFast } from '../otlp/decode.ts';
+import { seriesKeyOf } from '../otlp/decode.ts';
 import { createCounterTracker, type LastPoint, type LastPointLookup } from './counterDeltas.ts';
 import { COUNTER_LABELS, INGEST_OFFSETS, SAMPLES, SAMPLES_COUNTER, SAMPLES_INGEST, SERIES, TABLES } from '../schema/tables.ts';
 
@@ -74,6 +74,10 @@ export interface ClickHouseSink {
 /** Options of {@link createClickHouseSink}. */
 export interface ClickHouseSinkOptions {
   readonly client: ClickHouseClient;
+  /** Client of the sink's reads (`readWatermark`, `lastPoints`); default `client` (see `Storage.readClient`). */
+  readonly readClient?: ClickHouseClient;
+  /** Zero-copy insert of a body (chDB's `rawInsert`, see `Storage.rawInsert`); without it inserts go through `client.exec`. */
+  readonly rawInsert?: RawInsert;
   readonly database: string;
   readonly clock?: Clock;
   /** Fingerprints cached in memory before the cache restarts (default 1,000,000). */
@@ -102,6 +106,27 @@ export function fastFingerprint(key: string): string {
   return ((BigInt(hi) << 32n) | BigInt(lo)).toString();
 }
 
+/**
+ * An insert of a JSONCompactEachRow body handed over as bytes, with its settings in the
+ * statement itself (never a sticky `SET`, see PITFALLS): chDB's `rawInsert`.
+ */
+export type RawInsert = (p: {
+  readonly table: string;
+  readonly columns: readonly string[];
+  readonly format: 'JSONCompactEachRow';
+  readonly values: Buffer;
+  readonly settings?: Readonly<Record<string, string | number>>;
+}) => Promise<unknown>;
+
+/** What the sink keeps per known series: its fingerprint and the JSON around a row's varying columns. */
+interface SeriesRow {
+  readonly fp: string;
+  /** `[metric,fingerprint,faculty,` */
+  readonly head: string;
+  /** `,le,status_code,exam_id` (the labels the counter rollup groups by). */
+  readonly tail: string;
+}
+
 const NON_RETRIABLE_CODES = new Set([
   '6', // CANNOT_PARSE_TEXT
   '16', // NO_SUCH_COLUMN_IN_TABLE
@@ -124,7 +149,8 @@ const NON_RETRIABLE_CODES = new Set([
  */
 export function classifyInsertError(err: unknown, what: string): VigieError {
   if (err instanceof VigieError) return err;
-  const code = String((err as { code?: unknown })?.code ?? '');
+  // chDB's own errors carry the ClickHouse code as `clickhouseCode` (their `code` is a class name).
+  const code = String((err as { clickhouseCode?: unknown })?.clickhouseCode ?? (err as { code?: unknown })?.code ?? '');
   const message = err instanceof Error ? err.message : String(err);
   if (NON_RETRIABLE_CODES.has(code)) {
     return new VigieError(`ClickHouse rejected the data of ${what} (code ${code}): ${message}`, { retriable: false, cause: err });
@@ -149,10 +175,15 @@ async function execInsert(client: ClickHouseClient, statement: string, body: str
 /** Creates a sink on `database` with its own in-memory series cache. */
 export function createClickHouseSink(opts: ClickHouseSinkOptions): ClickHouseSink {
   const { client, database } = opts;
+  const reader = opts.readClient ?? client;
   const clock = opts.clock ?? Date.now;
   const maxCached = opts.maxCachedSeries ?? 1_000_000;
-  /** seriesKey → fingerprint for series already written to `series` by this process. */
-  const known = new Map<string, string>();
+  /**
+   * seriesKey → the series' fingerprint and the constant parts of its rows, for series
+   * already written to `series` by this process: a row is then two cached strings around
+   * its timestamp, value and increase.
+   */
+  const known = new Map<string, SeriesRow>();
   const lookbackMs = opts.counterLookbackMs ?? 15 * 60_000;
   const samplesColumns = [
     SAMPLES.metric,
@@ -173,14 +204,29 @@ export function createClickHouseSink(opts: ClickHouseSinkOptions): ClickHouseSin
     SAMPLES_INGEST.sourceFirstOffset,
   ].join(', ');
   const seriesColumns = [SERIES.fingerprint, SERIES.metric, SERIES.faculty, SERIES.labels, SERIES.firstSeen].join(', ');
+  /**
+   * One insert of JSONCompactEachRow rows: zero-copy through `rawInsert` when given (the
+   * body goes to the engine as bytes, not spliced into a SQL string), else `client.exec`
+   * with the settings in the statement.
+   */
+  const insertRows = async (table: string, columns: string, rows: readonly string[], settings: Readonly<Record<string, string | number>> | null): Promise<void> => {
+    const body = rows.join('\n') + '\n';
+    if (opts.rawInsert) {
+      await opts.rawInsert({ table: `${database}.${table}`, columns: columns.split(', '), format: 'JSONCompactEachRow', values: Buffer.from(body), ...(settings ? { settings } : {}) });
+      return;
+    }
+    const set = settings
+      ? 'SETTINGS ' + Object.entries(settings).map(([k, v]) => `${k}=${typeof v === 'number' ? v : sqlString(v)}`).join(', ') + ' '
+      : '';
+    await execInsert(client, `INSERT INTO ${database}.${table} (${columns}) ${set}FORMAT JSONCompactEachRow`, body);
+  };
 
-  /** Per-insert state: new series and the JSON of metric/faculty strings. */
+  /** Per-insert state: the series first seen in it, and the JSON of the strings it quotes. */
   interface Encoder {
-    readonly fresh: Map<string, { fp: string; sample: Sample }>;
-    readonly local: Map<string, string>;
+    readonly fresh: Map<string, { row: SeriesRow; sample: Sample }>;
     readonly quoted: Map<string, string>;
   }
-  const encoder = (): Encoder => ({ fresh: new Map(), local: new Map(), quoted: new Map() });
+  const encoder = (): Encoder => ({ fresh: new Map(), quoted: new Map() });
 
   const quote = (e: Encoder, v: string): string => {
     let q = e.quoted.get(v);
@@ -190,24 +236,20 @@ export function createClickHouseSink(opts: ClickHouseSinkOptions): ClickHouseSin
 
   /** One JSONCompactEachRow line of the samples columns, without the closing bracket. */
   const encodeRow = (e: Encoder, s: Sample, delta: number): string => {
-    // Cache keyed by series key: one key build per sample, hashing only for new series.
-    const key = seriesKeyFast(s.metric, s.labels);
-    let fp = known.get(key) ?? e.local.get(key);
-    if (fp === undefined) {
-      fp = fastFingerprint(key);
-      e.local.set(key, fp);
-      e.fresh.set(key, { fp, sample: s });
+    // Cache keyed by series key: one lookup per sample, hashing and quoting only for new series.
+    const key = seriesKeyOf(s);
+    let row = known.get(key) ?? e.fresh.get(key)?.row;
+    if (row === undefined) {
+      const fp = fastFingerprint(key);
+      const l = s.labels;
+      row = {
+        fp,
+        head: '[' + quote(e, s.metric) + ',' + fp + ',' + quote(e, l['faculty'] ?? '') + ',',
+        tail: ',' + quote(e, l[COUNTER_LABELS.le] ?? '') + ',' + quote(e, l[COUNTER_LABELS.statusCode] ?? '') + ',' + quote(e, l[COUNTER_LABELS.examId] ?? ''),
+      };
+      e.fresh.set(key, { row, sample: s });
     }
-    let metricJson = e.quoted.get(s.metric);
-    if (metricJson === undefined) e.quoted.set(s.metric, (metricJson = JSON.stringify(s.metric)));
-    const faculty = s.labels['faculty'] ?? '';
-    let facultyJson = e.quoted.get(faculty);
-    if (facultyJson === undefined) e.quoted.set(faculty, (facultyJson = JSON.stringify(faculty)));
-    const l = s.labels;
-    return (
-      '[' + metricJson + ',' + fp + ',' + facultyJson + ',' + Math.trunc(s.timestampMs) + ',' + s.value + ',' + delta + ',' +
-      quote(e, l[COUNTER_LABELS.le] ?? '') + ',' + quote(e, l[COUNTER_LABELS.statusCode] ?? '') + ',' + quote(e, l[COUNTER_LABELS.examId] ?? '')
-    );
+    return row.head + Math.trunc(s.timestampMs) + ',' + s.value + ',' + delta + row.tail;
   };
 
   const lastPoints: LastPointLookup = async (requests) => {
@@ -223,7 +265,7 @@ export function createClickHouseSink(opts: ClickHouseSinkOptions): ClickHouseSin
       let lo = Infinity;
       let hi = -Infinity;
       for (const r of batch) {
-        const fp = known.get(r.key) ?? fastFingerprint(r.key);
+        const fp = known.get(r.key)?.fp ?? fastFingerprint(r.key);
         byFp.set(fp, r.key);
         fps.push(fp);
         bounds.push(Math.trunc(r.beforeMs));
@@ -235,7 +277,7 @@ export function createClickHouseSink(opts: ClickHouseSinkOptions): ClickHouseSin
       const S = SAMPLES;
       let rows: { fp: string; v: number; ts: string | number }[];
       try {
-        const rs = await client.query({
+        const rs = await reader.query({
           query: `WITH arrayMap(x -> toUInt64(x), splitByChar(',', {fps:String})) AS fps,
               arrayMap(x -> toInt64(x), splitByChar(',', {bounds:String})) AS bounds
             SELECT toString(${S.fingerprint}) AS fp, argMax(${S.value}, ${S.timestamp}) AS v, toString(toUnixTimestamp64Milli(max(${S.timestamp}))) AS ts
@@ -276,13 +318,12 @@ export function createClickHouseSink(opts: ClickHouseSinkOptions): ClickHouseSin
     if (e.fresh.size === 0) return;
     const now = clock();
     const rows: string[] = [];
-    for (const { fp, sample } of e.fresh.values()) {
-      rows.push(JSON.stringify([fp, sample.metric, sample.labels['faculty'] ?? '', sample.labels as Labels, now]).replace(/^\["(\d+)"/, '[$1'));
+    for (const { row, sample } of e.fresh.values()) {
+      rows.push(JSON.stringify([row.fp, sample.metric, sample.labels['faculty'] ?? '', sample.labels as Labels, now]).replace(/^\["(\d+)"/, '[$1'));
     }
     // Series rows are idempotent by nature (ReplacingMergeTree): no token needed.
-    const stmt = `INSERT INTO ${database}.${TABLES.series} (${seriesColumns}) FORMAT JSONCompactEachRow`;
     try {
-      await execInsert(client, stmt, rows.join('\n') + '\n');
+      await insertRows(TABLES.series, seriesColumns, rows, null);
     } catch (err) {
       throw classifyInsertError(err, `${e.fresh.size} series rows`);
     }
@@ -290,13 +331,16 @@ export function createClickHouseSink(opts: ClickHouseSinkOptions): ClickHouseSin
 
   const remember = (e: Encoder): void => {
     if (known.size + e.fresh.size > maxCached) known.clear();
-    for (const [key, { fp }] of e.fresh) known.set(key, fp);
+    for (const [key, { row }] of e.fresh) known.set(key, row);
   };
 
   // distributed_foreground_insert: in cluster mode the ack must mean "stored on the shard"
   // (a Distributed table queues in the background otherwise); no effect on other tables.
-  const tokenSettings = (dedupToken: string) =>
-    `SETTINGS insert_deduplication_token=${sqlString(dedupToken)}, deduplicate_blocks_in_dependent_materialized_views=1, distributed_foreground_insert=1 `;
+  const tokenSettings = (dedupToken: string) => ({
+    insert_deduplication_token: dedupToken,
+    deduplicate_blocks_in_dependent_materialized_views: 1,
+    distributed_foreground_insert: 1,
+  });
 
   return {
     knownSeries: () => known.size,
@@ -310,9 +354,8 @@ export function createClickHouseSink(opts: ClickHouseSinkOptions): ClickHouseSin
       const lines: string[] = new Array(samples.length);
       for (let i = 0; i < samples.length; i++) lines[i] = encodeRow(e, samples[i]!, deltas[i]!) + ']';
       await writeSeries(e);
-      const stmt = `INSERT INTO ${database}.${TABLES.samples} (${samplesColumns}) ${tokenSettings(dedupToken)}FORMAT JSONCompactEachRow`;
       try {
-        await execInsert(client, stmt, lines.join('\n') + '\n');
+        await insertRows(TABLES.samples, samplesColumns, lines, tokenSettings(dedupToken));
       } catch (err) {
         throw classifyInsertError(err, `${samples.length} samples (token ${dedupToken})`);
       }
@@ -344,9 +387,8 @@ export function createClickHouseSink(opts: ClickHouseSinkOptions): ClickHouseSin
       }
       if (lines.length === 0) return { rows: 0, newSeries: 0, durationMs: 0 };
       await writeSeries(e);
-      const stmt = `INSERT INTO ${database}.${TABLES.samplesIngest} (${ingestColumns}) ${tokenSettings(dedupToken)}FORMAT JSONCompactEachRow`;
       try {
-        await execInsert(client, stmt, lines.join('\n') + '\n');
+        await insertRows(TABLES.samplesIngest, ingestColumns, lines, tokenSettings(dedupToken));
       } catch (err) {
         throw classifyInsertError(err, `${lines.length} samples of ${chunk.topic}/${chunk.partition} offsets ${first}-${prev} (token ${dedupToken})`);
       }
@@ -357,7 +399,7 @@ export function createClickHouseSink(opts: ClickHouseSinkOptions): ClickHouseSin
     async readWatermark(topic, partition) {
       let rows: { offset: string | number; first_offset: string | number }[];
       try {
-        const rs = await client.query({
+        const rs = await reader.query({
           query:
             `SELECT toString(${INGEST_OFFSETS.offset}) AS offset, toString(${INGEST_OFFSETS.firstOffset}) AS first_offset ` +
             `FROM ${database}.${TABLES.ingestOffsets} ` +

@@ -17,15 +17,14 @@
  * the lookback window starts at 0.
  */
 import type { Labels, Sample } from '../core/samples.ts';
-import { counterHint, seriesKeyFast } from '../otlp/decode.ts';
+import { seriesKeyOf, type DecodedSample } from '../otlp/decode.ts';
 
 /** Name suffixes of Prometheus cumulative counters (fallback when decode gave no hint). */
 const COUNTER_SUFFIX = /_(?:total|count|sum|bucket)$/;
 
 /** True for samples of cumulative counters: decode's OTLP type when known, else the name's suffix. */
-export function isCounterSample(s: { readonly metric: string; readonly labels: Labels }): boolean {
-  const hint = counterHint.get(s.labels);
-  return hint ?? COUNTER_SUFFIX.test(s.metric);
+export function isCounterSample(s: Sample): boolean {
+  return (s as DecodedSample).counter ?? COUNTER_SUFFIX.test(s.metric);
 }
 
 /** The last point of a series. */
@@ -104,7 +103,7 @@ export function createCounterTracker(opts: CounterTrackerOptions = {}): CounterT
         for (let i = 0; i < g.length; i++) {
           const s = g[i]!;
           if (!isCounterSample(s)) continue;
-          const key = seriesKeyFast(s.metric, s.labels);
+          const key = seriesKeyOf(s);
           ks[i] = key;
           if (!fresh && state.has(key)) continue;
           const m = misses.get(key);
@@ -115,7 +114,8 @@ export function createCounterTracker(opts: CounterTrackerOptions = {}): CounterT
       }
       const found = misses.size > 0 && opts.lookup ? await opts.lookup([...misses.values()]) : new Map<string, LastPoint>();
       // Pass 2: increases against an overlay; the state itself is untouched until commit().
-      const overlay = new Map<string, LastPoint>();
+      // One mutable overlay entry per series (not one object per sample).
+      const overlay = new Map<string, { timestampMs: number; value: number }>();
       const deltas: Float64Array[] = [];
       for (let gi = 0; gi < groups.length; gi++) {
         const g = groups[gi]!;
@@ -125,14 +125,18 @@ export function createCounterTracker(opts: CounterTrackerOptions = {}): CounterT
           const key = ks[i];
           if (key === undefined) continue;
           const s = g[i]!;
-          const prev = overlay.get(key) ?? (misses.has(key) ? found.get(key) : state.get(key));
+          const o = overlay.get(key);
+          const prev = o ?? (misses.has(key) ? found.get(key) : state.get(key));
           if (prev === undefined) {
             overlay.set(key, { timestampMs: s.timestampMs, value: s.value });
             continue;
           }
           if (!(s.timestampMs > prev.timestampMs)) continue;
           d[i] = s.value >= prev.value ? s.value - prev.value : s.value;
-          overlay.set(key, { timestampMs: s.timestampMs, value: s.value });
+          if (o !== undefined) {
+            o.timestampMs = s.timestampMs;
+            o.value = s.value;
+          } else overlay.set(key, { timestampMs: s.timestampMs, value: s.value });
         }
         deltas.push(d);
       }

@@ -23,6 +23,7 @@
 import { z } from 'zod';
 import { ConfigError } from '../core/errors.ts';
 import type { Labels, Sample } from '../core/samples.ts';
+import type { DecodedSample } from '../otlp/decode.ts';
 
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
@@ -100,7 +101,9 @@ export function parseMetricMapping(input: unknown, source = 'metrics'): MetricMa
 /** Maps one sample; null when a keep/drop rule drops it. */
 function mapOne(s: Sample, rename: ReadonlyMap<string, string>, rules: readonly CompiledRule[]): Sample | null {
   const metric = rename.get(s.metric) ?? s.metric;
-  if (rules.length === 0) return metric === s.metric ? s : { ...s, metric };
+  // A renamed sample keeps the decoder's counter flag (its OTLP type) but not its series
+  // key, which named the old metric.
+  if (rules.length === 0) return metric === s.metric ? s : renamed(s, metric);
   const labels: Record<string, string> = { ...s.labels, __name__: metric };
   for (const r of rules) {
     const value = r.source.map((n) => labels[n] ?? '').join(r.separator);
@@ -136,6 +139,11 @@ function mapOne(s: Sample, rename: ReadonlyMap<string, string>, rules: readonly 
   const name = labels['__name__'] ?? metric;
   delete labels['__name__'];
   return { metric: name, labels: labels as Labels, timestampMs: s.timestampMs, value: s.value };
+}
+
+function renamed(s: Sample, metric: string): Sample {
+  const counter = (s as DecodedSample).counter;
+  return counter === undefined ? { metric, labels: s.labels, timestampMs: s.timestampMs, value: s.value } : ({ metric, labels: s.labels, timestampMs: s.timestampMs, value: s.value, counter } as DecodedSample);
 }
 
 /** `$1`, `${1}` and `$name` groups, as Prometheus' regexp Expand does for relabel replacements. */

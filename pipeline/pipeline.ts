@@ -21,7 +21,7 @@ import { DecodeError, UnavailableError, VigieError, describeError } from '../cor
 import { retry } from '../core/retry.ts';
 import type { Sample } from '../core/samples.ts';
 import type { MetricMapping } from './mapping.ts';
-import { CARDINALITY_DEFAULTS, createCardinalityLimiter, decodeMetricsRequest, mergeCounts, toSamples, VALIDATION_DEFAULTS, type ToSamplesOptions } from '../otlp/decode.ts';
+import { CARDINALITY_DEFAULTS, createCardinalityLimiter, decodeSamples, mergeCounts, VALIDATION_DEFAULTS, type ToSamplesOptions, type ToSamplesResult } from '../otlp/decode.ts';
 import { HEADERS, TOPICS, dlqTopicOf, type IncomingBatch, type IncomingMessage, type OutgoingMessage, type Transport, type TransportConsumer, type TransportProducer } from '../transport/types.ts';
 import { createClickHouseSink, type ClickHouseSink } from './clickhouseSink.ts';
 import { createCounterTracker } from './counterDeltas.ts';
@@ -48,7 +48,7 @@ export interface PipelineValidationOptions {
 /** Options of {@link createPipeline}. */
 export interface PipelineOptions {
   readonly transport: Transport;
-  readonly storage: Pick<Storage, 'client' | 'database'>;
+  readonly storage: Pick<Storage, 'client' | 'database'> & Partial<Pick<Storage, 'readClient' | 'rawInsert'>>;
   /** Injected clock: validation windows and series registration times. */
   readonly clock: Clock;
   readonly topic?: string;
@@ -228,7 +228,7 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
   });
   let rejectionTimer: ReturnType<typeof setInterval> | undefined;
   // The sink's series cache and the counter tracker hold at most what the limiter admits.
-  const sink: ClickHouseSink = createClickHouseSink({ client: opts.storage.client, database: opts.storage.database, clock: opts.clock, maxCachedSeries: maxSeries });
+  const sink: ClickHouseSink = createClickHouseSink({ client: opts.storage.client, ...(opts.storage.readClient ? { readClient: opts.storage.readClient } : {}), ...(opts.storage.rawInsert ? { rawInsert: opts.storage.rawInsert } : {}), database: opts.storage.database, clock: opts.clock, maxCachedSeries: maxSeries });
   // Counter increases at ingest: last point per series, applied only after an acknowledged
   // insert; a miss (restart, partition moved here) reads the last stored point once.
   const counters = createCounterTracker({ maxSeries: opts.maxCounterSeries ?? maxSeries, lookup: (r) => sink.lastPoints(r) });
@@ -396,10 +396,11 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
         dlq.push(toDlq(batch, m, DLQ_REASONS.oversized, `message of ${m.value.byteLength} bytes exceeds maxMessageBytes=${maxMessageBytes}`));
         continue;
       }
-      let decoded: ReturnType<typeof toSamples>;
+      let decoded: ToSamplesResult;
       try {
-        const request = decodeMetricsRequest(m.value);
-        if ((request.resourceMetrics?.length ?? 0) === 0) {
+        const all = decodeSamples(m.value, toSamplesOpts);
+        decoded = all;
+        if (all.empty) {
           // A null/empty value decodes as an empty request: nothing to store, but counted.
           if (!stored) {
             empties++;
@@ -407,7 +408,6 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
           }
           continue;
         }
-        decoded = toSamples(request, toSamplesOpts);
         if (mapping) decoded = { ...decoded, samples: mapping(decoded.samples) };
       } catch (err) {
         if (stored) continue;

@@ -7,6 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { createChdbConnection } from 'chdb/connection';
+import type { RawInsert } from './clickhouseSink.ts';
 
 /** Options of {@link createStorage}. */
 export interface StorageOptions {
@@ -24,6 +25,14 @@ export interface StorageOptions {
 export interface Storage {
   readonly kind: 'clickhouse' | 'chdb';
   readonly client: ClickHouseClient;
+  /**
+   * For the pipeline's small reads (stored offsets, last counter points): on chDB a second
+   * connection on the same path, since a connection runs one statement at a time and a
+   * read would otherwise wait behind another partition's insert. On a server, `client`.
+   */
+  readonly readClient: ClickHouseClient;
+  /** On chDB: its zero-copy insert of a body in bytes (the sink's fast path); absent on a server. */
+  readonly rawInsert?: RawInsert;
   readonly database: string;
   /** The embedded data directory (absolute), for the read endpoint; absent on a server. */
   readonly chdbPath?: string;
@@ -45,12 +54,26 @@ export function createStorage(opts: StorageOptions = {}): Storage {
       ...(opts.password !== undefined ? { password: opts.password } : {}),
       request_timeout: 60_000,
     });
-    return { kind: 'clickhouse', client, database, close: () => client.close() };
+    return { kind: 'clickhouse', client, readClient: client, database, close: () => client.close() };
   }
   const path = resolve(opts.chdbPath ?? DEFAULT_CHDB_PATH);
   mkdirSync(path, { recursive: true });
   // Two copies of client-common's Connection type (ours and chdb's) do not unify.
-  const connection = createChdbConnection({ path }) as unknown as ConnectionOption;
+  const chdb = createChdbConnection({ path });
+  const connection = chdb as unknown as ConnectionOption;
   const client = createClient({ connection } as Parameters<typeof createClient>[0]);
-  return { kind: 'chdb', client, database, chdbPath: path, close: () => client.close() };
+  const rawInsert: RawInsert = (p) => chdb.chdb.rawInsert({ ...p, columns: [...p.columns] });
+  const readClient = createClient({ connection: createChdbConnection({ path }) as unknown as ConnectionOption } as Parameters<typeof createClient>[0]);
+  return {
+    kind: 'chdb',
+    client,
+    readClient,
+    rawInsert,
+    database,
+    chdbPath: path,
+    close: async () => {
+      await readClient.close();
+      await client.close();
+    },
+  };
 }

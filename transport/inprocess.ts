@@ -23,6 +23,8 @@ export interface InProcessTransportOptions {
   readonly defaultPartitions?: number;
   /** Most messages handed to a handler in one batch (default 500). */
   readonly maxBatchSize?: number;
+  /** Partitions whose batches one consumer handles at the same time (default 2, one batch per partition at a time). */
+  readonly partitionsConsumedConcurrently?: number;
   /** First delay before a failed batch is redelivered, in ms (default 50, doubling up to 5 s). */
   readonly redeliveryBackoffMs?: number;
   /** Called when a handler rejects (the batch will be redelivered); default logs one line on stderr. */
@@ -97,6 +99,7 @@ export class InProcessTransport implements Transport {
     this.options = {
       defaultPartitions: options.defaultPartitions ?? 4,
       maxBatchSize: options.maxBatchSize ?? 500,
+      partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 2,
       redeliveryBackoffMs: options.redeliveryBackoffMs ?? 50,
       onHandlerError: options.onHandlerError,
     };
@@ -316,14 +319,21 @@ export class InProcessConsumer implements TransportConsumer {
     return out;
   }
 
+  /**
+   * The consumer loop: up to `partitionsConsumedConcurrently` partitions are handled at
+   * once (one batch per partition at a time, as in Kafka), so while one partition's batch
+   * waits on storage the next one is decoded.
+   */
   private async consume(topic: string, handler: (batch: IncomingBatch) => Promise<void>): Promise<void> {
-    const { maxBatchSize, redeliveryBackoffMs } = this.transport.options;
+    const { partitionsConsumedConcurrently } = this.transport.options;
     const log = this.transport.topic(topic);
+    const running = new Map<number, Promise<void>>();
     while (!this.stopping) {
-      let worked = false;
+      let started = false;
       let nextRetryAt = Infinity;
       for (const partition of this.assigned(log.partitions.length)) {
-        if (this.stopping) break;
+        if (this.stopping || running.size >= partitionsConsumedConcurrently) break;
+        if (running.has(partition)) continue;
         const lock = `${topic}/${partition}`;
         const inFlight = this.transport.group(this.groupId).inFlight;
         if (inFlight.has(lock)) continue;
@@ -335,33 +345,44 @@ export class InProcessConsumer implements TransportConsumer {
           nextRetryAt = Math.min(nextRetryAt, retry.at);
           continue;
         }
-        const batch: IncomingBatch = { topic, partition, messages: messages.slice(from, from + maxBatchSize) };
-        worked = true;
+        started = true;
         inFlight.add(lock);
-        try {
-          await handler(batch);
-        } catch (err) {
-          const attempt = (retry?.attempt ?? 0) + 1;
-          const at = Date.now() + backoffDelay(attempt - 1, redeliveryBackoffMs, 5_000);
-          this.retries.set(partition, { attempt, at });
-          nextRetryAt = Math.min(nextRetryAt, at);
-          const report = this.transport.options.onHandlerError ?? defaultHandlerError;
-          report(err, { topic, partition, firstOffset: String(from), attempt });
-          continue;
-        } finally {
+        const done = this.handleBatch(topic, partition, from, messages, handler).finally(() => {
           inFlight.delete(lock);
-        }
-        this.retries.delete(partition);
-        this.transport.commit(this.groupId, topic, partition, from + batch.messages.length);
+          running.delete(partition);
+          this.transport.wake();
+        });
+        running.set(partition, done);
       }
-      if (!worked && !this.stopping) {
-        const wait = Number.isFinite(nextRetryAt) ? Math.max(1, nextRetryAt - Date.now()) : 1_000;
-        await this.transport.waitForChange(wait);
-      } else if (worked) {
+      if (this.stopping) break;
+      if (started) {
         // Let timers and I/O run between batches (handlers may be synchronous in tests).
         await new Promise<void>((r) => setImmediate(r));
+      } else {
+        // Woken by a send, a commit or a finished batch; or when a retry is due.
+        const wait = Number.isFinite(nextRetryAt) ? Math.max(1, nextRetryAt - Date.now()) : 1_000;
+        await this.transport.waitForChange(wait);
       }
     }
+    await Promise.all(running.values());
+  }
+
+  /** One batch of one partition: handled, then committed; on failure scheduled for redelivery. */
+  private async handleBatch(topic: string, partition: number, from: number, messages: readonly IncomingMessage[], handler: (batch: IncomingBatch) => Promise<void>): Promise<void> {
+    const { maxBatchSize, redeliveryBackoffMs } = this.transport.options;
+    const batch: IncomingBatch = { topic, partition, messages: messages.slice(from, from + maxBatchSize) };
+    try {
+      await handler(batch);
+    } catch (err) {
+      const attempt = (this.retries.get(partition)?.attempt ?? 0) + 1;
+      const at = Date.now() + backoffDelay(attempt - 1, redeliveryBackoffMs, 5_000);
+      this.retries.set(partition, { attempt, at });
+      const report = this.transport.options.onHandlerError ?? defaultHandlerError;
+      report(err, { topic, partition, firstOffset: String(from), attempt });
+      return;
+    }
+    this.retries.delete(partition);
+    this.transport.commit(this.groupId, topic, partition, from + batch.messages.length);
   }
 }
 

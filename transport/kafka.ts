@@ -71,6 +71,12 @@ export interface KafkaTransportOptions {
    * waits for an idle long-poll to come back.
    */
   readonly maxWaitTimeMs?: number;
+  /**
+   * Partitions whose batches are handled at the same time (default 2; kafkajs
+   * `partitionsConsumedConcurrently`): while one partition's batch waits on storage the
+   * next one is decoded. Each partition still gets one batch at a time, in order.
+   */
+  readonly partitionsConsumedConcurrently?: number;
   /** TLS options of every broker connection (kafkajs `ssl`). */
   readonly ssl?: ConnectionOptions | boolean;
   /** SASL authentication (kafkajs `sasl`). */
@@ -406,6 +412,7 @@ export class KafkaConsumer implements TransportConsumer {
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.opts.partitionsConsumedConcurrently ?? 2,
       eachBatch: (payload) => this.onBatch(payload, handler),
     });
   }

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DecodeError } from '../../../core/errors.ts';
 import { seriesKey } from '../../../core/samples.ts';
-import { createCardinalityLimiter, decodeMetricsRequest, labelsKeyHint, seriesKeyFast, toSamples, type OtlpMetricsRequest } from '../../../otlp/decode.ts';
+import { createCardinalityLimiter, decodeMetricsRequest, seriesKeyOf, toSamples, type DecodedSample, type OtlpMetricsRequest } from '../../../otlp/decode.ts';
 import { countExportedSamples } from '../../../otlp/encode.ts';
 import { nanosToMillis } from '../../../otlp/normalize.ts';
 import { key, parseExposition, recordTypicalMetrics, sdkFixture, type SdkFixture } from './otlpFixtures.ts';
@@ -80,8 +80,8 @@ describe('toSamples', () => {
     const { bytes } = await fx.collect();
     const { samples } = toSamples(decodeMetricsRequest(bytes), { nowMs: Date.now() });
     for (const s of samples) {
-      expect(labelsKeyHint.has(s.labels)).toBe(true);
-      expect(seriesKeyFast(s.metric, s.labels)).toBe(seriesKey(s.metric, s.labels));
+      expect((s as DecodedSample).key).toBeDefined();
+      expect(seriesKeyOf(s)).toBe(seriesKey(s.metric, s.labels));
     }
   });
 
