@@ -14,7 +14,7 @@ import { metrics, type Counter } from '@opentelemetry/api';
 import type { Clock } from '../core/clock.ts';
 import { DecodeError, UnavailableError } from '../core/errors.ts';
 import type { Sample } from '../core/samples.ts';
-import { CARDINALITY_DEFAULTS, createCardinalityLimiter, decodeMetricsRequest, mergeCounts, toSamples, VALIDATION_DEFAULTS, type ToSamplesOptions } from '../otlp/decode.ts';
+import { CARDINALITY_DEFAULTS, createCardinalityLimiter, decodeSamples, mergeCounts, VALIDATION_DEFAULTS, type ToSamplesOptions } from '../otlp/decode.ts';
 import { TOPICS, type IncomingBatch, type Transport, type TransportConsumer } from '../transport/types.ts';
 import type { MetricMapping } from './mapping.ts';
 import type { Pipeline, PipelineStats, PipelineValidationOptions, SamplesListener } from './pipeline.ts';
@@ -103,14 +103,13 @@ export function createStreamTap(opts: StreamTapOptions): StreamTap {
         continue;
       }
       try {
-        const request = decodeMetricsRequest(m.value);
-        if ((request.resourceMetrics?.length ?? 0) === 0) {
+        const decoded = decodeSamples(m.value, toSamplesOpts);
+        if (decoded.empty) {
           // Counted apart, as in the pipeline (the stop summary lists empties on their own).
           s.emptyMessages++;
           rejections.add({ [MESSAGE_REASONS.empty]: 1 }, { [MESSAGE_REASONS.empty]: where });
           continue;
         }
-        const decoded = toSamples(request, toSamplesOpts);
         mergeCounts(batchRejected, decoded.rejected);
         for (const [r, ex] of Object.entries(decoded.examples)) examples[r] ??= ex;
         const samples = opts.mapping ? opts.mapping(decoded.samples) : decoded.samples;
