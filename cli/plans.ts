@@ -15,7 +15,7 @@ export async function loadStoredPlans(client: ClickHouseClient, database: string
     return { plans: current.plans, lines: describePlans(current) };
   } catch (err) {
     // UNKNOWN_TABLE (60): the store predates migration 009 and holds no plan.
-    if (/UNKNOWN_TABLE|Code: 60\b|doesn't exist|does not exist/i.test((err as Error).message) && /plans/.test((err as Error).message)) return { plans: [], lines: [] };
+    if (/Unknown table|UNKNOWN_TABLE|Code: 60\b|doesn't exist|does not exist/i.test((err as Error).message) && /plans/.test((err as Error).message)) return { plans: [], lines: [] };
     throw err;
   }
 }
