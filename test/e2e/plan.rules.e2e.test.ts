@@ -101,7 +101,9 @@ describe('vigie ingest reads the stored plan: logins above plan page', { timeout
     dir = mkdtempSync(join(tmpdir(), 'vigie-planfeed-'));
     receiver = await startWebhookReceiver();
     // The campus states its own capacity (the simulated platform at ×CAPACITY, in its numbers).
-    const lines = ['capacity:', '  platform:', '    dbConnections: 1200', '  faculties:'];
+    // Pages leave 1 s after they fire: at 120× a 30-minute ramp lasts 15 s of wall time, less
+    // than the default group_wait (30 s), which would hold a page that resolved meanwhile.
+    const lines = ['paging:', '  route: { receiver: webhook-1, group_wait: 1s, group_interval: 1s }', 'capacity:', '  platform:', '    dbConnections: 1200', '  faculties:'];
     for (const f of FACULTIES) lines.push(`    ${f.code}: { sessions: ${Math.round(f.sessionCapacity * CAPACITY)}, servers: ${f.servers}, browsingSessions: ${Math.round(f.students * 0.04)} }`);
     writeFileSync(join(dir, 'campus.yml'), lines.join('\n') + '\n');
   });
@@ -141,28 +143,32 @@ describe('vigie ingest reads the stored plan: logins above plan page', { timeout
       ],
       `${name}:ingest`,
     );
-    await until('vigie ingest to consume', 120_000, () => /consuming/.test(ingest.out()));
-    expect(ingest.out()).toMatch(/expected load from stored plan plan-\S+ \(\S+ 00:00 → \S+ 00:00 UTC, 20 exams; capacity: config\)/);
-    const playedFile = join(dir, `${name}-played.csv`);
-    const text = played(readFileSync(timetable, 'utf8'));
-    if (pageExpected) expect(text, 'the played timetable has the larger law exam').toMatch(/^law-civil-b1;law;[^;]+;60;1900;/m);
-    writeFileSync(playedFile, text);
-    const simArgs = ['simulate', '--kafka', kafkaBrokers()[0]!, '--topic', topic, '--start', new Date(start).toISOString(), '--duration-minutes', '80', '--capacity', String(CAPACITY), '--seed', '7', '--compression', '120', '--timetable', playedFile];
-    const sim = vigie(simArgs, `${name}:simulate`);
-    expect(await sim.exited, 'vigie simulate exits 0').toBe(0);
-    expect(sim.out()).toMatch(/collapse none/);
-    await until('ingest to catch up (consumer lag 0)', 600_000, async () => (await ingestLag(port)) === 0);
     const delivered = () =>
       receiver.received
         .slice(before)
         .filter((r) => r.path === `/${name}`)
         .flatMap((r) => (r.body as { alerts?: WebhookAlert[] }).alerts ?? [])
         .filter((a) => a.labels['alertname'] === 'LoginsAbovePlan' && a.status === 'firing');
-    // A page leaves after the route's group_wait (30 s of wall time by default).
-    if (pageExpected) await until('the LoginsAbovePlan page at the webhook', 180_000, () => delivered().length > 0);
-    else await new Promise((r) => setTimeout(r, 5000));
-    ingest.child.kill('SIGTERM');
-    expect(await ingest.exited, 'ingest stops cleanly on SIGTERM').toBe(0);
+    try {
+      await until('vigie ingest to consume', 120_000, () => /consuming/.test(ingest.out()));
+      expect(ingest.out()).toMatch(/expected load from stored plan plan-\S+ \(\S+ 00:00 → \S+ 00:00 UTC, 20 exams; capacity: config\)/);
+      const playedFile = join(dir, `${name}-played.csv`);
+      const text = played(readFileSync(timetable, 'utf8'));
+      if (pageExpected) expect(text, 'the played timetable has the larger law exam').toMatch(/^law-civil-b1;law;[^;]+;60;1900;/m);
+      writeFileSync(playedFile, text);
+      const simArgs = ['simulate', '--kafka', kafkaBrokers()[0]!, '--topic', topic, '--start', new Date(start).toISOString(), '--duration-minutes', '80', '--capacity', String(CAPACITY), '--seed', '7', '--compression', '120', '--timetable', playedFile];
+      const sim = vigie(simArgs, `${name}:simulate`);
+      expect(await sim.exited, 'vigie simulate exits 0').toBe(0);
+      expect(sim.out()).toMatch(/collapse none/);
+      await until('ingest to catch up (consumer lag 0)', 600_000, async () => (await ingestLag(port)) === 0);
+      if (pageExpected) await until('the LoginsAbovePlan page at the webhook', 180_000, () => delivered().length > 0);
+      else await new Promise((r) => setTimeout(r, 5000));
+      ingest.child.kill('SIGTERM');
+      expect(await ingest.exited, 'ingest stops cleanly on SIGTERM').toBe(0);
+    } finally {
+      // A failed wait must not leave the ingest running.
+      if (ingest.child.exitCode === null && ingest.child.signalCode === null) ingest.child.kill('SIGKILL');
+    }
     const storage = createStorage({ chdbPath: chdb, database: 'vigie' });
     try {
       const rs = await storage.client.query({
@@ -171,7 +177,7 @@ describe('vigie ingest reads the stored plan: logins above plan page', { timeout
       });
       const fired = (await rs.json<{ faculty: string; at: string; summary: string; value: number }>()).map((r) => ({ ...r, at: Number(r.at) }));
       const evaluatedTo = Number(((await (await storage.client.query({ query: 'SELECT toUnixTimestamp64Milli(max(timestamp)) AS t FROM vigie.samples', format: 'JSONEachRow' })).json<{ t: string }>())[0]!).t);
-      return { fired, delivered: delivered(), evaluatedTo };
+      return { fired, delivered: delivered(), evaluatedTo, chdb };
     } finally {
       await storage.close();
     }
@@ -191,6 +197,17 @@ describe('vigie ingest reads the stored plan: logins above plan page', { timeout
     expect(f.value).toBeLessThan(1.2);
     expect(f.summary).toMatch(/^law: logins \d+(\.\d+)?% above plan$/);
     expect(r.delivered.some((a) => a.labels['faculty'] === 'law' && a.labels['severity'] === 'page' && /^law: logins \d+(\.\d+)?% above plan$/.test(a.annotations['summary'] ?? '')), 'the page reached the webhook').toBe(true);
+
+    // The backtest replays the stored morning with the stored plan, as live; --no-plan replays it on the timetable alone.
+    const backtest = async (...extra: string[]) => {
+      const out = await run(['rules', 'backtest', '--from', new Date(start).toISOString(), '--to', new Date(start + 80 * 60_000).toISOString(), '--chdb-path', r.chdb, '--format', 'json', ...extra], `surge:backtest${extra.join('')}`);
+      const json = JSON.parse(out.slice(out.indexOf('{'), out.lastIndexOf('}') + 1)) as { alerts: { rule: string; labels: Record<string, string>; firedAt: number }[] };
+      return json.alerts.filter((a) => a.rule === 'LoginsAbovePlan');
+    };
+    const replayed = await backtest();
+    expect(replayed.map((a) => a.labels['faculty'])).toEqual(['law']);
+    expect(Math.abs(replayed[0]!.firedAt - f.at)).toBeLessThanOrEqual(60_000);
+    expect(await backtest('--no-plan')).toEqual([]);
   });
 
   it('stays silent on a control morning played as planned', async () => {
