@@ -137,7 +137,7 @@ export async function runMorningChain(opts: MorningChainOptions): Promise<Mornin
   const dayMs = dayOf(sim.start!);
   if (opts.planMorning && exams.length) {
     const table = planTable({ exams, capacity: configuredCapacity(sim.capacity ?? 1), profileFor: () => DEFAULT_PROFILE }, dayMs, dayMs + 86_400_000 - 1);
-    await writePlan(storage.client, storage.database, { fromMs: dayMs, toMs: dayMs + 86_400_000, exams, table, capacitySource: `simulated university ×${sim.capacity ?? 1}`, profileSource: 'defaults', createdMs: Date.now() });
+    await writePlan(storage.client, storage.database, { fromMs: dayMs, toMs: dayMs + 86_400_000, exams, table, capacitySource: `simulator ×${sim.capacity ?? 1}`, profileSource: 'defaults', createdMs: Date.now() });
   }
   // A stored plan covering the morning (while its timetable is this one) replaces the timetable's expected load.
   const plans = opts.useSchedule === false ? null : await loadStoredPlans(storage.client, storage.database, sim.start!, sim.start! + (sim.durationMs ?? 3 * 3_600_000));

@@ -193,7 +193,7 @@ export async function runPlan(flags: PlanFlags): Promise<{ text: string; files: 
         toMs,
         exams,
         table,
-        capacitySource: capacity.source === 'config' && flags.demo && !capacityConfig ? `simulated university ×${flags.capacity ?? 1}` : capacity.source,
+        capacitySource: capacity.source === 'simulator' ? `simulator ×${flags.capacity ?? 1}` : capacity.source,
         profileSource: profiles ? `history (${profiles.examsUsed} exams)` : 'defaults',
         createdMs: Date.now(),
       });
