@@ -100,7 +100,8 @@ describe('LoginsAbovePlan (default pack)', () => {
     expect(v['{faculty="sciences"}']).toBeCloseTo(0.1, 6);
   });
 
-  it('pages "logins N % above plan" for the faculty logging in at 1.5× the plan, not for the one on plan', async () => {
+  /** The default pack's plan group over 75 min from 08:00: logins at `factor` × the plan per faculty, `failed` of them refused. */
+  async function morning(factor: Record<string, number>, failed: Record<string, number> = {}): Promise<Notification[]> {
     const groups = (await loadRuleFile(DEFAULT)).filter((g) => g.name === 'vigie-plan');
     expect(groups).toHaveLength(1);
     const start = DEFAULT_DAY_MS + 8 * 3_600_000;
@@ -108,19 +109,25 @@ describe('LoginsAbovePlan (default pack)', () => {
     const pages: Notification[] = [];
     const stage = createRulesStage({ groups, plan: planOverride([plan]), schedule: { exams, startMs: start }, notify: async (ns) => void pages.push(...ns), log: () => {} });
     const planned = sampleTable(plan.table, start, start + 75 * MIN, 15_000).filter((s) => s.metric === PLAN_METRICS.logins);
-    const factor: Record<string, number> = { medicine: 1.5, law: 1.0 };
-    const total: Record<string, number> = { medicine: 0, law: 0 };
+    const total: Record<string, { ok: number; failed: number }> = { medicine: { ok: 0, failed: 0 }, law: { ok: 0, failed: 0 } };
     for (let t = start; t <= start + 75 * MIN; t += 15_000) {
       const batch: Sample[] = [];
       for (const f of ['medicine', 'law']) {
-        total[f]! += planned.find((s) => s.timestampMs === t && s.labels['faculty'] === f)!.value * factor[f]! * 15;
-        batch.push({ metric: 'ecampus_logins_total', labels: { faculty: f, outcome: 'success', instance: `${f}-app-1` }, timestampMs: t, value: total[f]! });
+        const n = planned.find((s) => s.timestampMs === t && s.labels['faculty'] === f)!.value * factor[f]! * 15;
+        total[f]!.ok += n * (1 - (failed[f] ?? 0));
+        total[f]!.failed += n * (failed[f] ?? 0);
+        batch.push({ metric: 'ecampus_logins_total', labels: { faculty: f, outcome: 'success', instance: `${f}-app-1` }, timestampMs: t, value: total[f]!.ok });
+        batch.push({ metric: 'ecampus_logins_total', labels: { faculty: f, outcome: 'failure', instance: `${f}-app-1` }, timestampMs: t, value: total[f]!.failed });
       }
       stage.add(batch);
     }
     await stage.finish(start + 75 * MIN);
     await stage.stop();
-    const firing = pages.filter((n) => n.status === 'firing' && n.labels['alertname'] === 'LoginsAbovePlan');
+    return pages.filter((n) => n.status === 'firing' && n.labels['alertname'] === 'LoginsAbovePlan');
+  }
+
+  it('pages "logins N % above plan" for the faculty logging in at 1.5× the plan, not for the one on plan', async () => {
+    const firing = await morning({ medicine: 1.5, law: 1.0 });
     expect(new Set(firing.map((n) => n.labels['faculty']))).toEqual(new Set(['medicine']));
     const first = firing[0]!;
     expect(first.labels['severity']).toBe('page');
@@ -128,5 +135,12 @@ describe('LoginsAbovePlan (default pack)', () => {
     expect(first.startsAt).toBeGreaterThan(DEFAULT_DAY_MS + 8.5 * 3_600_000);
     expect(first.startsAt).toBeLessThan(DEFAULT_DAY_MS + 9 * 3_600_000);
     expect(first.annotations['summary']).toMatch(/^medicine: logins (4[5-9]|5[0-5])(\.\d+)?% above plan$/);
+  });
+
+  it('stays quiet while the faculty refuses logins (retries, not a crowd)', async () => {
+    // Three attempts per planned login, half of them refused: a saturated faculty's retries.
+    expect(await morning({ medicine: 3, law: 1 }, { medicine: 0.5 })).toEqual([]);
+    // The same attempts all let in: a crowd.
+    expect((await morning({ medicine: 3, law: 1 })).length).toBeGreaterThan(0);
   });
 });
