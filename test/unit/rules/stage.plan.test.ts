@@ -101,7 +101,7 @@ describe('LoginsAbovePlan (default pack)', () => {
   });
 
   /** The default pack's plan group over 75 min from 08:00: logins at `factor` × the plan per faculty, `failed` of them refused. */
-  async function morning(factor: Record<string, number>, failed: Record<string, number> = {}): Promise<Notification[]> {
+  async function morning(factor: Record<string, number>, failed: Record<string, number> = {}, late = false): Promise<Notification[]> {
     const groups = (await loadRuleFile(DEFAULT)).filter((g) => g.name === 'vigie-plan');
     expect(groups).toHaveLength(1);
     const start = DEFAULT_DAY_MS + 8 * 3_600_000;
@@ -110,10 +110,16 @@ describe('LoginsAbovePlan (default pack)', () => {
     const stage = createRulesStage({ groups, plan: planOverride([plan]), schedule: { exams, startMs: start }, notify: async (ns) => void pages.push(...ns), log: () => {} });
     const planned = sampleTable(plan.table, start, start + 75 * MIN, 15_000).filter((s) => s.metric === PLAN_METRICS.logins);
     const total: Record<string, { ok: number; failed: number }> = { medicine: { ok: 0, failed: 0 }, law: { ok: 0, failed: 0 } };
+    // A "late" ramp: medicine's 08:30–09:00 arrivals, same total as planned, at 3x² of the linear rate.
+    const ramp = { from: start + 30 * MIN, to: start + 60 * MIN };
+    const plannedIn = (f: string) => planned.filter((s) => s.labels['faculty'] === f && s.timestampMs > ramp.from && s.timestampMs <= ramp.to).reduce((a, s) => a + s.value * 15, 0);
+    const rampTotal = plannedIn('medicine');
+    const lateCdf = (t: number) => Math.min(1, Math.max(0, (t - ramp.from) / (ramp.to - ramp.from))) ** 3;
     for (let t = start; t <= start + 75 * MIN; t += 15_000) {
       const batch: Sample[] = [];
       for (const f of ['medicine', 'law']) {
-        const n = planned.find((s) => s.timestampMs === t && s.labels['faculty'] === f)!.value * factor[f]! * 15;
+        const inRamp = late && f === 'medicine' && t > ramp.from && t <= ramp.to;
+        const n = inRamp ? rampTotal * (lateCdf(t) - lateCdf(t - 15_000)) : planned.find((s) => s.timestampMs === t && s.labels['faculty'] === f)!.value * factor[f]! * 15;
         total[f]!.ok += n * (1 - (failed[f] ?? 0));
         total[f]!.failed += n * (failed[f] ?? 0);
         batch.push({ metric: 'ecampus_logins_total', labels: { faculty: f, outcome: 'success', instance: `${f}-app-1` }, timestampMs: t, value: total[f]!.ok });
@@ -135,6 +141,10 @@ describe('LoginsAbovePlan (default pack)', () => {
     expect(first.startsAt).toBeGreaterThan(DEFAULT_DAY_MS + 8.5 * 3_600_000);
     expect(first.startsAt).toBeLessThan(DEFAULT_DAY_MS + 9 * 3_600_000);
     expect(first.annotations['summary']).toMatch(/^medicine: logins (4[5-9]|5[0-5])(\.\d+)?% above plan$/);
+  });
+
+  it('stays quiet when students arrive late in the ramp (the planned total, not a crowd)', async () => {
+    expect(await morning({ medicine: 1, law: 1 }, {}, true)).toEqual([]);
   });
 
   it('stays quiet while the faculty refuses logins (retries, not a crowd)', async () => {
