@@ -3,7 +3,12 @@
  * against two baselines, side by side on the same simulated mornings in the same run.
  *
  *   node bench/detection.bench.ts [--mornings N] [--split tuning|validation|both] [--workers 2]
- *                                              [--out bench/results/detection.json]
+ *                                              [--out bench/results/detection.json] [--plan]
+ *
+ * `--plan`: the Vigie detectors with a timetable read a stored plan of that timetable
+ * instead (`vigie plan --store`: the simulated university at the morning's capacity,
+ * default profiles, browsing students counted), as `vigie ingest` does when one exists.
+ * Without it nothing changes.
  *
  * Two splits. `tuning`: the 40 matrix mornings (seeds 101…140) the pack was tuned on,
  * full telemetry. `validation`: 40 mornings from seeds 10000… (bench/support/matrix.ts,
@@ -46,6 +51,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parseRuleFile, type AlertingRule, type RuleGroup } from '../rules/ruleFile.ts';
 import type { ScheduledExam } from '../schedule/index.ts';
+import { configuredCapacity, DEFAULT_PROFILE, planOverride, planTable } from '../planner/index.ts';
 import { createTelemetryTransform, FULL_TELEMETRY, morningSchedule, mulberry32, resolveMorningOptions, type TelemetryProfile } from '../simulator/index.ts';
 import { gaussian, type CollapseTrigger, type RampShape } from '../simulator/model.ts';
 import { PROMETHEUS_BIN, startPrometheus } from '../test/support/prometheus.ts';
@@ -164,6 +170,12 @@ async function runScenario(sc: Scenario, rules: { def: RuleGroup[]; stat: RuleGr
   const startMs = resolveMorningOptions(sim).start;
   const withTimetable = (mode: TimetableMode) => {
     const exams = timetableFor(sc, startMs, mode);
+    if (exams && process.env['VIGIE_BENCH_PLAN'] === '1') {
+      const day = Math.floor(startMs / 86_400_000) * 86_400_000;
+      const table = planTable({ exams, capacity: configuredCapacity(sc.capacity), profileFor: () => DEFAULT_PROFILE }, day, day + 86_400_000 - 1);
+      const plan = { id: 'bench', fromMs: day, toMs: day + 86_400_000, createdMs: 0, timetableDigest: '', exams: exams.length, capacitySource: 'simulated', profileSource: 'defaults', table };
+      return createVigieDetector(rules.def, { schedule: { exams, startMs }, plan: planOverride([plan]) });
+    }
     return createVigieDetector(rules.def, exams ? { schedule: { exams, startMs } } : {});
   };
   const def = withTimetable('realistic');
@@ -433,8 +445,11 @@ async function main(): Promise<void> {
       'worker-ids': { type: 'string' },
       split: { type: 'string', default: 'both' },
       'from-outcomes': { type: 'string' },
+      plan: { type: 'boolean', default: false },
     },
   });
+  // Read by the forked workers too (they parse only --worker-ids).
+  if (values.plan) process.env['VIGIE_BENCH_PLAN'] = '1';
   if (values['from-outcomes'] !== undefined) {
     // Re-score a run's raw outcomes (written next to the result) without re-running it.
     const text = await readFile(values['from-outcomes'], 'utf8');

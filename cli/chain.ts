@@ -6,6 +6,8 @@
  */
 import { loadRuleFile } from '../rules/index.ts';
 import { writeSchedule } from '../schedule/index.ts';
+import { configuredCapacity, DEFAULT_PROFILE, planOverride, planTable, writePlan } from '../planner/index.ts';
+import { loadStoredPlans } from './plans.ts';
 import type { AlertTransition } from '../rules/index.ts';
 import type { PagerStats, PagingConfigInput } from '../paging/routing/index.ts';
 import { createRulesStage } from '../rules/stage.ts';
@@ -38,6 +40,12 @@ export interface MorningChainOptions {
   readonly statePath?: string;
   /** Feed the exam schedule's expected sessions to the rules (default true). */
   readonly useSchedule?: boolean;
+  /**
+   * Plan the morning before it starts and store the plan (as `vigie plan --demo --store`
+   * does, on the simulated university at the morning's capacity), so the rules read the
+   * plan's expected load. Default false: the timetable's, as without a plan.
+   */
+  readonly planMorning?: boolean;
   readonly evaluationIntervalMs?: number;
   /** Simulator knobs; `start` defaults to 07:30 UTC of the current day (see {@link todaysMorning}). */
   readonly sim: Partial<MorningOptions>;
@@ -126,10 +134,19 @@ export async function runMorningChain(opts: MorningChainOptions): Promise<Mornin
   // an overload. Stored too, for the exam-morning dashboard's annotations and the post-mortem.
   const exams = opts.useSchedule === false ? [] : schedule(dayOf(sim.start!));
   await writeSchedule(storage.client, storage.database, exams);
+  const dayMs = dayOf(sim.start!);
+  if (opts.planMorning && exams.length) {
+    const table = planTable({ exams, capacity: configuredCapacity(sim.capacity ?? 1), profileFor: () => DEFAULT_PROFILE }, dayMs, dayMs + 86_400_000 - 1);
+    await writePlan(storage.client, storage.database, { fromMs: dayMs, toMs: dayMs + 86_400_000, exams, table, capacitySource: `simulator ×${sim.capacity ?? 1}`, profileSource: 'defaults', createdMs: Date.now() });
+  }
+  // A stored plan covering the morning (while its timetable is this one) replaces the timetable's expected load.
+  const plans = opts.useSchedule === false ? null : await loadStoredPlans(storage.client, storage.database, sim.start!, sim.start! + (sim.durationMs ?? 3 * 3_600_000));
+  for (const line of plans?.lines ?? []) log(`vigie demo: ${line}`);
   const stage = createRulesStage({
     groups,
     intervalMs,
     schedule: { exams, startMs: sim.start! },
+    plan: planOverride(plans?.plans ?? []),
     pager: { paging: opts.paging, alertmanagerUrl: opts.alertmanagerUrl, webhookUrls: opts.webhookUrls, journalDir: opts.journalDir, clock: simClock, log },
     ...(opts.statePath ? { statePath: opts.statePath, stateNowMs: sim.start! } : {}),
     alertsLog: { client: storage.client, database: storage.database },

@@ -113,6 +113,12 @@ export const configSchema = z
       })
       .optional(),
     /**
+     * The platform's capacity per faculty pool, server and database pool, for the planner
+     * (`vigie plan`) and the plan the rules read; validated by the planner's own schema
+     * (`planner/capacity.ts`) at start-up, like `paging`.
+     */
+    capacity: z.record(z.unknown()).optional(),
+    /**
      * Sources of `vigie collect` (access logs, /proc, nginx, PHP-FPM, scrapes), validated
      * by the collectors stage's own schema (`collectors/config.ts`), like `paging`.
      */

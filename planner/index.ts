@@ -5,7 +5,10 @@
  * (collapse risk by headroom). Out: a plan — expected load per minute per faculty,
  * server and platform, flagged minutes, risk at each exam start, and three computed
  * remedies (staggered starts, exams on servers, capacity needed) — as text, CSV and
- * HTML; and the plan's expected series for the rules stage (`series.ts`).
+ * HTML; and the plan's expected series for the rules stage (`series.ts`), stored by
+ * `vigie plan --store` for `vigie ingest`, `vigie demo` and `rules backtest` (`store.ts`).
+ * A campus's capacity comes from its config or its own stored mornings (`capacity.ts`);
+ * the simulator's university is the capacity of `--demo` only.
  */
 export { buildPlan, applyWhatIfs, parseWhatIf, planGrid } from './plan.ts';
 export type { Plan, PlanOptions, WhatIf, Flag, StartRisk, CapacityNeed, FacultyStagger } from './plan.ts';
@@ -22,7 +25,11 @@ export type { StaggerItem, StaggerProblem, StaggerSolution, StaggerCost } from '
 export { solveBinPacking } from './binpack.ts';
 export type { PackItem, PackBin, PackProblem, PackSolution } from './binpack.ts';
 export { formatPlanText, formatPlanCsv, renderPlanHtml, writePlanFiles, proposedChanges } from './report.ts';
-export { planSeries, createPlanFeeder, PLAN_METRICS } from './series.ts';
-export type { PlanSeriesInput } from './series.ts';
+export { planSeries, planTable, sampleTable, tableCovers, createPlanFeeder, PLAN_METRICS, PLAN_SERIES_ORDER } from './series.ts';
+export type { PlanSeriesInput, PlanTable, PlanTableSeries } from './series.ts';
+export { parseCapacityConfig, capacityConfigSchema, learnCapacity, resolveCapacity } from './capacity.ts';
+export type { CapacityConfig, LearnedCapacity, ResolvedCapacity } from './capacity.ts';
+export { writePlan, loadCurrentPlans, planOverride, describePlans, timetableDigest } from './store.ts';
+export type { StoredPlan, WritePlanInput, CurrentPlans } from './store.ts';
 export { readTimetable } from './timetable.ts';
 export type { TimetableSource } from './timetable.ts';

@@ -15,8 +15,8 @@ export interface Estimate {
   readonly n: number;
 }
 
-/** Where a profile or a capacity came from. */
-export type Provenance = 'history' | 'defaults' | 'config';
+/** Where a profile or a capacity came from (`simulator`: the demo's simulated university). */
+export type Provenance = 'history' | 'defaults' | 'config' | 'simulator';
 
 /** How one faculty's students load the platform around an exam. */
 export interface LoadProfile {
@@ -83,8 +83,8 @@ export interface CapacityModel {
 }
 
 /**
- * The capacity the configuration describes: the simulator's university (the demo's
- * platform) scaled by `factor`, exactly as `vigie demo --capacity` builds it.
+ * The demo's platform: the simulator's university scaled by `factor`, exactly as
+ * `vigie demo --capacity` builds it. Never a campus's capacity (see `capacity.ts`).
  */
 export function configuredCapacity(factor = 1): CapacityModel {
   if (!(factor > 0)) throw new RangeError(`configuredCapacity: capacity factor must be positive, got ${factor}`);
@@ -100,7 +100,7 @@ export function configuredCapacity(factor = 1): CapacityModel {
       backgroundSessions: f.students * MODEL.backgroundShare,
     });
   }
-  return { faculties, dbPoolMax: Math.round(MODEL.dbPoolMax * factor), source: 'config' };
+  return { faculties, dbPoolMax: Math.round(MODEL.dbPoolMax * factor), source: 'simulator' };
 }
 
 /** A copy of `cap` where `faculty` (or every faculty when null) has `extra` more servers of the same size. */

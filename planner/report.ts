@@ -32,7 +32,8 @@ export function formatPlanText(plan: Plan): string {
   if (plan.whatIfs.length) L.push(`what-if: ${plan.whatIfs.map((w) => w.text).join('; ')}`);
   const sources = [...plan.profileSource].map(([f, p]) => `${f}: ${p.source}${p.source === 'history' ? ` (n=${p.attendance.n})` : ''}`);
   L.push(`load profiles: ${sources.join(', ')}`);
-  L.push(`capacity: ${plan.capacity.source}; collapse risk from ${plan.riskSource}`);
+  const capacityFrom = { config: "the config's capacity: section", history: 'reported by the platform in stored mornings', simulator: "the demo's simulated university", defaults: 'defaults' }[plan.capacity.source];
+  L.push(`capacity: ${capacityFrom}; collapse risk from ${plan.riskSource}`);
   L.push('');
   const risky = plan.starts.filter((s) => s.plannedPeak > plan.target);
   L.push(`── Exam starts over ${pct(plan.target)} of capacity (${risky.length}) ─────────────`);

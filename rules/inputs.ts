@@ -29,10 +29,12 @@ export interface StoredSeriesInfo {
 
 /** Series Vigie writes into the rules' store itself, with what feeds them. */
 export const VIGIE_FED_METRICS: ReadonlyMap<string, string> = new Map([
-  ['ecampus_expected_sessions', 'the exam schedule (vigie schedule import)'],
-  ['ecampus_expected_peak_sessions', 'the exam schedule (vigie schedule import)'],
-  ['ecampus_platform_expected_sessions', 'the exam schedule (vigie schedule import)'],
-  ['ecampus_platform_expected_peak_sessions', 'the exam schedule (vigie schedule import)'],
+  ['ecampus_expected_sessions', 'the exam schedule (vigie schedule import), or the stored plan (vigie plan --store)'],
+  ['ecampus_expected_peak_sessions', 'the exam schedule (vigie schedule import), or the stored plan (vigie plan --store)'],
+  ['ecampus_platform_expected_sessions', 'the exam schedule (vigie schedule import), or the stored plan (vigie plan --store)'],
+  ['ecampus_platform_expected_peak_sessions', 'the exam schedule (vigie schedule import), or the stored plan (vigie plan --store)'],
+  ['vigie_plan_expected_logins_per_second', 'the stored plan (vigie plan --store)'],
+  ['vigie_plan_expected_requests_per_second', 'the stored plan (vigie plan --store)'],
   ['vigie_pipeline_consumer_lag_messages', 'vigie ingest (its own health)'],
   ['vigie_pipeline_seconds_since_last_store', 'vigie ingest (its own health)'],
   ['vigie_pipeline_samples_rejected_total', 'vigie ingest (its own validation: refusals by reason)'],

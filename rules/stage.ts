@@ -67,6 +67,13 @@ export interface RulesStageOptions {
    * boundary is evaluated. `startMs`: no schedule sample before it (default: first watermark).
    */
   readonly schedule?: { readonly exams: readonly ScheduledExam[]; readonly startMs?: number };
+  /**
+   * A stored plan (`vigie plan --store`): on the evaluation points it covers, its series
+   * replace the timetable's expected-load series (same names and labels) and add the
+   * plan-only ones (`vigie_plan_expected_*`). Without it the stage feeds the timetable
+   * exactly as before plans existed.
+   */
+  readonly plan?: ExpectedLoadOverride | null;
   /** Notifications: a pager built from this spec (production), or any NotifyFn (benchmarks). */
   readonly pager?: PagerSpec;
   readonly notify?: NotifyFn;
@@ -102,6 +109,17 @@ export interface RulesStageOptions {
   readonly log?: (line: string) => void;
 }
 
+/**
+ * Expected-load series that take the timetable's place where they apply: the CLI builds
+ * one from the stored plans (`planner/store.ts`), so the stage needs no planner.
+ */
+export interface ExpectedLoadOverride {
+  /** Whether the override gives the expected series at `tMs`. */
+  covers(tMs: number): boolean;
+  /** Its samples every `stepMs` from `fromMs` to `toMs` inclusive, at covered instants only, in time order. */
+  samples(fromMs: number, toMs: number, stepMs: number): Sample[];
+}
+
 /** The running rules stage. */
 export interface RulesStage {
   /**
@@ -118,6 +136,8 @@ export interface RulesStage {
   tick(): void;
   /** Replaces the timetable (a reload): takes effect for schedule samples not yet fed. */
   setSchedule(exams: readonly ScheduledExam[]): void;
+  /** Replaces the stored plan (null: none, the timetable alone): takes effect for expected-load samples not yet fed. */
+  setPlan(plan: ExpectedLoadOverride | null): void;
   /** Evaluates up to `endMs`, then waits for the alerts log and notifications in flight. */
   finish(endMs: number): Promise<void>;
   /** Flushes state, stops the pager (its outbox keeps what was not delivered). */
@@ -186,11 +206,31 @@ export function createRulesStage(opts: RulesStageOptions): RulesStage {
 
   let exams: readonly ScheduledExam[] = opts.schedule?.exams ?? [];
   let feeder: ScheduleFeeder | null = null;
+  let plan: ExpectedLoadOverride | null = opts.plan ?? null;
+  let gridStart: number | null = opts.schedule?.startMs ?? null;
+  // Highest watermark the expected load was fed to (by either source).
+  let expectedFedTo = -Infinity;
   const feedSchedule = (toMs: number) => {
-    if (exams.length === 0) return;
-    feeder ??= createScheduleFeeder(exams, intervalMs, opts.schedule?.startMs ?? toMs);
-    const s = feeder.feed(toMs);
-    if (s.length) store.add(s);
+    gridStart ??= toMs;
+    if (plan === null) {
+      expectedFedTo = toMs;
+      // Without a plan: the timetable alone, exactly as before plans existed.
+      if (exams.length === 0) return;
+      feeder ??= createScheduleFeeder(exams, intervalMs, gridStart);
+      const s = feeder.feed(toMs);
+      if (s.length) store.add(s);
+      return;
+    }
+    const p = plan;
+    // The timetable's samples where the plan is silent, the plan's where it speaks: one
+    // source per instant, so a series never gets two values for one evaluation point.
+    const fromSchedule = exams.length ? (feeder ??= createScheduleFeeder(exams, intervalMs, gridStart)).feed(toMs).filter((x) => !p.covers(x.timestampMs)) : [];
+    const after = Math.max(expectedFedTo, gridStart - 1);
+    const from = Math.floor(after / intervalMs) * intervalMs + intervalMs;
+    const fromPlan = toMs > after && from <= toMs ? p.samples(from, toMs, intervalMs) : [];
+    expectedFedTo = toMs;
+    const batch = fromSchedule.length && fromPlan.length ? [...fromSchedule, ...fromPlan].sort((a, b) => a.timestampMs - b.timestampMs) : fromSchedule.length ? fromSchedule : fromPlan;
+    if (batch.length) store.add(batch);
   };
 
   const staleMs = opts.staleInstanceMs ?? 60_000;
@@ -248,6 +288,10 @@ export function createRulesStage(opts: RulesStageOptions): RulesStage {
     setSchedule(next) {
       exams = next;
       feeder?.setExams(next);
+    },
+    setPlan(next) {
+      // Points already fed stay as they were, from whichever source fed them.
+      plan = next;
     },
     async finish(endMs) {
       advance(endMs);

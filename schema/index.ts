@@ -8,6 +8,6 @@
  */
 export { migrate, loadMigrations, renderMigration } from './migrate.ts';
 export type { Migration, MigrateOptions, MigrateResult } from './migrate.ts';
-export { TABLES, SAMPLES, SERIES, SAMPLES_1M, ALERTS_LOG, EXAM_SCHEDULE, SAMPLES_INGEST, INGEST_OFFSETS, SAMPLES_COUNTER, COUNTER_LABELS, COUNTERS_1M } from './tables.ts';
+export { TABLES, SAMPLES, SERIES, SAMPLES_1M, ALERTS_LOG, EXAM_SCHEDULE, SAMPLES_INGEST, INGEST_OFFSETS, SAMPLES_COUNTER, COUNTER_LABELS, COUNTERS_1M, PLANS, PLAN_SERIES } from './tables.ts';
 export { READER_METRICS, isIdentifier, qualifiedTable, sqlLiteral, sqlTarget } from './queries.ts';
 export type { CounterSource, SqlTarget } from './queries.ts';

@@ -11,7 +11,8 @@
  * - `counters_1m`: per-minute counter increases (computed once at ingest into
  *   `samples.delta`) summed by metric, faculty, le, status code and exam — no series
  *   dimension, so counter and histogram panels read a few thousand rows per hour;
- * - `alerts_log`: every alert state transition.
+ * - `alerts_log`: every alert state transition;
+ * - `plans` / `plan_series`: stored plans and their expected-load series (migration 010).
  */
 
 /** Table names. */
@@ -31,6 +32,10 @@ export const TABLES = {
   /** Per-minute counter increases (sum of `samples.delta`) by metric, faculty, le, status code, exam: no series dimension. */
   counters1m: 'counters_1m',
   counters1mMv: 'counters_1m_mv',
+  /** Stored plans (`vigie plan --store`): what each covers and the timetable it was made for. */
+  plans: 'plans',
+  /** Their expected-load series, minute by minute. */
+  planSeries: 'plan_series',
 } as const;
 
 /** Column names of `samples`. */
@@ -154,4 +159,28 @@ export const COUNTERS_1M = {
   statusCode: 'status_code',
   examId: 'exam_id',
   delta: 'delta',
+} as const;
+
+/**
+ * Column names of `plans` (migration 010): one row per stored plan, covering data time
+ * [covers_from, covers_to), made for the timetable whose digest it keeps.
+ */
+export const PLANS = {
+  planId: 'plan_id',
+  coversFrom: 'covers_from',
+  coversTo: 'covers_to',
+  createdAt: 'created_at',
+  timetableDigest: 'timetable_digest',
+  exams: 'exams',
+  capacitySource: 'capacity_source',
+  profileSource: 'profile_source',
+} as const;
+
+/** Column names of `plan_series`: a plan's series, one value per minute (`faculty` '' = platform-wide). */
+export const PLAN_SERIES = {
+  planId: 'plan_id',
+  metric: 'metric',
+  faculty: 'faculty',
+  minute: 'minute',
+  value: 'value',
 } as const;

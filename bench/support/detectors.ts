@@ -11,7 +11,7 @@ import { INACTIVE, transition, type AlertState } from '../../rules/alertState.ts
 import type { AlertTransition } from '../../rules/engine.ts';
 import type { Notification } from '../../paging/receivers/types.ts';
 import { requiredRetentionByMetric, type AlertingRule, type RuleGroup } from '../../rules/ruleFile.ts';
-import { createRulesStage } from '../../rules/stage.ts';
+import { createRulesStage, type ExpectedLoadOverride } from '../../rules/stage.ts';
 import type { ScheduledExam } from '../../schedule/index.ts';
 import type { Sample } from '../../core/samples.ts';
 import type { RemoteWriteSeries, RunningPrometheus } from '../../test/support/prometheus.ts';
@@ -69,6 +69,8 @@ export interface VigieDetectorOptions {
    * before evaluating, exactly as the live chain does (the default pack reads them).
    */
   readonly schedule?: { readonly exams: readonly ScheduledExam[]; readonly startMs: number };
+  /** A stored plan's expected load, replacing the schedule's where it covers (as `vigie ingest` with a plan). */
+  readonly plan?: ExpectedLoadOverride | null;
 }
 
 /**
@@ -112,6 +114,7 @@ export function createVigieDetector(groups: readonly RuleGroup[], opts: VigieDet
     ...(opts.semantics ? { semantics: opts.semantics } : {}),
     ...(opts.onlySelected ? { onlySelectedMetrics: true } : {}),
     ...(opts.schedule ? { schedule: opts.schedule } : {}),
+    ...(opts.plan ? { plan: opts.plan } : {}),
     notify,
     onTransitions: (ts) => {
       transitions.push(...ts);

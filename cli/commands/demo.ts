@@ -45,6 +45,8 @@ export interface DemoOptions {
   readonly drainStallMs?: number;
   /** Also post the student-facing status notices to these webhooks. */
   readonly statusWebhook?: string[];
+  /** Plan the morning first and store the plan, so the rules read its expected load. */
+  readonly plan?: boolean;
 }
 
 /** What a demo produced: the chain's result and the report built on it (null when the data is incomplete). */
@@ -96,6 +98,7 @@ export function registerDemoCommand(program: Command): void {
     .option('--http-port <port>', 'its port (0 = any free port; a taken default falls back to a free one)', httpPortOption, DEFAULT_HTTP_PORT)
     .option('--no-http', 'do not serve the embedded database while the demo runs')
     .option('--keep-serving', 'after the summary, keep serving the database (Grafana, vigie query) until Ctrl-C')
+    .option('--plan', "plan the morning before it starts and store the plan (as vigie plan --demo --store), so the rules read the plan's expected load instead of the timetable's")
     .option('--drain-stall <seconds>', 'give up waiting for the pipeline after this long without progress', positiveOption('--drain-stall'), 120)
     .action(async (opts: DemoOptions & { drainStall: number }) => {
       const result = await runDemo({ ...opts, drainStallMs: opts.drainStall * 1000 });
@@ -168,6 +171,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       statePath: join(out, 'alert-state.json'),
       status: { statePath: statusState, webhookUrls: opts.statusWebhook ?? [] },
       sim,
+      ...(opts.plan ? { planMorning: true } : {}),
       onAlert,
       onProgress: progress,
       ...(opts.drainStallMs !== undefined ? { drainStallMs: opts.drainStallMs } : {}),

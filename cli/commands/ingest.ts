@@ -16,6 +16,8 @@ import { ConfigError, describeError } from '../../core/errors.ts';
 import { createStatusPublisher, startStatusServer, type StatusServer } from '../../status/index.ts';
 import { createScheduleSource, readSchedule, scheduleSourceSpecOf, type ScheduleSource } from '../../schedule/index.ts';
 import { systemClock } from '../../core/clock.ts';
+import { parseCapacityConfig, planOverride, type StoredPlan } from '../../planner/index.ts';
+import { loadStoredPlans } from '../plans.ts';
 import type { Sample } from '../../core/samples.ts';
 import { loadConfig } from '../../core/config.ts';
 import { startSelfTelemetry } from '../../core/selfTelemetry.ts';
@@ -166,6 +168,8 @@ export function registerIngestCommand(program: Command): void {
       }
       const groups = rulesEnabled ? await loadRuleFile(config.alerts.rulesFile) : [];
       const mapping = parseMetricMapping(config.metrics, 'metrics');
+      // Read by `vigie plan`, not here; checked now so a typo does not wait for the plan.
+      parseCapacityConfig(config.capacity, program.opts()['config'] ? `config file ${program.opts()['config'] as string}` : 'configuration');
       const metricsPort = config.selfTelemetry.port ?? 9464;
       const self = metricsPort > 0 ? await startSelfTelemetry({ port: metricsPort, host: config.selfTelemetry.host, serviceName: 'vigie-ingest', bearerToken: process.env['VIGIE_METRICS_TOKEN'] ?? config.selfTelemetry.bearerToken }) : null;
       if (self) log(`vigie ingest: self-metrics at ${self.url}`);
@@ -261,6 +265,10 @@ export function registerIngestCommand(program: Command): void {
         // The timetable lives in exam_schedule (`vigie schedule import`, or the schedule:
         // source below, which stores each accepted version); re-read every minute around
         // the data's time and at once after a reload, so a change during the morning counts.
+        // A stored plan (`vigie plan --store`) for the data's day, while its timetable is
+        // unchanged, replaces the timetable's expected load (read with the timetable).
+        const planCache = new Map<string, StoredPlan>();
+        let planLines = '';
         const refreshSchedule = async () => {
           const w = rules.watermark();
           const at = Number.isFinite(w) ? w : systemClock();
@@ -268,6 +276,17 @@ export function registerIngestCommand(program: Command): void {
             rules.setSchedule(await readSchedule(storage.client, storage.database, { fromMs: at - 86_400_000, toMs: at + 86_400_000 }));
           } catch (err) {
             log(`vigie ingest: cannot read the exam schedule: ${describeError(err)}`);
+          }
+          try {
+            const current = await loadStoredPlans(storage.client, storage.database, at - 86_400_000, at + 86_400_000, planCache);
+            rules.setPlan(planOverride(current.plans));
+            const lines = current.lines.join('\n');
+            if (lines !== planLines) {
+              planLines = lines;
+              for (const l of current.lines.length ? current.lines : ["no stored plan covers the data's time: the timetable's expected load applies"]) log(`vigie ingest: ${l}`);
+            }
+          } catch (err) {
+            log(`vigie ingest: cannot read the stored plans (the timetable's expected load applies): ${describeError(err)}`);
           }
         };
         if (config.schedule) {

@@ -12,6 +12,9 @@ import { ConfigError } from '../../core/errors.ts';
 import { qualifiedTable } from '../../schema/queries.ts';
 import { SERIES, TABLES } from '../../schema/tables.ts';
 import { explainMissingDatabase, openReaderStorage } from '../storage.ts';
+import { loadStoredPlans } from '../plans.ts';
+import { planOverride } from '../../planner/index.ts';
+import type { ExpectedLoadOverride } from '../../rules/stage.ts';
 import { formatLead } from '../../postmortem/index.ts';
 import { DEFAULT_RULES_FILE, timeOption } from '../options.ts';
 
@@ -27,6 +30,8 @@ export interface RulesBacktestOptions {
   readonly format: 'table' | 'json';
   /** `--no-schedule` sets false: replay without the timetable's expected-load series. */
   readonly schedule?: boolean;
+  /** `--no-plan` sets false: the timetable's expected load even where a stored plan covers. */
+  readonly plan?: boolean;
 }
 
 function durationOption(flag: string): (v: string) => number {
@@ -124,7 +129,14 @@ export async function runRulesBacktest(opts: RulesBacktestOptions): Promise<Back
   const { storage, via } = openReaderStorage(opts, 'vigie rules backtest');
   process.stderr.write(`vigie rules backtest: reading ${via}\n`);
   try {
-    const result = await backtest(storage.client, storage.database, { groups, fromMs: opts.from, toMs: opts.to, stepMs: opts.step ?? 15_000, useSchedule: opts.schedule !== false });
+    // A stored plan covering the window replaces the timetable's expected load, as live.
+    let plan: ExpectedLoadOverride | null = null;
+    if (opts.schedule !== false && opts.plan !== false) {
+      const current = await loadStoredPlans(storage.client, storage.database, opts.from - 86_400_000, opts.to);
+      for (const line of current.lines) process.stderr.write(`vigie rules backtest: ${line}\n`);
+      plan = planOverride(current.plans);
+    }
+    const result = await backtest(storage.client, storage.database, { groups, fromMs: opts.from, toMs: opts.to, stepMs: opts.step ?? 15_000, useSchedule: opts.schedule !== false, plan });
     process.stdout.write(opts.format === 'json' ? JSON.stringify({ ...result, transitions: undefined, evaluations: result.evaluations.length }, null, 2) + '\n' : formatBacktestTable(result));
     return result;
   } catch (err) {
@@ -162,7 +174,8 @@ export function registerRulesCommand(program: Command): void {
     .option('--clickhouse-url <url>', 'ClickHouse server URL instead of embedded chDB')
     .option('--database <name>', 'ClickHouse database', 'vigie')
     .addOption(new Option('--format <format>', 'output format').choices(['table', 'json']).default('table'))
-    .option('--no-schedule', 'replay without the exam timetable (no ecampus_expected_* series): how much lead does the schedule buy?')
+    .option('--no-schedule', 'replay without the exam timetable (no ecampus_expected_* series, no stored plan): how much lead does the schedule buy?')
+    .option('--no-plan', "replay with the timetable's expected load even where a stored plan (vigie plan --store) covers the window")
     .action(async (opts: RulesBacktestOptions) => {
       await runRulesBacktest(opts);
     });

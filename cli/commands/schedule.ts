@@ -7,6 +7,7 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig, type VigieConfig } from '../../core/config.ts';
+import { parseCapacityConfig } from '../../planner/capacity.ts';
 import { ConfigError } from '../../core/errors.ts';
 import { createStorage, migrate, type Storage } from '../../pipeline/index.ts';
 import {
@@ -231,7 +232,9 @@ export function registerScheduleCommand(program: Command): void {
       from = `${storage.database}.exam_schedule`;
     }
     const days = flags.date !== undefined ? [flags.date] : [...new Set(exams.map((e) => wall(e.start, flags.tz).day))].sort();
-    const capacity = flags.capacity ?? config.schedule?.capacity;
+    // The campus capacity (the capacity: section, as `vigie plan` reads it) when neither the flag nor schedule.capacity says.
+    const planned = parseCapacityConfig(config.capacity, program.opts()['config'] ? `config file ${program.opts()['config'] as string}` : 'configuration');
+    const capacity = flags.capacity ?? config.schedule?.capacity ?? (planned ? Object.fromEntries(Object.entries(planned.faculties).map(([f, c]) => [f, c.sessions])) : undefined);
     const anyCapacity = capacity !== undefined && Object.keys(capacity).length > 0;
     const out: string[] = [
       `Expected load from ${from}: attendance ${Math.round((flags.attendance ?? 0.93) * 100)}% of enrolled, arriving over ${flags.rampMinutes ?? 30} min before each start and through any start window.`,

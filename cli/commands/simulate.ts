@@ -8,8 +8,8 @@ import { writeFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { loadConfig } from '../../core/config.ts';
 import { ConfigError } from '../../core/errors.ts';
-import { formatCsvTimetable } from '../../schedule/index.ts';
-import { DEFAULT_MORNING, dayOf, runMorning, schedule } from '../../simulator/index.ts';
+import { formatCsvTimetable, loadTimetableFile } from '../../schedule/index.ts';
+import { DEFAULT_MORNING, dayOf, FACULTIES, runMorning, schedule } from '../../simulator/index.ts';
 import { createVariantProducer, PLATFORM_VARIANTS } from '../../simulator/platformVariant.ts';
 import { createTransport, TOPICS } from '../../transport/index.ts';
 import { floatOption, kafkaOption, timeOption } from '../options.ts';
@@ -42,12 +42,17 @@ export function registerSimulateCommand(program: Command): void {
     .addOption(new Option('--metric-set <name>', "whose metric names and signals the platform exports: Vigie's contract, or another platform (see docs/telemetry-contract.md)").choices(['contract', ...Object.keys(PLATFORM_VARIANTS)]).default('contract'))
     .option('--timetable-out <file>', "write the morning's exam timetable as CSV (for `vigie schedule import`)")
     .option('--timetable-only', 'write --timetable-out and exit without playing the morning (no Kafka needed)')
-    .action(async (o: { kafka?: string; topic: string; seed: number; capacity: number; rampMinutes: number; rampShape: string; noise: number; compression: number; start?: number; durationMinutes?: number; metricSet: string; timetableOut?: string; timetableOnly?: boolean }) => {
+    .option('--timetable <file>', "play this timetable (CSV, JSON or iCalendar, as `vigie schedule import` reads) instead of the built-in morning: e.g. more students than the imported one says")
+    .action(async (o: { timetable?: string; kafka?: string; topic: string; seed: number; capacity: number; rampMinutes: number; rampShape: string; noise: number; compression: number; start?: number; durationMinutes?: number; metricSet: string; timetableOut?: string; timetableOnly?: boolean }) => {
       const durationMs = o.durationMinutes !== undefined ? o.durationMinutes * 60_000 : DEFAULT_MORNING.durationMs;
       const start = o.start ?? latestPastMorning(Date.now(), durationMs);
       if (o.timetableOnly && !o.timetableOut) throw new ConfigError('--timetable-only needs --timetable-out FILE');
+      // The simulated university has its faculties; a played timetable must stay within them.
+      const exams = o.timetable ? (await loadTimetableFile(o.timetable)).exams : undefined;
+      const unknown = [...new Set((exams ?? []).map((e) => e.faculty))].filter((f) => !FACULTIES.some((x) => x.code === f));
+      if (unknown.length) throw new ConfigError(`--timetable ${o.timetable}: the simulated university has no faculty ${unknown.map((f) => `"${f}"`).join(', ')} (known: ${FACULTIES.map((f) => f.code).join(', ')})`);
       if (o.timetableOut) {
-        writeFileSync(o.timetableOut, formatCsvTimetable(schedule(dayOf(start))));
+        writeFileSync(o.timetableOut, formatCsvTimetable(exams ?? schedule(dayOf(start))));
         process.stdout.write(`timetable of ${new Date(start).toISOString().slice(0, 10)} written to ${o.timetableOut}\n`);
         if (o.timetableOnly) return;
       }
@@ -75,6 +80,7 @@ export function registerSimulateCommand(program: Command): void {
             start,
             durationMs,
             compression: o.compression > 0 ? o.compression : Infinity,
+            ...(exams ? { exams } : {}),
           },
           {
             producer,

@@ -14,7 +14,7 @@ import { SAMPLES, SERIES, TABLES } from '../../schema/tables.ts';
 import { postmortem, type Collapse } from '../../postmortem/index.ts';
 import type { AlertTransition } from '../engine.ts';
 import { requiredRetentionMs, type RuleGroup } from '../ruleFile.ts';
-import { createRulesStage } from '../stage.ts';
+import { createRulesStage, type ExpectedLoadOverride } from '../stage.ts';
 import { readSchedule, scheduleReachMs, type ScheduledExam } from '../../schedule/index.ts';
 
 /** Options of {@link backtest}. */
@@ -38,6 +38,11 @@ export interface BacktestOptions {
    * the live chain feeds them (default true).
    */
   readonly useSchedule?: boolean;
+  /**
+   * A stored plan's expected load (built by the CLI from `plans`): where it covers, it
+   * replaces the timetable's series, as live (ignored without `useSchedule`).
+   */
+  readonly plan?: ExpectedLoadOverride | null;
   /** Called after each chunk (progress of long backtests). */
   readonly onProgress?: (p: { readonly atMs: number; readonly samples: number; readonly evaluations: number }) => void;
 }
@@ -155,6 +160,7 @@ export async function backtest(client: ClickHouseClient, database: string, opts:
     minRetentionMs: 0,
     ...(opts.semantics ? { semantics: opts.semantics } : {}),
     schedule: { exams, startMs: readFrom },
+    ...(opts.plan && opts.useSchedule !== false ? { plan: opts.plan } : {}),
     onTransitions: (ts) => {
       transitions.push(...ts);
     },
