@@ -1023,6 +1023,12 @@ class Evaluator {
 
   binary(e: Binary): Value {
     const l = this.eval(e.lhs);
+    // An empty left-hand vector gives an empty result for every operator but `or` (and a
+    // `fill_left`), whatever the right-hand side holds: skip evaluating it. Rules such as
+    // "logins above plan" then cost nothing on a morning without a plan.
+    if (l.kind === 'vector' && l.samples.length === 0 && e.op !== 'or' && e.matching.fillLeft === undefined) {
+      return { kind: 'vector', samples: [] };
+    }
     const r = this.eval(e.rhs);
     if (l.kind === 'scalar' && r.kind === 'scalar') {
       const [v, keep] = elemBinop(e.op, l.value, r.value);
