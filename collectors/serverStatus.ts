@@ -144,6 +144,18 @@ export function createNginxStatusSource(opts: StatusSourceOptions): MetricSource
   };
 }
 
+/**
+ * Busy application workers from a status reading. When the status page is served by the
+ * pool itself, one active process is the poll: without a queue that worker would be
+ * idle, so it is not counted; with requests waiting in the listen queue it would have
+ * taken one of them, so it is. Without that, a saturated pool of N reads (N-1)/N busy
+ * and a worker-saturation rule never sees 100 % (seen in the nginx + PHP-FPM drill).
+ */
+export function busyWorkers(s: PhpFpmStatus, statusInPool: boolean): number {
+  if (!statusInPool || s.listenQueue > 0) return s.active;
+  return Math.max(0, s.active - 1);
+}
+
 /** PHP-FPM status source. `maxChildren` (pm.max_children) makes `ecampus.workers.max` exact; without it, total processes. */
 export function createPhpFpmStatusSource(
   opts: StatusSourceOptions & {
@@ -170,7 +182,7 @@ export function createPhpFpmStatusSource(
           { kind: 'sum', name: 'php_fpm.accepted_connections', monotonic: true, points: [{ attributes: a, value: s.acceptedConn }] },
           { kind: 'sum', name: 'php_fpm.max_children_reached', monotonic: true, points: [{ attributes: a, value: s.maxChildrenReached }] },
           { kind: 'sum', name: 'php_fpm.slow_requests', monotonic: true, points: [{ attributes: a, value: s.slowRequests }] },
-          { kind: 'gauge', name: 'ecampus.workers.busy', description: 'Busy application workers (PHP-FPM active processes)', points: [{ attributes: w, value: Math.max(0, s.active - (opts.statusInPool === false ? 0 : 1)) }] },
+          { kind: 'gauge', name: 'ecampus.workers.busy', description: 'Busy application workers (PHP-FPM active processes)', points: [{ attributes: w, value: busyWorkers(s, opts.statusInPool !== false) }] },
           { kind: 'gauge', name: 'ecampus.workers.max', description: 'Application worker pool size (pm.max_children)', points: [{ attributes: w, value: opts.maxChildren ?? s.total }] },
           upMetric(server, opts.url, true),
         ];

@@ -42,9 +42,18 @@ describe('PHP-FPM status', () => {
     const [b] = await createPhpFpmStatusSource({ url: 'http://x/fpm-status', resource, startMs: 0, faculty: 'law', maxChildren: 16, fetch: f }).collect(1);
     expect(asked).toBe('http://x/fpm-status?json');
     expect(val(b!.metrics, 'php_fpm.listen_queue')).toBe(37);
-    expect(val(b!.metrics, 'ecampus.workers.busy', { faculty: 'law', server: 'web-1' })).toBe(15); // the poll itself is one active worker
+    // 37 requests wait for a worker: the worker serving the poll would be busy with one of them.
+    expect(val(b!.metrics, 'ecampus.workers.busy', { faculty: 'law', server: 'web-1' })).toBe(16);
     expect(val(b!.metrics, 'ecampus.workers.max', { faculty: 'law' })).toBe(16);
     expect(() => parsePhpFpmStatus('{"pool":"www"}')).toThrow(/no numeric "accepted conn"/);
+  });
+  it('does not count the worker serving the poll as busy while nothing waits', async () => {
+    const idleQueue = FPM.replace('"listen queue":37', '"listen queue":0').replace('"active processes":16', '"active processes":12');
+    const f = (async () => new Response(idleQueue)) as unknown as typeof fetch;
+    const [b] = await createPhpFpmStatusSource({ url: 'http://x/fpm-status', resource, startMs: 0, faculty: 'law', maxChildren: 16, fetch: f }).collect(1);
+    expect(val(b!.metrics, 'ecampus.workers.busy', { faculty: 'law' })).toBe(11);
+    const [c] = await createPhpFpmStatusSource({ url: 'http://x/fpm-status', resource, startMs: 0, faculty: 'law', statusInPool: false, fetch: f }).collect(1);
+    expect(val(c!.metrics, 'ecampus.workers.busy', { faculty: 'law' })).toBe(12);
   });
 });
 
