@@ -81,6 +81,8 @@ export const collectorsConfigSchema = z
             faculty: z.string().min(1).default('unknown'),
             maxChildren: z.number().int().positive().optional(),
             statusInPool: z.boolean().default(true),
+            /** Status polls between exports (ms) for the mean busy-worker gauge; 0 = one poll per export. */
+            sampleMs: z.number().int().min(0).max(60_000).default(1_000),
           })
           .strict(),
       )
