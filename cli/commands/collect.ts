@@ -76,7 +76,7 @@ export function registerCollectCommand(program: Command): void {
         process.stderr.write(`[collect] cannot check topic ${o.topic} now (${err.message}); the producer will retry\n`);
       });
       const producer = new DurableProducer({
-        inner: transport.producer(),
+        inner: transport.producer({ compression: cfg?.producer.compression ?? 'gzip' }),
         maxBufferBytes: (cfg?.producer.bufferMb ?? 64) * 1024 * 1024,
         maxSpoolBytes: (cfg?.producer.spoolMb ?? 1024) * 1024 * 1024,
         ...(cfg?.producer.spoolDir !== undefined ? { spoolDir: cfg.producer.spoolDir } : {}),
@@ -122,6 +122,10 @@ export function registerCollectCommand(program: Command): void {
       } finally {
         await sdk?.shutdown();
         const ok = await producer.flush(10_000);
+        const bytes = producer.stats();
+        if (bytes.messageBytes > 0) {
+          process.stderr.write(`[collect] delivered ${bytes.messageBytes.toLocaleString('en')} bytes of messages as ${bytes.sentBytes.toLocaleString('en')} bytes to Kafka (compression ${cfg?.producer.compression ?? 'gzip'})\n`);
+        }
         if (!ok) process.stderr.write(`[collect] ${producer.stats().bufferedMessages} message(s) not delivered at exit${cfg?.producer.spoolDir ? ', kept in the spool' : ''}\n`);
         await producer.disconnect(1_000);
         await telemetry?.shutdown();
