@@ -7,9 +7,6 @@
  */
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
-import { createCollector } from '../../collectors/index.ts';
-import { createHostProbe } from '../../collectors/hostProbe.ts';
-import { createHttpProbes } from '../../collectors/httpProbe.ts';
 import { createCollectorRunner } from '../../collectors/collectorRunner.ts';
 import { parseCollectorsConfig } from '../../collectors/config.ts';
 import { DurableProducer } from '../../collectors/durableProducer.ts';
@@ -86,10 +83,15 @@ export function registerCollectCommand(program: Command): void {
       });
       await producer.connect();
 
-      // The SDK collector keeps the original probes (host CPU/TCP when there is no config, httpcheck).
-      const sdk = cfg === null || (o.probe ?? []).length > 0 ? createCollector({ producer, topic: o.topic, resource: { hostName: host, collectorName: 'vigie-collect' } }) : null;
-      const hostProbe = sdk !== null && cfg === null ? createHostProbe(sdk.instruments.state, host) : null;
-      const probes = sdk !== null ? createHttpProbes(sdk.meterProvider.getMeter('vigie.httpcheck'), o.probe ?? []) : null;
+      // The SDK collector keeps the original probes (host CPU/TCP when there is no config,
+      // httpcheck); it loads the OpenTelemetry SDK, so only when one of them is asked for.
+      const needSdk = cfg === null || (o.probe ?? []).length > 0;
+      const sdkModules = needSdk
+        ? await Promise.all([import('../../collectors/collector.ts'), import('../../collectors/hostProbe.ts'), import('../../collectors/httpProbe.ts')])
+        : null;
+      const sdk = sdkModules ? sdkModules[0].createCollector({ producer, topic: o.topic, resource: { hostName: host, collectorName: 'vigie-collect' } }) : null;
+      const hostProbe = sdk !== null && sdkModules && cfg === null ? sdkModules[1].createHostProbe(sdk.instruments.state, host) : null;
+      const probes = sdk !== null && sdkModules ? sdkModules[2].createHttpProbes(sdk.meterProvider.getMeter('vigie.httpcheck'), o.probe ?? []) : null;
       const runner = cfg !== null ? createCollectorRunner({ config: cfg, producer, topic: o.topic }) : null;
 
       const tick = async () => {
