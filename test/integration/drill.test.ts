@@ -32,5 +32,7 @@ describe('live drill: nginx + PHP-FPM overrun by an exam start', () => {
     expect(page.alertname).toMatch(/Workers/);
     expect(`${page.summary} ${page.description}`).toMatch(/workers/i);
     expect(page.labels['faculty']).toBe('sciences');
-  });
+    // The ramp is timed (a quiet morning, then about 5 min to the crossing) and bounded:
+    // at most 67 steps of 10 s, each request at most 30 s; this backstop covers the worst case.
+  }, 900_000);
 });
