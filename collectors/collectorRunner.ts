@@ -58,6 +58,7 @@ export function createCollectorRunner(opts: CollectorRunnerOptions): CollectorRu
         startMs,
         faculty: p.faculty,
         statusInPool: p.statusInPool,
+        sampleMs: p.sampleMs,
         ...(p.maxChildren !== undefined ? { maxChildren: p.maxChildren } : {}),
         onError: log,
         ...fetchOpt,
@@ -96,6 +97,7 @@ export function createCollectorRunner(opts: CollectorRunnerOptions): CollectorRu
     });
   }
 
+  const sampleTimers: NodeJS.Timeout[] = [];
   let pollTimer: NodeJS.Timeout | null = null;
   let exportTimer: NodeJS.Timeout | null = null;
   let exporting: Promise<unknown> = Promise.resolve();
@@ -139,8 +141,20 @@ export function createCollectorRunner(opts: CollectorRunnerOptions): CollectorRu
       void safeExport(); // at once: re-sends the saved snapshot after a restart
       if (accessLog !== null) pollTimer = setInterval(pollLogs, a!.pollMs);
       exportTimer = setInterval(() => void safeExport(), cfg.intervalSeconds * 1000);
+      for (const s of sources) {
+        if (s.sample === undefined || !(s.sampleMs! > 0) || s.sampleMs! >= cfg.intervalSeconds * 1000) continue;
+        let busy = false; // a slow status page must not pile up polls
+        sampleTimers.push(
+          setInterval(() => {
+            if (busy) return;
+            busy = true;
+            void s.sample!(clock()).finally(() => (busy = false));
+          }, s.sampleMs),
+        );
+      }
     },
     async stop(): Promise<void> {
+      for (const t of sampleTimers) clearInterval(t);
       if (pollTimer) clearInterval(pollTimer);
       if (exportTimer) clearInterval(exportTimer);
       await exporting;

@@ -7,6 +7,7 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { ConfigError } from '../core/errors.ts';
+import { PRODUCER_COMPRESSIONS } from '../transport/index.ts';
 import type { RouteTable } from './accessLog/accessLogAggregator.ts';
 
 const url = z.string().url();
@@ -26,6 +27,8 @@ export const collectorsConfigSchema = z
         bufferMb: z.number().positive().default(64),
         spoolDir: z.string().min(1).optional(),
         spoolMb: z.number().positive().default(1024),
+        /** Kafka record-batch compression: OTLP protobuf with repeated attribute strings shrinks several-fold. */
+        compression: z.enum(PRODUCER_COMPRESSIONS).default('gzip'),
       })
       .strict()
       .default({}),
@@ -81,6 +84,8 @@ export const collectorsConfigSchema = z
             faculty: z.string().min(1).default('unknown'),
             maxChildren: z.number().int().positive().optional(),
             statusInPool: z.boolean().default(true),
+            /** Status polls between exports (ms) for the mean busy-worker gauge; 0 = one poll per export. */
+            sampleMs: z.number().int().min(0).max(60_000).default(1_000),
           })
           .strict(),
       )

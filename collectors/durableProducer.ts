@@ -53,6 +53,9 @@ export interface DurableProducerStats {
   readonly dropped: number;
   readonly failedAttempts: number;
   readonly lastError: string | null;
+  /** Bytes of the messages delivered, and what was sent for them after compression; 0 when the transport does not say. */
+  readonly messageBytes: number;
+  readonly sentBytes: number;
 }
 
 interface Entry {
@@ -68,6 +71,10 @@ const selfMetrics = (() => {
     failures: m.createCounter('collectors.producer.delivery_failures', { description: 'Failed deliveries to the transport (retried)' }),
     delivered: m.createCounter('collectors.producer.delivered', { description: 'Messages acknowledged by the transport' }),
     buffered: m.createObservableGauge('collectors.producer.buffered_bytes', { description: 'Bytes waiting in memory and spool', unit: 'By' }),
+    bytes: m.createObservableCounter('collectors.producer.bytes', {
+      description: 'Bytes delivered: stage=messages before compression, stage=compressed as sent to Kafka',
+      unit: 'By',
+    }),
   };
 })();
 const live = new Set<DurableProducer>();
@@ -76,6 +83,13 @@ selfMetrics.buffered.addCallback((r) => {
     const s = p.stats();
     r.observe(s.bufferedBytes, { where: 'memory' });
     r.observe(s.spooledBytes, { where: 'spool' });
+  }
+});
+selfMetrics.bytes.addCallback((r) => {
+  for (const p of live) {
+    const s = p.stats();
+    r.observe(s.messageBytes, { stage: 'messages' });
+    r.observe(s.sentBytes, { stage: 'compressed' });
   }
 });
 
@@ -195,7 +209,14 @@ export class DurableProducer implements TransportProducer {
       spooledMessages: this.spool.length,
       spooledBytes: this.spoolBytes,
       ...this.s,
+      messageBytes: this.opts.inner.byteCounts?.().messageBytes ?? 0,
+      sentBytes: this.opts.inner.byteCounts?.().sentBytes ?? 0,
     };
+  }
+
+  byteCounts(): { messageBytes: number; sentBytes: number } {
+    const s = this.stats();
+    return { messageBytes: s.messageBytes, sentBytes: s.sentBytes };
   }
 
   private pending(): number {

@@ -70,6 +70,12 @@ export function parseProcStat(text: string): { busy: number; total: number; boot
 export interface MetricSource {
   readonly name: string;
   collect(nowMs: number): Promise<PointBatch[]>;
+  /**
+   * Sources whose gauge is a time average (busy workers) read between exports too: the
+   * runner calls `sample` every `sampleMs`, and `collect` reports the mean since the last export.
+   */
+  readonly sampleMs?: number;
+  sample?(nowMs: number): Promise<void>;
 }
 
 /** Options of {@link createHostSource}. */

@@ -24,7 +24,8 @@ export interface HistogramPoint {
   readonly attributes: PointAttributes;
   /** Per-bucket (not cumulative) counts, `bounds.length + 1` of them. */
   readonly bucketCounts: readonly number[];
-  readonly sum: number;
+  /** Absent when the source had none (an OpenMetrics histogram may omit `_sum`). */
+  readonly sum?: number;
   readonly count: number;
   readonly timeMs?: number;
 }
@@ -98,7 +99,7 @@ export function batchToRequest(b: PointBatch): OtlpMetricsRequest {
                 startTimeUnixNano: start,
                 timeUnixNano: nanos(p.timeMs ?? b.timeMs),
                 count: String(p.count),
-                sum: p.sum,
+                ...(p.sum !== undefined ? { sum: p.sum } : {}),
                 bucketCounts: p.bucketCounts.map(String),
                 explicitBounds: [...m.bounds],
               };

@@ -4,11 +4,13 @@
  * `job`/`instance` (which become `service.name`/`host.name`, and come back as
  * `job`/`instance` labels when the pipeline stores them). Names are kept verbatim:
  * `*_total` series travel as monotonic sums (the pipeline keeps a name that already
- * ends in `_total`), everything else as gauges, so a rule written for the forwarding
- * Prometheus reads the same series in Vigie. The snappy and protobuf decoders are the
+ * ends in `_total`); in a file import, the `_bucket{le}`/`_sum`/`_count` series of a
+ * classic histogram travel as one OTLP histogram (the pipeline stores it under the same
+ * three names, with counter semantics: resets, per-minute increases); everything else as
+ * gauges, so a rule written for the forwarding Prometheus reads the same series in Vigie. The snappy and protobuf decoders are the
  * few dozen lines the format needs, so no native or extra package is involved.
  */
-import type { MetricPoints, NumberPoint, PointBatch } from './pointBatch.ts';
+import type { HistogramPoint, MetricPoints, NumberPoint, PointBatch } from './pointBatch.ts';
 
 /** One Prometheus sample with its series labels (`__name__` included). */
 export interface PromSample {
@@ -191,18 +193,96 @@ export function decodeRemoteWrite(body: Uint8Array, maxLength?: number): PromSam
   return out;
 }
 
+/** One histogram observation being assembled from its `_bucket`/`_sum`/`_count` samples. */
+interface HistogramParts {
+  readonly rk: string;
+  readonly base: string;
+  readonly attributes: Record<string, string>;
+  readonly timeMs: number;
+  readonly buckets: Map<number, number>;
+  readonly parts: PromSample[];
+  sum?: number;
+  count?: number;
+}
+
+/** `le` as a number (`+Inf` included), or NaN. */
+function parseLe(le: string): number {
+  if (le === '+Inf' || le === 'Inf') return Infinity;
+  return le.trim() === '' ? NaN : Number(le);
+}
+
+/**
+ * The OTLP point of one assembled observation: bounds and per-bucket counts from the
+ * cumulative `le` buckets. Null when they do not make a histogram (no `+Inf` bucket, a
+ * bad `le`, cumulative counts that decrease, a `_count` other than the `+Inf` bucket):
+ * its parts then travel as gauges, as they came.
+ */
+function toHistogramPoint(h: HistogramParts): { bounds: number[]; point: HistogramPoint } | null {
+  const les = [...h.buckets.keys()].sort((a, b) => a - b);
+  if (les.length === 0 || les[les.length - 1] !== Infinity || les.some((x) => Number.isNaN(x))) return null;
+  const bounds = les.slice(0, -1);
+  const bucketCounts: number[] = [];
+  let prev = 0;
+  for (const le of les) {
+    const c = h.buckets.get(le)!;
+    if (c < prev) return null;
+    bucketCounts.push(c - prev);
+    prev = c;
+  }
+  if (h.count !== undefined && h.count !== prev) return null;
+  return { bounds, point: { attributes: h.attributes, bucketCounts, count: prev, ...(h.sum !== undefined ? { sum: h.sum } : {}), timeMs: h.timeMs } };
+}
+
 /**
  * Groups Prometheus samples into point batches: one per (job, instance), one metric per
- * name. `resource` fills `service.name`/`host.name` when a series has no job/instance.
- * NaN values (Prometheus's staleness markers among them) are skipped and counted in
- * `skipped`. Cumulative sums start at `startMs` (default: the earliest sample).
+ * name (histogram families as one histogram per set of bounds). `resource` fills
+ * `service.name`/`host.name` when a series has no job/instance. NaN values (Prometheus's
+ * staleness markers among them) are skipped and counted in `skipped`; histogram parts
+ * that do not assemble into a histogram are sent as gauges and counted in
+ * `skipped.histogramParts`. Cumulative sums and histograms start at `startMs` (default:
+ * the earliest sample).
  */
 export function promSamplesToBatches(
   samples: readonly PromSample[],
-  opts: { resource: Readonly<Record<string, string>>; nowMs: number; scope: string; startMs?: number; skipped?: { nan: number } },
+  opts: {
+    resource: Readonly<Record<string, string>>;
+    nowMs: number;
+    scope: string;
+    startMs?: number;
+    skipped?: { nan: number; histogramParts?: number };
+    /** Assemble histogram families (default true): only when every part of an observation is in `samples`. */
+    histograms?: boolean;
+  },
 ): PointBatch[] {
-  const byResource = new Map<string, { resource: Record<string, string>; metrics: Map<string, NumberPoint[]> }>();
+  const byResource = new Map<string, { resource: Record<string, string>; metrics: Map<string, NumberPoint[]>; histograms: Map<string, { name: string; bounds: number[]; points: HistogramPoint[] }> }>();
   let start = opts.startMs ?? Infinity;
+  // Histogram families: a base name with `_bucket` series that carry `le`.
+  const families = new Set<string>();
+  for (const s of opts.histograms === false ? [] : samples) {
+    const name = s.labels['__name__'] ?? '';
+    if (name.endsWith('_bucket') && s.labels['le'] !== undefined) families.add(name.slice(0, -'_bucket'.length));
+  }
+  const familyOf = (name: string): { base: string; part: 'bucket' | 'sum' | 'count' } | null => {
+    for (const part of ['bucket', 'sum', 'count'] as const) {
+      if (name.endsWith(`_${part}`)) {
+        const base = name.slice(0, -(part.length + 1));
+        if (families.has(base)) return { base, part };
+      }
+    }
+    return null;
+  };
+  const assembling = new Map<string, HistogramParts>();
+  const groupOf = (rk: string, resource: Record<string, string>) => {
+    let g = byResource.get(rk);
+    if (g === undefined) byResource.set(rk, (g = { resource, metrics: new Map(), histograms: new Map() }));
+    return g;
+  };
+  const addNumber = (rk: string, resource: Record<string, string>, name: string, attributes: Record<string, string>, s: PromSample) => {
+    const g = groupOf(rk, resource);
+    let pts = g.metrics.get(name);
+    if (pts === undefined) g.metrics.set(name, (pts = []));
+    pts.push({ attributes, value: s.value, timeMs: s.timestampMs });
+  };
   for (const s of samples) {
     if (Number.isNaN(s.value)) {
       if (opts.skipped) opts.skipped.nan++;
@@ -213,12 +293,37 @@ export function promSamplesToBatches(
     if (job !== undefined && job !== '') res['service.name'] = job;
     if (instance !== undefined && instance !== '') res['host.name'] = instance;
     const rk = `${res['service.name'] ?? ''}\u0000${res['host.name'] ?? ''}`;
-    let g = byResource.get(rk);
-    if (g === undefined) byResource.set(rk, (g = { resource: res, metrics: new Map() }));
-    let pts = g.metrics.get(name!);
-    if (pts === undefined) g.metrics.set(name!, (pts = []));
-    pts.push({ attributes, value: s.value, timeMs: s.timestampMs });
     if (opts.startMs === undefined) start = Math.min(start, s.timestampMs);
+    const fam = familyOf(name!);
+    if (fam === null || (fam.part === 'bucket' && attributes['le'] === undefined)) {
+      addNumber(rk, res, name!, attributes, s);
+      continue;
+    }
+    groupOf(rk, res);
+    const { le, ...rest } = attributes;
+    const key = `${rk}\u0000${fam.base}\u0000${s.timestampMs}\u0000${Object.entries(rest).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => `${k}=${v}`).join('\u0001')}`;
+    let h = assembling.get(key);
+    if (h === undefined) assembling.set(key, (h = { rk, base: fam.base, attributes: rest, timeMs: s.timestampMs, buckets: new Map(), parts: [] }));
+    h.parts.push(s);
+    if (fam.part === 'bucket') h.buckets.set(parseLe(le!), s.value);
+    else if (fam.part === 'sum') h.sum = s.value;
+    else h.count = s.value;
+  }
+  for (const h of assembling.values()) {
+    const g = byResource.get(h.rk)!;
+    const hp = toHistogramPoint(h);
+    if (hp === null) {
+      if (opts.skipped) opts.skipped.histogramParts = (opts.skipped.histogramParts ?? 0) + h.parts.length;
+      for (const p of h.parts) {
+        const { __name__: name, job: _j, instance: _i, ...attributes } = p.labels;
+        addNumber(h.rk, g.resource, name!, attributes, p);
+      }
+      continue;
+    }
+    const mk = `${h.base}\u0000${hp.bounds.join(',')}`;
+    let m = g.histograms.get(mk);
+    if (m === undefined) g.histograms.set(mk, (m = { name: h.base, bounds: hp.bounds, points: [] }));
+    m.points.push(hp.point);
   }
   const out: PointBatch[] = [];
   for (const g of byResource.values()) {
@@ -226,12 +331,19 @@ export function promSamplesToBatches(
     for (const [name, points] of g.metrics) {
       metrics.push(name.endsWith('_total') ? { kind: 'sum', name, monotonic: true, points } : { kind: 'gauge', name, points });
     }
+    for (const h of g.histograms.values()) metrics.push({ kind: 'histogram', name: h.name, bounds: h.bounds, points: h.points });
+    if (metrics.length === 0) continue;
     out.push({ resource: g.resource, scope: opts.scope, timeMs: opts.nowMs, startMs: Number.isFinite(start) ? start : opts.nowMs, metrics });
   }
   return out;
 }
 
-/** Remote-write samples as point batches (scope `vigie.remote_write`). */
+/**
+ * Remote-write samples as point batches (scope `vigie.remote_write`). Histogram parts stay
+ * per-series gauges here: Prometheus shards series across requests, so one request may
+ * hold some buckets of an observation and the next the rest, and assembling per request
+ * would store the same series sometimes as a counter and sometimes as a gauge.
+ */
 export function remoteWriteToBatches(samples: readonly PromSample[], resource: Readonly<Record<string, string>>, nowMs: number): PointBatch[] {
-  return promSamplesToBatches(samples, { resource, nowMs, scope: 'vigie.remote_write' });
+  return promSamplesToBatches(samples, { resource, nowMs, scope: 'vigie.remote_write', histograms: false });
 }

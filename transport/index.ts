@@ -17,11 +17,14 @@ import { InProcessTransport } from './inprocess.ts';
 import { KafkaTransport, type KafkaSasl } from './kafka.ts';
 import type { Transport } from './types.ts';
 
-export { HEADERS, TOPICS, dlqTopicOf } from './types.ts';
+export { HEADERS, PRODUCER_COMPRESSIONS, TOPICS, dlqTopicOf } from './types.ts';
 export type {
   IncomingBatch,
   IncomingMessage,
   OutgoingMessage,
+  ProducerByteCounts,
+  ProducerCompression,
+  ProducerOptions,
   Transport,
   TransportConsumer,
   TransportProducer,

@@ -62,6 +62,25 @@ export interface TransportProducer {
   connect(): Promise<void>;
   send(topic: string, messages: readonly OutgoingMessage[]): Promise<void>;
   disconnect(): Promise<void>;
+  /** Bytes handed to `send` (keys and values) and bytes sent for them after compression, when the transport knows. */
+  byteCounts?(): ProducerByteCounts;
+}
+
+/** Compression of produced batches (Kafka record-batch compression; consumers decompress transparently). */
+export const PRODUCER_COMPRESSIONS = ['none', 'gzip'] as const;
+/** One of {@link PRODUCER_COMPRESSIONS}. */
+export type ProducerCompression = (typeof PRODUCER_COMPRESSIONS)[number];
+
+/** Options of a producer. */
+export interface ProducerOptions {
+  /** Default `none`. */
+  readonly compression?: ProducerCompression;
+}
+
+/** What compression saved: message bytes (keys and values) before, record-batch bytes sent after. */
+export interface ProducerByteCounts {
+  readonly messageBytes: number;
+  readonly sentBytes: number;
 }
 
 /**
@@ -80,7 +99,7 @@ export interface TransportConsumer {
 /** A transport: a way to make producers and consumers on one backend. */
 export interface Transport {
   readonly kind: 'kafka' | 'inprocess';
-  producer(): TransportProducer;
+  producer(opts?: ProducerOptions): TransportProducer;
   consumer(groupId: string): TransportConsumer;
   /** Creates topics if missing (no-op in-process). */
   ensureTopics(topics: readonly { name: string; partitions: number }[]): Promise<void>;

@@ -7,9 +7,6 @@
  */
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
-import { createCollector } from '../../collectors/index.ts';
-import { createHostProbe } from '../../collectors/hostProbe.ts';
-import { createHttpProbes } from '../../collectors/httpProbe.ts';
 import { createCollectorRunner } from '../../collectors/collectorRunner.ts';
 import { parseCollectorsConfig } from '../../collectors/config.ts';
 import { DurableProducer } from '../../collectors/durableProducer.ts';
@@ -76,7 +73,7 @@ export function registerCollectCommand(program: Command): void {
         process.stderr.write(`[collect] cannot check topic ${o.topic} now (${err.message}); the producer will retry\n`);
       });
       const producer = new DurableProducer({
-        inner: transport.producer(),
+        inner: transport.producer({ compression: cfg?.producer.compression ?? 'gzip' }),
         maxBufferBytes: (cfg?.producer.bufferMb ?? 64) * 1024 * 1024,
         maxSpoolBytes: (cfg?.producer.spoolMb ?? 1024) * 1024 * 1024,
         ...(cfg?.producer.spoolDir !== undefined ? { spoolDir: cfg.producer.spoolDir } : {}),
@@ -86,10 +83,15 @@ export function registerCollectCommand(program: Command): void {
       });
       await producer.connect();
 
-      // The SDK collector keeps the original probes (host CPU/TCP when there is no config, httpcheck).
-      const sdk = cfg === null || (o.probe ?? []).length > 0 ? createCollector({ producer, topic: o.topic, resource: { hostName: host, collectorName: 'vigie-collect' } }) : null;
-      const hostProbe = sdk !== null && cfg === null ? createHostProbe(sdk.instruments.state, host) : null;
-      const probes = sdk !== null ? createHttpProbes(sdk.meterProvider.getMeter('vigie.httpcheck'), o.probe ?? []) : null;
+      // The SDK collector keeps the original probes (host CPU/TCP when there is no config,
+      // httpcheck); it loads the OpenTelemetry SDK, so only when one of them is asked for.
+      const needSdk = cfg === null || (o.probe ?? []).length > 0;
+      const sdkModules = needSdk
+        ? await Promise.all([import('../../collectors/collector.ts'), import('../../collectors/hostProbe.ts'), import('../../collectors/httpProbe.ts')])
+        : null;
+      const sdk = sdkModules ? sdkModules[0].createCollector({ producer, topic: o.topic, resource: { hostName: host, collectorName: 'vigie-collect' } }) : null;
+      const hostProbe = sdk !== null && sdkModules && cfg === null ? sdkModules[1].createHostProbe(sdk.instruments.state, host) : null;
+      const probes = sdk !== null && sdkModules ? sdkModules[2].createHttpProbes(sdk.meterProvider.getMeter('vigie.httpcheck'), o.probe ?? []) : null;
       const runner = cfg !== null ? createCollectorRunner({ config: cfg, producer, topic: o.topic }) : null;
 
       const tick = async () => {
@@ -122,6 +124,10 @@ export function registerCollectCommand(program: Command): void {
       } finally {
         await sdk?.shutdown();
         const ok = await producer.flush(10_000);
+        const bytes = producer.stats();
+        if (bytes.messageBytes > 0) {
+          process.stderr.write(`[collect] delivered ${bytes.messageBytes.toLocaleString('en')} bytes of messages as ${bytes.sentBytes.toLocaleString('en')} bytes to Kafka (compression ${cfg?.producer.compression ?? 'gzip'})\n`);
+        }
         if (!ok) process.stderr.write(`[collect] ${producer.stats().bufferedMessages} message(s) not delivered at exit${cfg?.producer.spoolDir ? ', kept in the spool' : ''}\n`);
         await producer.disconnect(1_000);
         await telemetry?.shutdown();

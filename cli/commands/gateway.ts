@@ -6,15 +6,16 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 import { ConfigError } from '../../core/errors.ts';
 import { startSelfTelemetry } from '../../core/selfTelemetry.ts';
 import { DurableProducer } from '../../collectors/durableProducer.ts';
 import { startOtlpGateway } from '../../collectors/otlpGateway.ts';
-import { createTransport, TOPICS } from '../../transport/index.ts';
+import { createTransport, PRODUCER_COMPRESSIONS, TOPICS, type ProducerCompression } from '../../transport/index.ts';
 import { floatOption, kafkaOption } from '../options.ts';
 
 interface GatewayFlags {
+  compression: ProducerCompression;
   kafka: string;
   topic: string;
   listen: string;
@@ -65,6 +66,7 @@ export function registerGatewayCommand(program: Command): void {
     .option('--buffer-mb <n>', 'in-memory buffer while Kafka is slow or down', floatOption('--buffer-mb'), 64)
     .option('--spool-dir <dir>', 'disk spool used when the buffer is full (kept across restarts)')
     .option('--spool-mb <n>', 'disk spool bound', floatOption('--spool-mb'), 1024)
+    .addOption(new Option('--compression <codec>', 'Kafka record-batch compression').choices(PRODUCER_COMPRESSIONS).default('gzip'))
     .option('--metrics-port <port>', 'self-monitoring Prometheus endpoint port (0 = off)', floatOption('--metrics-port'), 0)
     .action(async (o: GatewayFlags) => {
       const [, host, portText] = /^(.*):(\d+)$/.exec(o.listen)!;
@@ -80,7 +82,7 @@ export function registerGatewayCommand(program: Command): void {
         process.stderr.write(`[gateway] cannot check topic ${o.topic} now (${err.message}); producing anyway, Kafka may create it\n`);
       });
       const producer = new DurableProducer({
-        inner: transport.producer(),
+        inner: transport.producer({ compression: o.compression }),
         maxBufferBytes: o.bufferMb * 1024 * 1024,
         maxSpoolBytes: o.spoolMb * 1024 * 1024,
         ...(o.spoolDir !== undefined ? { spoolDir: o.spoolDir } : {}),

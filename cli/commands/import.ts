@@ -3,6 +3,7 @@
  * Prometheus text) file whose samples carry timestamps, so rules can be backtested on an
  * incident from before Vigie was installed. Samples travel the remote-write path
  * (`promSamplesToBatches`): same names and labels, `job`/`instance` as the resource,
+ * classic histograms as histograms,
  * produced to Kafka in time order, in messages of at most `--batch` samples.
  */
 import { readFileSync } from 'node:fs';
@@ -72,11 +73,14 @@ export function registerImportCommand(program: Command): void {
       await transport.ensureTopics([{ name: o.topic, partitions: 4 }]);
       const producer = transport.producer();
       await producer.connect();
-      const skipped = { nan: 0 };
+      const skipped = { nan: 0, histogramParts: 0 };
       let messages = 0;
       try {
-        for (let i = 0; i < samples.length; i += o.batch) {
-          const chunk = samples.slice(i, i + o.batch);
+        for (let i = 0, j = 0; i < samples.length; i = j) {
+          // A chunk ends between two timestamps, so a histogram's parts stay together.
+          j = Math.min(samples.length, i + o.batch);
+          while (j < samples.length && samples[j]!.timestampMs === samples[j - 1]!.timestampMs) j++;
+          const chunk = samples.slice(i, j);
           const batches = promSamplesToBatches(chunk, {
             resource: { 'service.name': o.job, 'host.name': o.instance },
             nowMs: now,
@@ -92,7 +96,7 @@ export function registerImportCommand(program: Command): void {
       }
       process.stdout.write(
         `imported ${samples.length - skipped.nan} samples (${new Date(first).toISOString()} → ${new Date(last).toISOString()}) in ${messages} messages to ${o.topic}` +
-          `${skipped.nan > 0 ? `; ${skipped.nan} NaN samples skipped` : ''}${parsed.errors.length > 0 ? `; ${parsed.errors.length} unparsable lines skipped` : ''}\n`,
+          `${skipped.nan > 0 ? `; ${skipped.nan} NaN samples skipped` : ''}${skipped.histogramParts > 0 ? `; ${skipped.histogramParts} histogram samples that do not form a histogram (no +Inf bucket, decreasing buckets) sent as gauges` : ''}${parsed.errors.length > 0 ? `; ${parsed.errors.length} unparsable lines skipped` : ''}\n`,
       );
     });
 }

@@ -38,7 +38,10 @@ describe('vigie import --openmetrics', () => {
     try {
       await waitFor(() => consumer.messages.length >= 4, 60_000, () => `4 messages, have ${consumer.messages.length}`);
       const all = consumer.messages.flatMap((m) => m.samples);
-      expect(all).toHaveLength(360);
+      // The histogram's two buckets travel as one histogram point, which also carries its _count.
+      expect(all).toHaveLength(480);
+      const counts = all.filter((s) => s.metric === 'http_server_request_duration_count').sort((a, b) => a.timestampMs - b.timestampMs);
+      expect(counts.map((s) => s.value)).toEqual([...Array(120).keys()].map((i) => i * 4));
       const sessions = all.filter((s) => s.metric === 'ecampus_sessions_active').sort((a, b) => a.timestampMs - b.timestampMs);
       expect(sessions.map((s) => s.timestampMs)).toEqual([...Array(120).keys()].map((i) => (t0 + i * 15) * 1000));
       expect(sessions[57]).toMatchObject({ value: 570, labels: { faculty: 'law', server: 'web-1', job: 'moodle', instance: 'web-1' } });

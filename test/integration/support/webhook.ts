@@ -8,6 +8,8 @@ export interface ReceivedRequest {
   readonly method: string;
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
   readonly body: unknown;
+  /** Wall-clock time it arrived (epoch ms): when a person would have been paged. */
+  readonly receivedAtMs: number;
 }
 
 /** A running receiver; `url` has no trailing slash (append a path such as `/alertmanager`). */
@@ -43,7 +45,7 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
       } catch {
         // not JSON: keep the text
       }
-      const r: ReceivedRequest = { path: req.url ?? '/', method: req.method ?? 'GET', headers: req.headers, body };
+      const r: ReceivedRequest = { path: req.url ?? '/', method: req.method ?? 'GET', headers: req.headers, body, receivedAtMs: Date.now() };
       received.push(r);
       for (let i = waiters.length - 1; i >= 0; i--) {
         const w = waiters[i]!;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { decodeRemoteWrite, remoteWriteToBatches, snappyDecompress } from '../../../collectors/remoteWrite.ts';
+import { decodeRemoteWrite, promSamplesToBatches, remoteWriteToBatches, snappyDecompress } from '../../../collectors/remoteWrite.ts';
 import { encodeBatch } from '../../../collectors/pointBatch.ts';
-import { decodeMetricsRequest, toSamples } from '../../../otlp/decode.ts';
+import { decodeMetricsRequest, toSamples, type DecodedSample } from '../../../otlp/decode.ts';
 import { encodeWriteRequest } from '../../support/prometheus.ts';
 
 describe('snappy block decoder', () => {
@@ -45,6 +45,43 @@ describe('remote write → OTLP', () => {
       `http_server_request_duration_bucket{faculty=law,instance=web-1,job=moodle,le=0.5}@${t}=5`,
       `up{instance=db-1,job=node}@${t}=1`,
     ]);
+  });
+
+  it('turns classic histogram parts of an import into one histogram the pipeline stores as counters', () => {
+    const t = Date.now();
+    const h = (name: string, extra: Record<string, string>, value: number, at = t) => ({ labels: { __name__: name, job: 'moodle', instance: 'web-1', faculty: 'law', ...extra }, samples: [{ timestampMs: at, value }] });
+    const body = encodeWriteRequest([
+      h('http_server_request_duration_bucket', { le: '0.5' }, 3),
+      h('http_server_request_duration_bucket', { le: '2' }, 7),
+      h('http_server_request_duration_bucket', { le: '+Inf' }, 8),
+      h('http_server_request_duration_sum', {}, 9.5),
+      h('http_server_request_duration_count', {}, 8),
+      // Not a histogram: buckets that decrease travel as they came, as gauges.
+      h('broken_bucket', { le: '1' }, 5),
+      h('broken_bucket', { le: '+Inf' }, 4),
+      // A summary's _count has no buckets: untouched.
+      h('rpc_duration_count', {}, 12),
+    ]);
+    const skipped = { nan: 0, histogramParts: 0 };
+    const batches = promSamplesToBatches(decodeRemoteWrite(body), { resource: {}, nowMs: t, scope: 'test', skipped });
+    const metrics = batches.flatMap((b) => b.metrics);
+    const hist = metrics.find((m) => m.name === 'http_server_request_duration');
+    expect(hist).toMatchObject({ kind: 'histogram', bounds: [0.5, 2] });
+    expect(hist!.points).toEqual([{ attributes: { faculty: 'law' }, bucketCounts: [3, 4, 1], count: 8, sum: 9.5, timeMs: t }]);
+    expect(metrics.filter((m) => m.name === 'broken_bucket').map((m) => m.kind)).toEqual(['gauge']);
+    expect(metrics.find((m) => m.name === 'rpc_duration_count')?.kind).toBe('gauge');
+    expect(skipped.histogramParts).toBe(2);
+    const { samples } = toSamples(decodeMetricsRequest(encodeBatch(batches[0]!)), { nowMs: t });
+    const of = (metric: string, le?: string) => samples.filter((x) => x.metric === metric && x.labels['le'] === le);
+    expect(of('http_server_request_duration_bucket', '2').map((x) => x.value)).toEqual([7]);
+    expect(of('http_server_request_duration_bucket', '+Inf').map((x) => x.value)).toEqual([8]);
+    expect(of('http_server_request_duration_sum').map((x) => x.value)).toEqual([9.5]);
+    expect(of('http_server_request_duration_count').map((x) => x.value)).toEqual([8]);
+    // Stored with counter semantics (rate(), resets, per-minute increases), not as gauges.
+    expect(of('http_server_request_duration_bucket', '2').every((x) => (x as DecodedSample).counter === true)).toBe(true);
+    expect(samples.filter((x) => x.metric === 'broken_bucket').every((x) => (x as DecodedSample).counter === false)).toBe(true);
+    // Remote write keeps per-series gauges (a request may carry only some buckets of an observation).
+    expect(remoteWriteToBatches(decodeRemoteWrite(body), {}, t).flatMap((b) => b.metrics).every((m) => m.kind === 'gauge')).toBe(true);
   });
 
   it('names a series without __name__ and truncated protobuf', () => {

@@ -42,9 +42,33 @@ describe('PHP-FPM status', () => {
     const [b] = await createPhpFpmStatusSource({ url: 'http://x/fpm-status', resource, startMs: 0, faculty: 'law', maxChildren: 16, fetch: f }).collect(1);
     expect(asked).toBe('http://x/fpm-status?json');
     expect(val(b!.metrics, 'php_fpm.listen_queue')).toBe(37);
-    expect(val(b!.metrics, 'ecampus.workers.busy', { faculty: 'law', server: 'web-1' })).toBe(15); // the poll itself is one active worker
+    // 37 requests wait for a worker: the worker serving the poll would be busy with one of them.
+    expect(val(b!.metrics, 'ecampus.workers.busy', { faculty: 'law', server: 'web-1' })).toBe(16);
     expect(val(b!.metrics, 'ecampus.workers.max', { faculty: 'law' })).toBe(16);
     expect(() => parsePhpFpmStatus('{"pool":"www"}')).toThrow(/no numeric "accepted conn"/);
+  });
+  it('reports the mean of the polls since the last export as the busy-worker gauge', async () => {
+    const body = (active: number) => FPM.replace('"listen queue":37', '"listen queue":0').replace('"active processes":16', `"active processes":${active}`);
+    const replies = [body(1), body(9), body(17), body(5)];
+    let i = 0;
+    const f = (async () => new Response(replies[i++]!)) as unknown as typeof fetch;
+    const src = createPhpFpmStatusSource({ url: 'http://x/fpm-status', resource, startMs: 0, faculty: 'law', maxChildren: 16, sampleMs: 1_000, fetch: f });
+    expect(src.sampleMs).toBe(1_000);
+    await src.sample!(0);
+    await src.sample!(1_000);
+    const [b] = await src.collect(2_000); // polls 0, 8 and 16 busy (the poll's own worker aside)
+    expect(val(b!.metrics, 'ecampus.workers.busy', { faculty: 'law' })).toBe(8);
+    expect(val(b!.metrics, 'php_fpm.processes', { state: 'active' })).toBe(17); // raw gauges: the last reading
+    const [c] = await src.collect(3_000); // a new interval: only its own poll
+    expect(val(c!.metrics, 'ecampus.workers.busy', { faculty: 'law' })).toBe(4);
+  });
+  it('does not count the worker serving the poll as busy while nothing waits', async () => {
+    const idleQueue = FPM.replace('"listen queue":37', '"listen queue":0').replace('"active processes":16', '"active processes":12');
+    const f = (async () => new Response(idleQueue)) as unknown as typeof fetch;
+    const [b] = await createPhpFpmStatusSource({ url: 'http://x/fpm-status', resource, startMs: 0, faculty: 'law', maxChildren: 16, fetch: f }).collect(1);
+    expect(val(b!.metrics, 'ecampus.workers.busy', { faculty: 'law' })).toBe(11);
+    const [c] = await createPhpFpmStatusSource({ url: 'http://x/fpm-status', resource, startMs: 0, faculty: 'law', statusInPool: false, fetch: f }).collect(1);
+    expect(val(c!.metrics, 'ecampus.workers.busy', { faculty: 'law' })).toBe(12);
   });
 });
 
