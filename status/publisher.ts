@@ -90,11 +90,13 @@ export function createStatusPublisher(opts: StatusPublisherOptions): StatusPubli
     );
   };
 
-  const update = async (id: string, change: (n: StatusNotice) => StatusNotice, event: StatusWebhookPayload['event']): Promise<StatusNotice> => {
+  /** Applies `change` to the notice as stored now; a change returning null leaves it (and posts nothing). */
+  const update = async (id: string, change: (n: StatusNotice) => StatusNotice | null, event: StatusWebhookPayload['event']): Promise<StatusNotice> => {
     const s = readStatusState(opts.statePath);
     const cur = s.notices.find((n) => n.id === id);
     if (!cur) throw new RangeError(`status: no notice "${id}" (known: ${s.notices.map((n) => n.id).join(', ') || 'none'})`);
     const next = change(cur);
+    if (next === null) return cur;
     const ns: StatusState = { ...s, notices: s.notices.map((n) => (n.id === id ? next : n)) };
     writeStatusState(opts.statePath, ns);
     await post(event, next, ns);
@@ -136,9 +138,15 @@ export function createStatusPublisher(opts: StatusPublisherOptions): StatusPubli
     async refresh() {
       const now = clock();
       const s = readStatusState(opts.statePath);
-      const due = s.notices.filter((n) => n.state === 'published' && !n.edited && n.nextUpdateAt <= now);
-      for (const n of due) await update(n.id, (x) => ({ ...x, ...noticeText(x.faculty, now + nextMs, tz), updatedAt: now, nextUpdateAt: now + nextMs }), 'updated');
-      return due.length;
+      const isDue = (n: StatusNotice) => n.state === 'published' && !n.edited && n.nextUpdateAt <= now;
+      const due = s.notices.filter(isDue);
+      let updated = 0;
+      // Checked again on the stored notice: a resolve may clear it (or an operator hold or
+      // edit it) while the webhook post of an earlier one is in flight.
+      for (const n of due) {
+        await update(n.id, (x) => (isDue(x) ? (updated++, { ...x, ...noticeText(x.faculty, now + nextMs, tz), updatedAt: now, nextUpdateAt: now + nextMs }) : null), 'updated');
+      }
+      return updated;
     },
     hold: (id) => update(id, (n) => ({ ...n, state: 'held', updatedAt: clock() }), 'held'),
     publish: (id) =>

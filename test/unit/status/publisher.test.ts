@@ -114,4 +114,31 @@ describe('status publisher', () => {
     expect(sent[1]!.notice.en.body).toMatch(/Next update at 10:12/); // 09:02 UTC + 10 min, Brussels
     expect(Date.parse(sent[1]!.notice.nextUpdateAt!)).toBe(now + 10 * 60_000);
   });
+  it('never re-issues a notice that a resolve cleared while the update of another was being posted', async () => {
+    let now = T0;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let slow = false;
+    const slowFetch = (async (url: string, init?: RequestInit) => {
+      if (slow) {
+        slow = false;
+        await gate;
+      }
+      return fakeFetch(url, init);
+    }) as typeof fetch;
+    const pub = createStatusPublisher({ statePath: join(dir, 's.json'), webhookUrls: ['http://cms.invalid/hook'], clock: () => now, fetch: slowFetch, nextUpdateMinutes: 10 });
+    await pub.onTransitions([transition('firing', { severity: 'page', faculty: 'law' }, 'a'), transition('firing', { severity: 'page' }, 'p')]);
+    now += 10 * 60_000;
+    slow = true;
+    const refreshing = pub.refresh(); // the first due notice's post waits on the gate
+    await pub.onTransitions([transition('resolved', { severity: 'page' }, 'p', now)]);
+    release();
+    expect(await refreshing).toBe(1);
+    const platform = pub.state().notices.find((n) => n.id === 'platform')!;
+    expect(platform.state).toBe('cleared');
+    expect(platform.en.title).toBe('Platform restored');
+    const section = /<section class="notice (\w+)" data-notice="platform">[\s\S]*?<\/section>/.exec(renderStatusPage(pub.state().notices, now));
+    expect(section?.[1]).toBe('cleared');
+    expect(section?.[0]).not.toMatch(/disruption|Perturbation/);
+  });
 });
