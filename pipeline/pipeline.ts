@@ -438,7 +438,9 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
 
     let stored = 0;
     const storedSamples: Sample[][] = [];
-    for (const chunk of chunks) {
+    // Taken off the list as they go: an inserted chunk's decoded samples become garbage
+    // while the next chunk is encoded, instead of living until the whole batch is done.
+    for (let chunk = chunks.shift(); chunk !== undefined; chunk = chunks.shift()) {
       const first = chunk.messages[0]!.offset;
       const last = chunk.messages[chunk.messages.length - 1]!.offset;
       const dedupToken = chunk.repairToken ?? dedupTokenOf(batch.topic, batch.partition, first, last);
@@ -472,7 +474,7 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
         ins?.insertDuration.record(summary.durationMs / 1000);
         ins?.batchSamples.record(chunk.samples);
         stored += chunk.samples;
-        storedSamples.push(chunk.perMessage.flat());
+        if (listeners.size > 0) storedSamples.push(chunk.perMessage.flat());
       } catch (err) {
         if (err instanceof AbandonedError || (err instanceof VigieError && err.retriable)) throw err;
         // ClickHouse refuses the data itself: retrying cannot help, park the messages.

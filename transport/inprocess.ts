@@ -5,6 +5,13 @@
  * default partitioner picks), append-only logs, per-group committed offsets, one batch
  * per partition at a time, commit only after the handler resolved, redelivery of the
  * same batch after a backoff when it rejected. Nothing is persisted.
+ *
+ * Retention: a message is dropped once every group that has joined its topic (run a
+ * consumer on it) has committed past it, so memory follows the backlog, not the history
+ * (an embedded `vigie ingest` runs for days). A group that joins later starts at the
+ * earliest message still held, as a Kafka group with `fromBeginning` starts at the
+ * log's start after retention deleted older segments. Topics no group has joined yet
+ * (a DLQ nobody reads) keep everything, so nothing is lost before its reader comes.
  */
 import { UnavailableError, describeError } from '../core/errors.ts';
 import { backoffDelay } from '../core/retry.ts';
@@ -66,8 +73,16 @@ export function partitionForKey(key: string, partitions: number): number {
   return (murmur2(Buffer.from(key, 'utf8')) & 0x7fffffff) % partitions;
 }
 
+/** One partition's retained messages; `messages[i]` has offset `base + i`. */
+interface PartitionLog {
+  base: number;
+  messages: IncomingMessage[];
+}
+
 interface TopicLog {
-  readonly partitions: IncomingMessage[][];
+  readonly partitions: PartitionLog[];
+  /** Groups that have run a consumer on this topic: retention waits for each of them. */
+  readonly joined: Set<string>;
 }
 
 interface GroupState {
@@ -125,7 +140,7 @@ export class InProcessTransport implements Transport {
     const committed = this.committed(groupId, topic);
     let lag = 0;
     log.partitions.forEach((p, i) => {
-      lag += p.length - (committed[i] ?? 0);
+      lag += p.base + p.messages.length - Math.max(committed[i] ?? 0, p.base);
     });
     return lag;
   }
@@ -161,7 +176,7 @@ export class InProcessTransport implements Transport {
     if (!log) {
       const n = partitions ?? this.options.defaultPartitions;
       if (!Number.isInteger(n) || n < 1) throw new UnavailableError(`topic ${name}: partitions must be a positive integer, got ${n}`, { retriable: false });
-      log = { partitions: Array.from({ length: n }, () => []) };
+      log = { partitions: Array.from({ length: n }, () => ({ base: 0, messages: [] })), joined: new Set() };
       this.topics.set(name, log);
     }
     return log;
@@ -173,11 +188,11 @@ export class InProcessTransport implements Transport {
     const now = Date.now();
     for (const m of messages) {
       const p = log.partitions[partitionForKey(m.key, log.partitions.length)]!;
-      p.push({
+      p.messages.push({
         key: m.key,
         value: m.value.slice(),
         headers: { ...(m.headers ?? {}) },
-        offset: String(p.length),
+        offset: String(p.base + p.messages.length),
         timestampMs: now,
       });
     }
@@ -210,6 +225,7 @@ export class InProcessTransport implements Transport {
   commit(groupId: string, topic: string, partition: number, next: number): void {
     const c = this.committed(groupId, topic);
     if ((c[partition] ?? 0) < next) c[partition] = next;
+    this.trim(topic, partition);
     this.drainWaiters = this.drainWaiters.filter((w) => {
       if (w.groupId === groupId && w.topic === topic && this.lag(groupId, topic) === 0) {
         w.resolve();
@@ -218,6 +234,23 @@ export class InProcessTransport implements Transport {
       return true;
     });
     this.wake();
+  }
+
+  /**
+   * Drops the head of a partition that every joined group has committed. Done only when
+   * at least half the held messages can go, so a long backlog is not copied on every
+   * commit (amortised O(1) per message; at most twice the backlog is held).
+   */
+  private trim(topic: string, partition: number): void {
+    const log = this.topic(topic);
+    const p = log.partitions[partition]!;
+    let low = Infinity;
+    for (const groupId of log.joined) low = Math.min(low, this.committed(groupId, topic)[partition] ?? 0);
+    const drop = Math.min(low, p.base + p.messages.length) - p.base;
+    if (!Number.isFinite(drop) || drop <= 0 || drop * 2 < p.messages.length) return;
+    // A new array: a batch in flight holds its own slice, so nothing it reads moves.
+    p.messages = p.messages.slice(drop);
+    p.base += drop;
   }
 
   /** @internal Resolves on the next send or commit, or after `ms`. */
@@ -289,7 +322,7 @@ export class InProcessConsumer implements TransportConsumer {
   async run(topic: string, handler: (batch: IncomingBatch) => Promise<void>): Promise<void> {
     if (this.loop) throw new UnavailableError(`in-process consumer (group ${this.groupId}) is already running on ${this.topicName}`, { retriable: false });
     this.topicName = topic;
-    this.transport.topic(topic);
+    this.transport.topic(topic).joined.add(this.groupId);
     this.transport.group(this.groupId).members.push(this);
     this.loop = this.consume(topic, handler);
   }
@@ -337,9 +370,9 @@ export class InProcessConsumer implements TransportConsumer {
         const lock = `${topic}/${partition}`;
         const inFlight = this.transport.group(this.groupId).inFlight;
         if (inFlight.has(lock)) continue;
-        const from = this.transport.committed(this.groupId, topic)[partition] ?? 0;
-        const messages = log.partitions[partition]!;
-        if (from >= messages.length) continue;
+        const held = log.partitions[partition]!;
+        const from = Math.max(this.transport.committed(this.groupId, topic)[partition] ?? 0, held.base);
+        if (from >= held.base + held.messages.length) continue;
         const retry = this.retries.get(partition);
         if (retry && retry.at > Date.now()) {
           nextRetryAt = Math.min(nextRetryAt, retry.at);
@@ -347,7 +380,9 @@ export class InProcessConsumer implements TransportConsumer {
         }
         started = true;
         inFlight.add(lock);
-        const done = this.handleBatch(topic, partition, from, messages, handler).finally(() => {
+        const { maxBatchSize } = this.transport.options;
+        const batch: IncomingBatch = { topic, partition, messages: held.messages.slice(from - held.base, from - held.base + maxBatchSize) };
+        const done = this.handleBatch(batch, from, handler).finally(() => {
           inFlight.delete(lock);
           running.delete(partition);
           this.transport.wake();
@@ -368,9 +403,9 @@ export class InProcessConsumer implements TransportConsumer {
   }
 
   /** One batch of one partition: handled, then committed; on failure scheduled for redelivery. */
-  private async handleBatch(topic: string, partition: number, from: number, messages: readonly IncomingMessage[], handler: (batch: IncomingBatch) => Promise<void>): Promise<void> {
-    const { maxBatchSize, redeliveryBackoffMs } = this.transport.options;
-    const batch: IncomingBatch = { topic, partition, messages: messages.slice(from, from + maxBatchSize) };
+  private async handleBatch(batch: IncomingBatch, from: number, handler: (batch: IncomingBatch) => Promise<void>): Promise<void> {
+    const { redeliveryBackoffMs } = this.transport.options;
+    const { topic, partition } = batch;
     try {
       await handler(batch);
     } catch (err) {

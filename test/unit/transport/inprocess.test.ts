@@ -70,7 +70,7 @@ describe('InProcessTransport', () => {
     await c.disconnect();
   });
 
-  it('run() returns at once; later sends are consumed; a new group starts from the beginning', async () => {
+  it('run() returns at once; later sends are consumed; a new group starts from the earliest message held', async () => {
     const t = new InProcessTransport({ defaultPartitions: 2, ...quiet });
     const p = t.producer();
     await p.connect();
@@ -92,8 +92,50 @@ describe('InProcessTransport', () => {
       other.push(...b.messages.map((m) => dec(m.value)));
     });
     await t.drained('g2', 't', 5_000);
-    expect(other.sort()).toEqual(['1', '2', '3']);
+    // g1 (the only group then) had committed 1, 2 and 3, so they were dropped: g2 starts
+    // at the log's start, as a Kafka group does after retention deleted older segments.
+    expect(other).toEqual([]);
+    await p.send('t', [{ key: 'a', value: enc('4') }]);
+    await t.drained('g1', 't', 5_000);
+    await t.drained('g2', 't', 5_000);
+    expect(other).toEqual(['4']);
     await Promise.all([c.disconnect(), c2.disconnect()]);
+  });
+
+  it('holds a message until every joined group committed it, then drops it; a topic nobody joined keeps all', async () => {
+    const t = new InProcessTransport({ defaultPartitions: 1, maxBatchSize: 10, ...quiet });
+    const p = t.producer();
+    await p.connect();
+    const held = () => (t.topic('t').partitions[0]!.messages.length);
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const slow: string[] = [];
+    const fast = t.consumer('fast');
+    const lagging = t.consumer('slow');
+    await fast.connect();
+    await lagging.connect();
+    await fast.run('t', async () => undefined);
+    await lagging.run('t', async (b) => {
+      await gate;
+      slow.push(...b.messages.map((m) => `${m.offset}:${dec(m.value)}`));
+    });
+    await p.send('t', Array.from({ length: 25 }, (_, i) => ({ key: 'k', value: enc(String(i)) })));
+    await t.drained('fast', 't', 5_000);
+    expect(held()).toBe(25); // 'slow' has committed nothing yet
+    release();
+    await t.drained('slow', 't', 5_000);
+    expect(held()).toBe(0);
+    expect(slow).toEqual(Array.from({ length: 25 }, (_, i) => `${i}:${i}`));
+    // Offsets go on from where they were; lag counts only what was produced since.
+    await p.send('t', [{ key: 'k', value: enc('25') }]);
+    expect(t.lag('fast', 't')).toBe(1);
+    await t.drained('fast', 't', 5_000);
+    await t.drained('slow', 't', 5_000);
+    expect(slow[slow.length - 1]).toBe('25:25');
+    // Nobody joined 'dlq': nothing is dropped before its reader comes.
+    await p.send('dlq', [{ key: 'k', value: enc('x') }]);
+    expect(t.topic('dlq').partitions.reduce((n, q) => n + q.messages.length, 0)).toBe(1);
+    await Promise.all([fast.disconnect(), lagging.disconnect()]);
   });
 
   it('disconnect waits for the in-flight batch and leaves it committed', async () => {
