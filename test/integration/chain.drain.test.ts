@@ -25,14 +25,20 @@ function open(): Storage {
   return createStorage({ chdbPath: d, database: 'vigie' });
 }
 
-/** The same storage whose inserts (`exec`), after the first `fast`, each take `delayMs`. */
+/**
+ * The same storage whose inserts, after the first `fast`, each take `delayMs`: both paths
+ * a sink inserts by (`client.exec`, and chDB's zero-copy `rawInsert` when the storage has it).
+ */
 function slowInserts(storage: Storage, fast: number, delayMs: number): Storage {
   let n = 0;
+  const slow = async () => {
+    if (++n > fast) await new Promise((r) => setTimeout(r, delayMs));
+  };
   const client = new Proxy(storage.client, {
     get(target, prop, receiver) {
       if (prop === 'exec') {
         return async (...args: Parameters<ClickHouseClient['exec']>) => {
-          if (++n > fast) await new Promise((r) => setTimeout(r, delayMs));
+          await slow();
           return target.exec(...args);
         };
       }
@@ -40,7 +46,8 @@ function slowInserts(storage: Storage, fast: number, delayMs: number): Storage {
       return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
     },
   });
-  return { ...storage, client };
+  const raw = storage.rawInsert;
+  return raw ? { ...storage, client, rawInsert: async (p) => (await slow(), raw(p)) } : { ...storage, client };
 }
 
 describe('draining after the morning', () => {
@@ -78,8 +85,14 @@ describe('draining after the morning', () => {
       expect(r.missingSamples).toBe(r.exportedSamples - r.storedSamples);
       expect(lines.join('\n')).toMatch(/gave up: [\d,]+ of [\d,]+ exported samples were not stored/);
       expect(draining.length).toBeGreaterThan(0);
-      // No evaluation on partial data: nothing fired after the data's watermark.
-      const watermark = draining.at(-1)!.watermarkMs ?? START;
+      // No evaluation on partial data: nothing fired after the data's watermark, which the
+      // log names (batches in flight when it gave up are stored during stop(), so the last
+      // draining report may lag it), and the final evaluation to the morning's end is skipped.
+      const said = /rules were evaluated up to (\S+) only/.exec(lines.join('\n'));
+      expect(said).not.toBeNull();
+      const watermark = Date.parse(said![1]!);
+      expect(watermark).toBeGreaterThanOrEqual(draining.at(-1)!.watermarkMs ?? START);
+      expect(watermark).toBeLessThan(sim.start + sim.durationMs);
       expect(r.transitions.every((t) => t.at <= watermark)).toBe(true);
     } finally {
       await storage.close();
