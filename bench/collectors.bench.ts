@@ -6,7 +6,7 @@
  * /proc/<pid>/stat) and RSS against the writer's own, and checks that the collector
  * counted every line written. Targets: < 2 % of a core, < 100 MB RSS.
  *
- *   npm run bench:collectors -- [--seconds 60] [--rate 1000] [--entry bin]
+ *   npm run bench:collectors -- [--seconds 60] [--rate 1000] [--collector-node-flags "..."]
  * Needs Kafka at VIGIE_KAFKA_BROKERS (default 127.0.0.1:19092).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -98,13 +98,12 @@ async function main(): Promise<void> {
       '',
     ].join('\n'),
   );
-  // `--entry bin` runs bin/vigie.mjs (today it imports every command, chDB included);
-  // the default runs the collect command alone, as the lazily registering bin will.
-  const entry = argv.includes('--entry') && argv[argv.indexOf('--entry') + 1] === 'bin' ? 'bin' : 'collect-only';
-  const script =
-    entry === 'bin'
-      ? [fileURLToPath(new URL('../bin/vigie.mjs', import.meta.url))]
-      : [fileURLToPath(new URL('./support/collectEntry.ts', import.meta.url))];
+  // The collector runs as a user runs it: the bin (an .mjs entry that turns on Node's
+  // compile cache before loading any TypeScript, then imports only the collect command).
+  // A .ts entry would make Node load its TypeScript stripper (amaro, ~12 MB of RSS kept
+  // for the life of the process) just to strip the entry itself.
+  const entry = 'bin';
+  const script = [fileURLToPath(new URL('../bin/vigie.mjs', import.meta.url))];
   // `--collector-node-flags "--max-semi-space-size=2"`: V8 flags for the collector only.
   const flagIdx = argv.indexOf('--collector-node-flags');
   const nodeFlags = flagIdx >= 0 ? argv[flagIdx + 1]!.split(' ').filter((x) => x !== '') : [];

@@ -20,7 +20,18 @@ if (!process.features.typescript) {
   process.exit(r.status ?? 1);
 }
 nodeModule.enableCompileCache?.();
-const { main } = await import('../cli/main.ts');
+const { main, requestedCommand } = await import('../cli/main.ts');
+// V8 heap sizing is fixed when the process starts (v8.setFlagsFromString comes too late),
+// so a command that declares V8 flags (`collect`: a small young generation) re-executes
+// this process in place with them: same pid, same stdio, no parent left behind. A flag
+// the user already gives (command line or NODE_OPTIONS) wins; Node without
+// process.execve (Windows) runs with V8's defaults.
+const given = `${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? ''}`;
+const missing = (requestedCommand(process.argv.slice(2))?.v8Flags ?? []).filter((f) => !given.includes(f.split('=')[0]));
+if (missing.length > 0 && typeof process.execve === 'function') {
+  nodeModule.flushCompileCache?.();
+  process.execve(process.execPath, [process.execPath, ...missing, ...process.execArgv, ...process.argv.slice(1)], process.env);
+}
 // A command may set its own exit code (the demo's 3: paged after the collapse); main()'s 0 must not hide it.
 const code = await main(process.argv);
 if (code !== 0 || !process.exitCode) process.exitCode = code;

@@ -4,7 +4,7 @@
  * and two `kill -9`s reach Kafka exactly once — the last snapshot counts every line, and
  * no snapshot ever counts more lines than were written.
  */
-import { appendFileSync, copyFileSync, existsSync, mkdtempSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -75,6 +75,8 @@ describe('vigie collect: access-log tailing through rotation, truncation and kil
     };
     try {
       await start();
+      // The bin re-executed the collector in place (same pid) with its small young generation.
+      expect(readFileSync(`/proc/${proc!.child.pid}/cmdline`, 'utf8').split('\0')).toContain('--max-semi-space-size=1');
       for (let k = 0; k < 5; k++) {
         write(100);
         await new Promise((r) => setTimeout(r, 60));
