@@ -300,6 +300,8 @@ class InProcessProducer implements TransportProducer {
 export class InProcessConsumer implements TransportConsumer {
   private loop: Promise<void> | undefined;
   private stopping = false;
+  /** The partition whose batch was started last (round-robin cursor of `consume`). */
+  private lastStarted = -1;
   private topicName: string | undefined;
   /** Per partition: failed attempts of the current batch and when it may be retried. */
   private readonly retries = new Map<number, { attempt: number; at: number }>();
@@ -364,7 +366,13 @@ export class InProcessConsumer implements TransportConsumer {
     while (!this.stopping) {
       let started = false;
       let nextRetryAt = Infinity;
-      for (const partition of this.assigned(log.partitions.length)) {
+      // Round robin: each scan starts after the partition that started a batch last, so a
+      // partition with a long backlog never starves the others (the data watermark of the
+      // rules follows the slowest source, and would otherwise run ahead on one partition).
+      const mine = this.assigned(log.partitions.length);
+      const first = mine.findIndex((p) => p > this.lastStarted);
+      const order = first <= 0 ? mine : [...mine.slice(first), ...mine.slice(0, first)];
+      for (const partition of order) {
         if (this.stopping || running.size >= partitionsConsumedConcurrently) break;
         if (running.has(partition)) continue;
         const lock = `${topic}/${partition}`;
@@ -379,6 +387,7 @@ export class InProcessConsumer implements TransportConsumer {
           continue;
         }
         started = true;
+        this.lastStarted = partition;
         inFlight.add(lock);
         const { maxBatchSize } = this.transport.options;
         const batch: IncomingBatch = { topic, partition, messages: held.messages.slice(from - held.base, from - held.base + maxBatchSize) };

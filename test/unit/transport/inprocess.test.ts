@@ -45,6 +45,28 @@ describe('InProcessTransport', () => {
     await c.disconnect();
   });
 
+  it('takes the partitions in turn, so one partition\'s backlog never starves the others', async () => {
+    for (const concurrent of [1, 2]) {
+      const t = new InProcessTransport({ defaultPartitions: 4, maxBatchSize: 10, partitionsConsumedConcurrently: concurrent, ...quiet });
+      const p = t.producer();
+      await p.connect();
+      // 200 messages per partition, all there before the consumer starts (a backlog).
+      const keys = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'].filter((k, i, all) => all.findIndex((x) => partitionForKey(x, 4) === partitionForKey(k, 4)) === i);
+      expect(new Set(keys.map((k) => partitionForKey(k, 4))).size).toBe(4);
+      await p.send('t', keys.flatMap((key) => Array.from({ length: 200 }, (_, i) => ({ key, value: enc(String(i)) }))));
+      const order: number[] = [];
+      const c = t.consumer(`fair-${concurrent}`);
+      await c.connect();
+      await c.run('t', async (batch) => {
+        order.push(batch.partition);
+      });
+      await t.drained(`fair-${concurrent}`, 't', 5_000);
+      await c.disconnect();
+      // Every window of 4 consecutive batches (while all four have a backlog) holds all four partitions.
+      for (let i = 0; i + 4 <= 76; i += 4) expect(new Set(order.slice(i, i + 4)).size, `concurrency ${concurrent}, batches ${i}..${i + 3}: ${order.slice(i, i + 4).join(',')}`).toBe(4);
+    }
+  });
+
   it('redelivers the same batch after a rejected handler, skipping nothing', async () => {
     const t = new InProcessTransport({ defaultPartitions: 1, redeliveryBackoffMs: 5, ...quiet });
     const p = t.producer();
