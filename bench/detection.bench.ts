@@ -449,7 +449,8 @@ async function main(): Promise<void> {
   if (split !== 'tuning' && split !== 'validation' && split !== 'both') throw new Error(`--split must be tuning, validation or both, got ${split}`);
   if (values['worker-ids'] !== undefined) {
     const res = await worker(values['worker-ids'].split(','));
-    await new Promise<void>((r) => process.send!(res, () => r()));
+    // Without an IPC channel (a worker run by hand, e.g. under --cpu-prof) there is no parent to answer.
+    if (process.send) await new Promise<void>((r) => process.send!(res, () => r()));
     return;
   }
   if (!existsSync(PROMETHEUS_BIN)) throw new Error(`the predict_linear baseline needs Prometheus at ${PROMETHEUS_BIN} (apt-get install --no-install-recommends prometheus)`);

@@ -63,7 +63,8 @@ describe('default pack on metric-set variants', () => {
     expect(f).toHaveLength(1);
     const minutesAhead = (T0 + 58.3 * MIN - f[0]!.at) / MIN;
     expect(minutesAhead).toBeGreaterThan(5);
-    expect(f[0]!.annotations['summary']).toMatch(/DB pool main will run out of connections in ~\d+ min/);
+    // The page names the signal, its value, its limit and the forecast time with its band.
+    expect(f[0]!.annotations['summary']).toMatch(/^DB pool main: [\d.]+% used, limit 85 % reached in ~\d+ min \(\d+–\d+ min\)$/);
     const flat = await replay(T0 + 60 * MIN, pool(() => 160));
     expect(fired(flat, 'DatabasePoolExhaustionForecast')).toEqual([]);
   });
