@@ -4,6 +4,8 @@
  *
  *   node bench/detection.bench.ts [--mornings N] [--split tuning|validation|both] [--workers 2]
  *                                              [--out bench/results/detection.json]
+ *   node bench/detection.bench.ts --from-outcomes <out>.outcomes.json [--split …] --out …
+ *       re-scores a run's raw outcomes (or its `.partial.jsonl` log), keeping one split
  *
  * Two splits. `tuning`: the 40 matrix mornings (seeds 101…140) the pack was tuned on,
  * full telemetry. `validation`: 40 mornings from seeds 10000… (bench/support/matrix.ts,
@@ -442,7 +444,9 @@ async function main(): Promise<void> {
     const saved = text.trimStart().startsWith('{"wallMs"')
       ? (JSON.parse(text) as { wallMs: number; workers: number; outcomes: MorningOutcome[] })
       : { wallMs: 0, workers: 0, outcomes: text.trim().split('\n').map((l) => JSON.parse(l) as MorningOutcome) };
-    writeResult(values.out, summarise(saved.outcomes, saved.wallMs, saved.workers));
+    // `--split` picks one split of a run that measured both (one run, two result files).
+    const keep = values.split === 'both' ? saved.outcomes : saved.outcomes.filter((o) => o.scenario.split === values.split);
+    writeResult(values.out, summarise(keep, saved.wallMs, saved.workers));
     return;
   }
   const split = values.split;
