@@ -462,12 +462,16 @@ async function main(): Promise<void> {
   const n = values.mornings !== undefined ? Number(values.mornings) : all.length;
   // Spread a shortened run over the matrix rather than taking its first rows.
   let picked = n >= all.length ? all : Array.from({ length: n }, (_, i) => all[Math.floor((i * all.length) / n)]!);
-  // Round-robin over kinds, so a run cut short has scored every kind it could.
-  const byKind = new Map<string, Scenario[]>();
-  for (const sc of picked) byKind.set(sc.kind, [...(byKind.get(sc.kind) ?? []), sc]);
-  const queues = [...byKind.values()];
+  // Validation first (its targets are the ones read), then round-robin over kinds within
+  // each split, so a run cut short has scored every kind it could.
   const ordered: Scenario[] = [];
-  for (let i = 0; ordered.length < picked.length; i++) for (const q of queues) if (q[i]) ordered.push(q[i]!);
+  for (const part of ['validation', 'tuning'] as const) {
+    const byKind = new Map<string, Scenario[]>();
+    for (const sc of picked.filter((s) => s.split === part)) byKind.set(sc.kind, [...(byKind.get(sc.kind) ?? []), sc]);
+    const queues = [...byKind.values()];
+    const n = queues.reduce((k, q) => k + q.length, 0);
+    for (let i = 0, got = 0; got < n; i++) for (const q of queues) if (q[i]) (ordered.push(q[i]!), got++);
+  }
   picked = ordered;
   const workers = Math.max(1, Math.min(Number(values.workers ?? availableParallelism()), picked.length));
   const t0 = performance.now();
