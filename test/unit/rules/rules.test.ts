@@ -80,6 +80,25 @@ describe('rule files', () => {
   });
 });
 
+describe('series store', () => {
+  it('keys a label object shared by two metrics and by two stores apart (key cache per label object)', () => {
+    const labels = { faculty: 'law', server: 'a' };
+    const a = createSeriesStore();
+    const b = createSeriesStore();
+    const batch = [
+      { metric: 'm1', labels, timestampMs: 1_000, value: 1 },
+      { metric: 'm2', labels, timestampMs: 1_000, value: 2 },
+      { metric: 'm1', labels: { server: 'a', faculty: 'law' }, timestampMs: 2_000, value: 3 },
+    ];
+    a.add(batch);
+    b.add(batch);
+    for (const st of [a, b]) {
+      expect(st.select('m1', []).map((s) => [s.key, s.vs.slice(s.head)])).toEqual([['m1{faculty="law",server="a"}', [1, 3]]]);
+      expect(st.select('m2', []).map((s) => [s.key, s.vs.slice(s.head)])).toEqual([['m2{faculty="law",server="a"}', [2]]]);
+    }
+  });
+});
+
 describe('templates and durations', () => {
   it('renders $labels, $value, printf and humanize pipes', () => {
     const t = compileTemplate('{{ $labels.faculty }} in ~{{ printf "%.0f" $value }} min ({{ $value | humanize }}, {{ .Value | printf "%.1f" }}) {{$value}}');
