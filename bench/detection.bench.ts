@@ -462,12 +462,14 @@ async function main(): Promise<void> {
   const n = values.mornings !== undefined ? Number(values.mornings) : all.length;
   // Spread a shortened run over the matrix rather than taking its first rows.
   let picked = n >= all.length ? all : Array.from({ length: n }, (_, i) => all[Math.floor((i * all.length) / n)]!);
-  // Validation first (its targets are the ones read), then round-robin over kinds within
-  // each split, so a run cut short has scored every kind it could.
+  // Validation first (its targets are the ones read), then round-robin within each split
+  // over kinds (validation) or capacities (tuning, all one kind: its benign mornings are
+  // the capacity-2 and -2.5 cells), so a run cut short has scored every kind it could.
   const ordered: Scenario[] = [];
   for (const part of ['validation', 'tuning'] as const) {
     const byKind = new Map<string, Scenario[]>();
-    for (const sc of picked.filter((s) => s.split === part)) byKind.set(sc.kind, [...(byKind.get(sc.kind) ?? []), sc]);
+    const key = (sc: Scenario) => (part === 'tuning' ? `c${sc.capacity}` : sc.kind);
+    for (const sc of picked.filter((s) => s.split === part)) byKind.set(key(sc), [...(byKind.get(key(sc)) ?? []), sc]);
     const queues = [...byKind.values()];
     const n = queues.reduce((k, q) => k + q.length, 0);
     for (let i = 0, got = 0; got < n; i++) for (const q of queues) if (q[i]) (ordered.push(q[i]!), got++);
