@@ -4,6 +4,8 @@
  *
  *   node bench/detection.bench.ts [--mornings N] [--split tuning|validation|both] [--workers 2]
  *                                              [--out bench/results/detection.json] [--plan]
+ *   node bench/detection.bench.ts --from-outcomes <out>.outcomes.json [--split …] --out …
+ *       re-scores a run's raw outcomes (or its `.partial.jsonl` log), keeping one split
  *
  * `--plan`: the Vigie detectors with a timetable read a stored plan of that timetable
  * instead (`vigie plan --store`: the simulated university at the morning's capacity,
@@ -457,14 +459,17 @@ async function main(): Promise<void> {
     const saved = text.trimStart().startsWith('{"wallMs"')
       ? (JSON.parse(text) as { wallMs: number; workers: number; outcomes: MorningOutcome[] })
       : { wallMs: 0, workers: 0, outcomes: text.trim().split('\n').map((l) => JSON.parse(l) as MorningOutcome) };
-    writeResult(values.out, summarise(saved.outcomes, saved.wallMs, saved.workers));
+    // `--split` picks one split of a run that measured both (one run, two result files).
+    const keep = values.split === 'both' ? saved.outcomes : saved.outcomes.filter((o) => o.scenario.split === values.split);
+    writeResult(values.out, summarise(keep, saved.wallMs, saved.workers));
     return;
   }
   const split = values.split;
   if (split !== 'tuning' && split !== 'validation' && split !== 'both') throw new Error(`--split must be tuning, validation or both, got ${split}`);
   if (values['worker-ids'] !== undefined) {
     const res = await worker(values['worker-ids'].split(','));
-    await new Promise<void>((r) => process.send!(res, () => r()));
+    // Without an IPC channel (a worker run by hand, e.g. under --cpu-prof) there is no parent to answer.
+    if (process.send) await new Promise<void>((r) => process.send!(res, () => r()));
     return;
   }
   if (!existsSync(PROMETHEUS_BIN)) throw new Error(`the predict_linear baseline needs Prometheus at ${PROMETHEUS_BIN} (apt-get install --no-install-recommends prometheus)`);
@@ -472,12 +477,18 @@ async function main(): Promise<void> {
   const n = values.mornings !== undefined ? Number(values.mornings) : all.length;
   // Spread a shortened run over the matrix rather than taking its first rows.
   let picked = n >= all.length ? all : Array.from({ length: n }, (_, i) => all[Math.floor((i * all.length) / n)]!);
-  // Round-robin over kinds, so a run cut short has scored every kind it could.
-  const byKind = new Map<string, Scenario[]>();
-  for (const sc of picked) byKind.set(sc.kind, [...(byKind.get(sc.kind) ?? []), sc]);
-  const queues = [...byKind.values()];
+  // Validation first (its targets are the ones read), then round-robin within each split
+  // over kinds (validation) or capacities (tuning, all one kind: its benign mornings are
+  // the capacity-2 and -2.5 cells), so a run cut short has scored every kind it could.
   const ordered: Scenario[] = [];
-  for (let i = 0; ordered.length < picked.length; i++) for (const q of queues) if (q[i]) ordered.push(q[i]!);
+  for (const part of ['validation', 'tuning'] as const) {
+    const byKind = new Map<string, Scenario[]>();
+    const key = (sc: Scenario) => (part === 'tuning' ? `c${sc.capacity}` : sc.kind);
+    for (const sc of picked.filter((s) => s.split === part)) byKind.set(key(sc), [...(byKind.get(key(sc)) ?? []), sc]);
+    const queues = [...byKind.values()];
+    const n = queues.reduce((k, q) => k + q.length, 0);
+    for (let i = 0, got = 0; got < n; i++) for (const q of queues) if (q[i]) (ordered.push(q[i]!), got++);
+  }
   picked = ordered;
   const workers = Math.max(1, Math.min(Number(values.workers ?? availableParallelism()), picked.length));
   const t0 = performance.now();

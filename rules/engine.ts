@@ -13,10 +13,10 @@ import { fingerprint, type Labels, type Sample } from '../core/samples.ts';
 import { INACTIVE, transition, type AlertState } from './alertState.ts';
 import { createCoverageGuard, type CoverageOptions } from './coverage.ts';
 import type { Notification, NotifyFn } from '../paging/receivers/types.ts';
-import { dropName, EvalError, evaluateVector, type EvalStats, type VectorSample } from './promql/eval.ts';
+import { DEFAULT_LOOKBACK_MS, dropName, EvalError, evaluateVector, type EvalStats, type VectorSample } from './promql/eval.ts';
 import type { AlertingRule, RecordingRule, Rule, RuleGroup } from './ruleFile.ts';
 import type { EngineStateSnapshot, PersistedAlert } from './statePersistence.ts';
-import type { SeriesStore } from './windows.ts';
+import { upperBound, type SeriesStore } from './windows.ts';
 
 /** One alert state change, as written to alerts_log and shown to people. */
 export interface AlertTransition {
@@ -160,6 +160,30 @@ interface MutableHealth {
   lastHeldForCoverage?: number;
 }
 
+/**
+ * The newest value (within the lookback, not a staleness marker) of a series of `metric`
+ * that agrees with `labels` on every label both carry: the annotation templates'
+ * `series` function (the signal's value, its limit, its forecast band beside `$value`).
+ */
+export function seriesValue(store: SeriesStore, metric: string, labels: Labels, nowMs: number, lookbackMs: number): number | undefined {
+  for (const s of store.select(metric, [])) {
+    let agrees = true;
+    for (const k in s.labels) {
+      if (k === '__name__') continue;
+      const v = labels[k];
+      if (v !== undefined && v !== s.labels[k]) {
+        agrees = false;
+        break;
+      }
+    }
+    if (!agrees) continue;
+    const i = upperBound(s.ts, s.head, nowMs) - 1;
+    if (i < s.head || s.ts[i]! <= nowMs - lookbackMs || s.stale?.has(s.ts[i]!)) continue;
+    return s.vs[i]!;
+  }
+  return undefined;
+}
+
 /** Creates an engine over `store`. */
 export function createRuleEngine(opts: RuleEngineOptions): RuleEngine {
   const defaultInterval = opts.evaluationIntervalMs ?? 15_000;
@@ -245,7 +269,8 @@ export function createRuleEngine(opts: RuleEngineOptions): RuleEngine {
         continue;
       }
       const annotations: Record<string, string> = {};
-      for (const [k, t] of Object.entries(r.annotationTemplates)) annotations[k] = t({ labels, value: s.value });
+      const series = (metric: string) => seriesValue(opts.store, metric, labels, now, opts.lookbackMs ?? DEFAULT_LOOKBACK_MS);
+      for (const [k, t] of Object.entries(r.annotationTemplates)) annotations[k] = t({ labels, value: s.value, series });
       seen.set(fp, { labels, value: s.value, annotations });
     }
     const h = health.get(r)!;

@@ -3,12 +3,19 @@
  * annotations: `{{ $labels.x }}`, `{{ $value }}`, `{{ .Labels.x }}`, `{{ .Value }}`,
  * pipes into `humanize`, `humanizeDuration`, `humanizePercentage`, `printf "%.1f"`,
  * and `{{ printf "%.0f" $value }}`. Templates are compiled once, at rule load.
+ *
+ * One Vigie extension (Prometheus would write `{{ with query … }}`): `{{ series "name" }}`
+ * is the current value of the series `name` (a recorded one, typically) whose labels
+ * agree with the alert's, so a page can say a signal's value, its limit and its forecast
+ * band beside `$value`; NaN when there is none.
  */
 
 /** Data a template sees. */
 export interface TemplateData {
   readonly labels: Readonly<Record<string, string>>;
   readonly value: number;
+  /** Value of the series `metric` that agrees with `labels` at this evaluation (`series` function); undefined when none. */
+  readonly series?: (metric: string) => number | undefined;
 }
 
 /** A compiled template. */
@@ -65,7 +72,7 @@ function parseArg(tok: string, action: string, text: string): Arg {
   throw new Error(`unsupported template argument "${tok}" in "{{ ${action} }}" of "${text}" (supported: $value, $labels.<name>, string and number literals)`);
 }
 
-const FUNCS = new Set(['humanize', 'humanizeDuration', 'humanizePercentage', 'printf', 'toUpper', 'toLower', 'title']);
+const FUNCS = new Set(['humanize', 'humanizeDuration', 'humanizePercentage', 'printf', 'toUpper', 'toLower', 'title', 'series']);
 
 function compileAction(action: string, text: string): Stage[] {
   const toks = tokenize(action, text);
@@ -130,6 +137,9 @@ function runPipeline(stages: Stage[], data: TemplateData): string {
         break;
       case 'title':
         cur = String(args[0]).replace(/\b\w/g, (c) => c.toUpperCase());
+        break;
+      case 'series':
+        cur = data.series?.(String(args[0])) ?? NaN;
         break;
     }
   }

@@ -70,6 +70,22 @@ export function matchLabel(m: LabelMatcher, value: string): boolean {
   }
 }
 
+/**
+ * Series key of a label set, computed once per label object (labels are never mutated
+ * once a sample exists): the pipeline's decoded samples reach several stores (the
+ * benchmark's detectors; live, a rules stage per pack), and sorting and escaping labels
+ * per sample and per store was the largest share of `add`.
+ */
+const KEY_CACHE = new WeakMap<Labels, { readonly metric: string; readonly key: string }>();
+
+function keyOf(metric: string, labels: Labels): string {
+  const hit = KEY_CACHE.get(labels);
+  if (hit !== undefined && hit.metric === metric) return hit.key;
+  const key = seriesKey(metric, labels);
+  KEY_CACHE.set(labels, { metric, key });
+  return key;
+}
+
 /** Creates an empty store. */
 export function createSeriesStore(opts: SeriesStoreOptions = {}): SeriesStore {
   const retentionMs = opts.retentionMs ?? 15 * 60_000;
@@ -88,7 +104,7 @@ export function createSeriesStore(opts: SeriesStoreOptions = {}): SeriesStore {
       m = new Map();
       byMetric.set(metric, m);
     }
-    const key = seriesKey(metric, labels);
+    const key = keyOf(metric, labels);
     let s = m.get(key);
     if (!s) {
       s = { key, metric, labels: Object.freeze({ ...labels, __name__: metric }), ts: [], vs: [], head: 0 };

@@ -52,6 +52,8 @@ describe('rule inputs against a store (rules check --against)', () => {
       { metric: 'http_server_request_duration_bucket', labels: { ...f, le: '+Inf' } },
       { metric: 'ecampus_logins_total', labels: { ...f, outcome: 'rejected' } },
       { metric: 'system_cpu_utilization', labels: f },
+      // Requests in flight (the latency-knee warning, Little's law).
+      { metric: 'http_server_active_requests', labels: f },
     ]);
     // The one selector nothing matches is the status-class alternative of an `or`: the rules still evaluate.
     expect(r.missing.map((m) => m.selector)).toEqual(['http_server_requests_total{status_class="5xx"}']);

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { loadRuleFile, parseRuleFile, requiredRetentionByMetric, requiredRetentionMs, RuleFileError } from '../../../rules/ruleFile.ts';
 import { createSeriesStore } from '../../../rules/windows.ts';
 import { compileTemplate, humanize, humanizeDuration } from '../../../rules/template.ts';
+import { seriesValue } from '../../../rules/engine.ts';
 import { parseDuration } from '../../../rules/duration.ts';
 
 const DEFAULT = fileURLToPath(new URL('../../../rules/packs/default.yml', import.meta.url));
@@ -79,6 +80,25 @@ describe('rule files', () => {
   });
 });
 
+describe('series store', () => {
+  it('keys a label object shared by two metrics and by two stores apart (key cache per label object)', () => {
+    const labels = { faculty: 'law', server: 'a' };
+    const a = createSeriesStore();
+    const b = createSeriesStore();
+    const batch = [
+      { metric: 'm1', labels, timestampMs: 1_000, value: 1 },
+      { metric: 'm2', labels, timestampMs: 1_000, value: 2 },
+      { metric: 'm1', labels: { server: 'a', faculty: 'law' }, timestampMs: 2_000, value: 3 },
+    ];
+    a.add(batch);
+    b.add(batch);
+    for (const st of [a, b]) {
+      expect(st.select('m1', []).map((s) => [s.key, s.vs.slice(s.head)])).toEqual([['m1{faculty="law",server="a"}', [1, 3]]]);
+      expect(st.select('m2', []).map((s) => [s.key, s.vs.slice(s.head)])).toEqual([['m2{faculty="law",server="a"}', [2]]]);
+    }
+  });
+});
+
 describe('templates and durations', () => {
   it('renders $labels, $value, printf and humanize pipes', () => {
     const t = compileTemplate('{{ $labels.faculty }} in ~{{ printf "%.0f" $value }} min ({{ $value | humanize }}, {{ .Value | printf "%.1f" }}) {{$value}}');
@@ -88,6 +108,26 @@ describe('templates and durations', () => {
     expect(humanizeDuration(3725)).toBe('1h 2m 5s');
     expect(humanizeDuration(2.5)).toBe('2.5s');
     expect(compileTemplate('{{ $value | humanizePercentage }}')({ labels: {}, value: 0.953 })).toBe('95.3%');
+  });
+  it('renders a series the alert agrees with (`series`), NaN when there is none', () => {
+    const t = compileTemplate('{{ series "x:util" | humanizePercentage }} of the limit, {{ series "x:missing" | printf "%.0f" }}');
+    const lookup = (m: string) => (m === 'x:util' ? 0.8125 : undefined);
+    expect(t({ labels: {}, value: 1, series: lookup })).toBe('81.25% of the limit, NaN');
+  });
+  it('seriesValue picks the series that agrees with the alert labels, within the lookback, not stale', () => {
+    const store = createSeriesStore({ retentionMs: 60 * 60_000 });
+    store.add([
+      { metric: 'f:u', labels: { faculty: 'law' }, timestampMs: 1_000, value: 0.5 },
+      { metric: 'f:u', labels: { faculty: 'med' }, timestampMs: 1_000, value: 0.9 },
+      { metric: 'f:u', labels: { faculty: 'med' }, timestampMs: 61_000, value: 0.95 },
+    ]);
+    const labels = { alertname: 'A', faculty: 'med', severity: 'page' };
+    expect(seriesValue(store, 'f:u', labels, 70_000, 300_000)).toBe(0.95);
+    expect(seriesValue(store, 'f:u', labels, 30_000, 300_000)).toBe(0.9);
+    expect(seriesValue(store, 'f:u', { faculty: 'law' }, 400_000, 300_000)).toBeUndefined();
+    expect(seriesValue(store, 'f:none', labels, 70_000, 300_000)).toBeUndefined();
+    store.markStale([{ metric: 'f:u', labels: { faculty: 'med' } }], 80_000);
+    expect(seriesValue(store, 'f:u', labels, 90_000, 300_000)).toBeUndefined();
   });
   it('parses Prometheus durations', () => {
     expect(parseDuration('1h30m')).toBe(5_400_000);

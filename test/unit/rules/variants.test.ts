@@ -63,8 +63,42 @@ describe('default pack on metric-set variants', () => {
     expect(f).toHaveLength(1);
     const minutesAhead = (T0 + 58.3 * MIN - f[0]!.at) / MIN;
     expect(minutesAhead).toBeGreaterThan(5);
-    expect(f[0]!.annotations['summary']).toMatch(/DB pool main will run out of connections in ~\d+ min/);
+    // The page names the signal, its value, its limit and the forecast time with its band.
+    expect(f[0]!.annotations['summary']).toMatch(/^DB pool main: [\d.]+% used, limit 85 % reached in ~\d+ min \(\d+–\d+ min\)$/);
     const flat = await replay(T0 + 60 * MIN, pool(() => 160));
     expect(fired(flat, 'DatabasePoolExhaustionForecast')).toEqual([]);
+  });
+  it('pages processing headroom short of the exam-start surge from CPU alone (no worker gauge), naming signal, value and limit; quiet with headroom', async () => {
+    // Sessions ramp to 700 by minute 40 towards an expected peak of 1,000 (the timetable);
+    // processing (CPU / 90 %) costs `perSession` of the limit per 1,000 sessions.
+    const platform = (perSession: number) => (t: number): Sample[] => {
+      const m = (t - T0) / MIN;
+      const sessions = Math.min(700, 17.5 * m);
+      const l = { job: 'ecampus', instance: 'law-app-1', faculty: 'law', server: 'law-app-1' };
+      return [
+        { metric: 'ecampus_sessions_active', labels: l, timestampMs: t, value: sessions },
+        { metric: 'system_cpu_utilization', labels: l, timestampMs: t, value: 0.9 * perSession * (sessions / 1000) },
+        { metric: 'ecampus_expected_sessions', labels: { faculty: 'law' }, timestampMs: t, value: sessions },
+        { metric: 'ecampus_expected_peak_sessions', labels: { faculty: 'law' }, timestampMs: t, value: 1000 },
+      ];
+    };
+    const tight = fired(await replay(T0 + 40 * MIN, platform(0.8)), 'FacultyProcessingHeadroomForecast');
+    expect(tight).toHaveLength(1);
+    expect(tight[0]!.labels['faculty']).toBe('law');
+    // Sessions past 40 % of the peak (minute 23) and 2 min of `for`: paged well before the peak.
+    expect((tight[0]!.at - T0) / MIN).toBeLessThan(30);
+    expect(tight[0]!.annotations['summary']).toMatch(/^law processing will reach 8\d(\.\d+)?% of its limit at the expected peak \(now [\d.]+%; limit 55 % before an exam-start surge\)$/);
+    expect(fired(await replay(T0 + 40 * MIN, platform(0.4)), 'FacultyProcessingHeadroomForecast')).toEqual([]);
+  });
+  it('pages a timetable above a platform-wide session limit (no per-faculty capacity), and not one below it', async () => {
+    const platform = (expectedPeak: number) => (t: number): Sample[] => [
+      { metric: 'ecampus_capacity_sessions', labels: { job: 'ecampus', instance: 'platform' }, timestampMs: t, value: 4500 },
+      { metric: 'ecampus_sessions_active', labels: { job: 'ecampus', instance: 'law-app-1', faculty: 'law' }, timestampMs: t, value: 1000 },
+      { metric: 'ecampus_platform_expected_peak_sessions', labels: {}, timestampMs: t, value: expectedPeak },
+    ];
+    const over = fired(await replay(T0 + 10 * MIN, platform(4400)), 'PlatformScheduleExceedsCapacity');
+    expect(over).toHaveLength(1);
+    expect(over[0]!.annotations['summary']).toBe('the exam schedule expects 4400 sessions within 30 min, above 95 % of the platform-wide limit of 4500');
+    expect(fired(await replay(T0 + 10 * MIN, platform(4000)), 'PlatformScheduleExceedsCapacity')).toEqual([]);
   });
 });
