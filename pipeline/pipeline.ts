@@ -21,7 +21,7 @@ import { DecodeError, UnavailableError, VigieError, describeError } from '../cor
 import { retry } from '../core/retry.ts';
 import type { Sample } from '../core/samples.ts';
 import type { MetricMapping } from './mapping.ts';
-import { CARDINALITY_DEFAULTS, createCardinalityLimiter, decodeSamples, mergeCounts, VALIDATION_DEFAULTS, type ToSamplesOptions, type ToSamplesResult } from '../otlp/decode.ts';
+import { CARDINALITY_DEFAULTS, createCardinalityLimiter, decodeSamples, mergeCounts, VALIDATION_DEFAULTS, type CardinalityLimiter, type ToSamplesOptions, type ToSamplesResult } from '../otlp/decode.ts';
 import { HEADERS, TOPICS, dlqTopicOf, type IncomingBatch, type IncomingMessage, type OutgoingMessage, type Transport, type TransportConsumer, type TransportProducer } from '../transport/types.ts';
 import { createClickHouseSink, type ClickHouseSink } from './clickhouseSink.ts';
 import { createCounterTracker } from './counterDeltas.ts';
@@ -197,6 +197,44 @@ function instruments(): Instruments {
   };
 }
 
+/**
+ * What the pipeline and the rules-only stream tap validate with, set up once from the
+ * same options: the cardinality limiter, the rejection reporter (one line per reason per
+ * interval) and the decode options at a given data "now".
+ */
+export function createValidation(v: PipelineValidationOptions, log: (line: string) => void): {
+  readonly limiter: CardinalityLimiter;
+  readonly rejections: ReturnType<typeof createRejectionReporter>;
+  decodeOptions(nowMs: number): ToSamplesOptions;
+} {
+  const limiter = createCardinalityLimiter({
+    maxSeriesPerMetric: v.maxSeriesPerMetric ?? VALIDATION_DEFAULTS.maxSeriesPerMetric,
+    maxMetricNames: v.maxMetricNames ?? CARDINALITY_DEFAULTS.maxMetricNames,
+    maxSeries: v.maxSeries ?? CARDINALITY_DEFAULTS.maxSeries,
+    idleMs: v.seriesIdleMs ?? CARDINALITY_DEFAULTS.idleMs,
+  });
+  const rejections = createRejectionReporter({
+    log,
+    limits: {
+      maxAgeMs: v.maxAgeMs ?? VALIDATION_DEFAULTS.maxAgeMs,
+      maxSkewMs: v.maxSkewMs ?? VALIDATION_DEFAULTS.maxSkewMs,
+      maxLabelValueLength: v.maxLabelValueLength ?? VALIDATION_DEFAULTS.maxLabelValueLength,
+      maxSeriesPerMetric: v.maxSeriesPerMetric ?? VALIDATION_DEFAULTS.maxSeriesPerMetric,
+      maxMetricNames: v.maxMetricNames ?? CARDINALITY_DEFAULTS.maxMetricNames,
+    },
+  });
+  const decodeOptions = (nowMs: number): ToSamplesOptions => ({
+    nowMs,
+    cardinality: limiter,
+    ...(v.maxAgeMs !== undefined ? { maxAgeMs: v.maxAgeMs } : {}),
+    ...(v.maxSkewMs !== undefined ? { maxSkewMs: v.maxSkewMs } : {}),
+    ...(v.maxLabelValueLength !== undefined ? { maxLabelValueLength: v.maxLabelValueLength } : {}),
+    ...(v.resourceLabels !== undefined ? { resourceLabels: v.resourceLabels } : {}),
+    ...(v.scopeLabels !== undefined ? { scopeLabels: v.scopeLabels } : {}),
+  });
+  return { limiter, rejections, decodeOptions };
+}
+
 /** Builds the pipeline; nothing runs until `start()`. */
 export function createPipeline(opts: PipelineOptions): Pipeline {
   const topic = opts.topic ?? TOPICS.metrics;
@@ -210,22 +248,7 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
   const log = opts.log ?? ((line: string) => process.stderr.write(line + '\n'));
   const v = opts.validation ?? {};
   const maxSeries = v.maxSeries ?? CARDINALITY_DEFAULTS.maxSeries;
-  const limiter = createCardinalityLimiter({
-    maxSeriesPerMetric: v.maxSeriesPerMetric ?? VALIDATION_DEFAULTS.maxSeriesPerMetric,
-    maxMetricNames: v.maxMetricNames ?? CARDINALITY_DEFAULTS.maxMetricNames,
-    maxSeries,
-    idleMs: v.seriesIdleMs ?? CARDINALITY_DEFAULTS.idleMs,
-  });
-  const rejections = createRejectionReporter({
-    log,
-    limits: {
-      maxAgeMs: v.maxAgeMs ?? VALIDATION_DEFAULTS.maxAgeMs,
-      maxSkewMs: v.maxSkewMs ?? VALIDATION_DEFAULTS.maxSkewMs,
-      maxLabelValueLength: v.maxLabelValueLength ?? VALIDATION_DEFAULTS.maxLabelValueLength,
-      maxSeriesPerMetric: v.maxSeriesPerMetric ?? VALIDATION_DEFAULTS.maxSeriesPerMetric,
-      maxMetricNames: v.maxMetricNames ?? CARDINALITY_DEFAULTS.maxMetricNames,
-    },
-  });
+  const { limiter, rejections, decodeOptions } = createValidation(v, log);
   let rejectionTimer: ReturnType<typeof setInterval> | undefined;
   // The sink's series cache and the counter tracker hold at most what the limiter admits.
   const sink: ClickHouseSink = createClickHouseSink({ client: opts.storage.client, ...(opts.storage.readClient ? { readClient: opts.storage.readClient } : {}), ...(opts.storage.rawInsert ? { rawInsert: opts.storage.rawInsert } : {}), database: opts.storage.database, clock: opts.clock, maxCachedSeries: maxSeries });
@@ -348,15 +371,7 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
   const handle = async (batch: IncomingBatch): Promise<void> => {
     if (stopping) throw new UnavailableError('pipeline stopping: batch left uncommitted for redelivery');
     const nowMs = opts.clock();
-    const toSamplesOpts: ToSamplesOptions = {
-      nowMs,
-      cardinality: limiter,
-      ...(v.maxAgeMs !== undefined ? { maxAgeMs: v.maxAgeMs } : {}),
-      ...(v.maxSkewMs !== undefined ? { maxSkewMs: v.maxSkewMs } : {}),
-      ...(v.maxLabelValueLength !== undefined ? { maxLabelValueLength: v.maxLabelValueLength } : {}),
-      ...(v.resourceLabels !== undefined ? { resourceLabels: v.resourceLabels } : {}),
-      ...(v.scopeLabels !== undefined ? { scopeLabels: v.scopeLabels } : {}),
-    };
+    const toSamplesOpts = decodeOptions(nowMs);
     // Where ClickHouse stands on this partition, read before every batch: the transport
     // contract has no "partition assigned" signal, and between two batches another
     // member may have stored (and crashed before committing) what we are handed now.

@@ -14,12 +14,12 @@ import { metrics, type Counter } from '@opentelemetry/api';
 import type { Clock } from '../core/clock.ts';
 import { DecodeError, UnavailableError } from '../core/errors.ts';
 import type { Sample } from '../core/samples.ts';
-import { CARDINALITY_DEFAULTS, createCardinalityLimiter, decodeSamples, mergeCounts, VALIDATION_DEFAULTS, type ToSamplesOptions } from '../otlp/decode.ts';
+import { decodeSamples, mergeCounts } from '../otlp/decode.ts';
 import { TOPICS, type IncomingBatch, type Transport, type TransportConsumer } from '../transport/types.ts';
 import type { MetricMapping } from './mapping.ts';
 import type { Pipeline, PipelineStats, PipelineValidationOptions, SamplesListener } from './pipeline.ts';
-import { DLQ_REASONS } from './pipeline.ts';
-import { createRejectionReporter, MESSAGE_REASONS } from './rejections.ts';
+import { createValidation, DLQ_REASONS } from './pipeline.ts';
+import { MESSAGE_REASONS } from './rejections.ts';
 
 /** Options of {@link createStreamTap}. */
 export interface StreamTapOptions {
@@ -55,22 +55,7 @@ export function createStreamTap(opts: StreamTapOptions): StreamTap {
   const log = opts.log ?? ((line: string) => process.stderr.write(line + '\n'));
   const v = opts.validation ?? {};
   const maxMessageBytes = opts.maxMessageBytes ?? 4 * 1024 * 1024;
-  const limiter = createCardinalityLimiter({
-    maxSeriesPerMetric: v.maxSeriesPerMetric ?? VALIDATION_DEFAULTS.maxSeriesPerMetric,
-    maxMetricNames: v.maxMetricNames ?? CARDINALITY_DEFAULTS.maxMetricNames,
-    maxSeries: v.maxSeries ?? CARDINALITY_DEFAULTS.maxSeries,
-    idleMs: v.seriesIdleMs ?? CARDINALITY_DEFAULTS.idleMs,
-  });
-  const rejections = createRejectionReporter({
-    log,
-    limits: {
-      maxAgeMs: v.maxAgeMs ?? VALIDATION_DEFAULTS.maxAgeMs,
-      maxSkewMs: v.maxSkewMs ?? VALIDATION_DEFAULTS.maxSkewMs,
-      maxLabelValueLength: v.maxLabelValueLength ?? VALIDATION_DEFAULTS.maxLabelValueLength,
-      maxSeriesPerMetric: v.maxSeriesPerMetric ?? VALIDATION_DEFAULTS.maxSeriesPerMetric,
-      maxMetricNames: v.maxMetricNames ?? CARDINALITY_DEFAULTS.maxMetricNames,
-    },
-  });
+  const { limiter, rejections, decodeOptions } = createValidation(v, log);
   const listeners = new Set<SamplesListener>();
   const inFlight = new Set<Promise<void>>();
   const s = { messages: 0, samplesTapped: 0, emptyMessages: 0, batches: 0, lastError: null as string | null };
@@ -83,15 +68,7 @@ export function createStreamTap(opts: StreamTapOptions): StreamTap {
 
   const handle = async (batch: IncomingBatch): Promise<void> => {
     if (stopping) throw new UnavailableError('stream tap stopping: batch left uncommitted for redelivery');
-    const toSamplesOpts: ToSamplesOptions = {
-      nowMs: opts.clock(),
-      cardinality: limiter,
-      ...(v.maxAgeMs !== undefined ? { maxAgeMs: v.maxAgeMs } : {}),
-      ...(v.maxSkewMs !== undefined ? { maxSkewMs: v.maxSkewMs } : {}),
-      ...(v.maxLabelValueLength !== undefined ? { maxLabelValueLength: v.maxLabelValueLength } : {}),
-      ...(v.resourceLabels !== undefined ? { resourceLabels: v.resourceLabels } : {}),
-      ...(v.scopeLabels !== undefined ? { scopeLabels: v.scopeLabels } : {}),
-    };
+    const toSamplesOpts = decodeOptions(opts.clock());
     const batchRejected: Record<string, number> = {};
     const examples: Record<string, string> = {};
     const out: Sample[] = [];
