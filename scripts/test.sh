@@ -79,7 +79,7 @@ stack_ok=1
 step "stack start" bash scripts/stack.sh start || stack_ok=0
 # The live drill's web stack (nginx, PHP-FPM from Debian; vegeta built from the Go proxy,
 # cached). After the stack: both use apt. A failed install fails the drill test, never skips it.
-step "drill stack" bash scripts/drill-stack.sh >"$RESULTS/drill-stack.log" 2>&1 || tail -n 20 "$RESULTS/drill-stack.log" >&2
+step "drill stack" bash -c 'bash scripts/drill-stack.sh >"$0" 2>&1 || { tail -n 20 "$0" >&2; exit 1; }' "$RESULTS/drill-stack.log" || true
 
 # The Go peers the integration suite tests against: Prometheus 3 (PromQL conformance)
 # and a stock OpenTelemetry Collector, built from the Go module proxy and cached under
