@@ -8,9 +8,7 @@
  * platform-wide session limit, no worker gauge, status-class counters) feeds the same
  * pack through the `metrics:` mapping and still pages ahead.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,71 +17,12 @@ import { createStorage } from '../../pipeline/index.ts';
 import { startAlertmanager, type RunningAlertmanager } from '../integration/support/alertmanager.ts';
 import { kafkaBrokers, uniqueTopic } from '../integration/support/kafka.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../integration/support/webhook.ts';
+import { freePort, ingestLag, runVigie, spawnVigie, until } from '../support/vigieProcess.ts';
 
 const ROOT = process.cwd();
-const BIN = join(ROOT, 'bin/vigie.mjs');
 
 interface AmWebhookBody {
   readonly alerts: readonly { status: string; labels: Record<string, string>; startsAt: string }[];
-}
-
-/** A running `vigie` process with its output collected. */
-interface Proc {
-  readonly child: ChildProcess;
-  readonly out: () => string;
-  readonly exited: Promise<number | null>;
-}
-
-function vigie(args: readonly string[], name: string): Proc {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  const take = (d: Buffer) => {
-    out += d.toString();
-    for (const line of d.toString().split('\n')) if (line.trim()) console.log(`[${name}] ${line}`);
-  };
-  child.stdout!.on('data', take);
-  child.stderr!.on('data', take);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, out: () => out, exited };
-}
-
-async function run(args: readonly string[], name: string): Promise<string> {
-  const p = vigie(args, name);
-  const code = await p.exited;
-  if (code !== 0) throw new Error(`vigie ${args.join(' ')} exited ${code}:\n${p.out()}`);
-  return p.out();
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** Polls `cond` until it holds; fails with `what` after `ms`. */
-async function until(what: string, ms: number, cond: () => Promise<boolean> | boolean): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    if (await cond()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms / 1000} s waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
-
-/** The consumer lag `vigie ingest` reports on its self-metrics endpoint, or null when it does not answer. */
-async function ingestLag(port: number): Promise<number | null> {
-  try {
-    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
-    const m = /^pipeline_consumer_lag(?:\{[^}]*\})? (\S+)$/m.exec(text);
-    return m ? Number(m[1]) : null;
-  } catch {
-    return null;
-  }
 }
 
 describe('vigie on a campus: timetable import, ingest over Kafka, pages before the collapse', { timeout: 900_000 }, () => {
@@ -112,8 +51,8 @@ describe('vigie on a campus: timetable import, ingest over Kafka, pages before t
     const chdb = join(dir, `${name}-chdb`);
     const start = latestPastMorning(Date.now(), 3 * 3_600_000);
     const timetable = join(dir, `${name}-timetable.csv`);
-    await run(['simulate', '--start', new Date(start).toISOString(), '--timetable-out', timetable, '--timetable-only'], `${name}:timetable`);
-    const imported = await run(['schedule', 'import', timetable, '--chdb-path', chdb], `${name}:import`);
+    await runVigie(['simulate', '--start', new Date(start).toISOString(), '--timetable-out', timetable, '--timetable-only'], `${name}:timetable`);
+    const imported = await runVigie(['schedule', 'import', timetable, '--chdb-path', chdb], `${name}:import`);
     expect(imported).toMatch(/imported \d+ exams/);
 
     const port = await freePort();
@@ -133,16 +72,16 @@ describe('vigie on a campus: timetable import, ingest over Kafka, pages before t
       '--status-state', join(dir, `${name}-status.json`),
       ...(extra.config ? ['--config', extra.config] : []),
     ];
-    let ingest = vigie(ingestArgs, `${name}:ingest`);
+    let ingest = spawnVigie(ingestArgs, `${name}:ingest`);
     await until('vigie ingest to consume', 120_000, () => /consuming/.test(ingest.out()));
-    const sim = vigie(['simulate', '--kafka', kafkaBrokers()[0]!, '--topic', topic, '--start', new Date(start).toISOString(), '--compression', '120', ...extra.simulate], `${name}:simulate`);
+    const sim = spawnVigie(['simulate', '--kafka', kafkaBrokers()[0]!, '--topic', topic, '--start', new Date(start).toISOString(), '--compression', '120', ...extra.simulate], `${name}:simulate`);
 
     // Mid-morning (after the first page reached Alertmanager's webhook), kill -9 and restart.
     const pagesOf = () => receiver.received.slice(before).flatMap((r) => (r.body as AmWebhookBody).alerts ?? []).filter((a) => a.labels['severity'] === 'page');
     await until('a first page at the webhook', 600_000, () => receiver.received.slice(before).some((r) => ((r.body as AmWebhookBody).alerts ?? []).some((a) => a.labels['severity'] === 'page' && a.status === 'firing')));
     ingest.child.kill('SIGKILL');
     await ingest.exited;
-    ingest = vigie(ingestArgs, `${name}:ingest-restarted`);
+    ingest = spawnVigie(ingestArgs, `${name}:ingest-restarted`);
 
     expect(await sim.exited, 'vigie simulate exits 0').toBe(0);
     const m = /simulated \S+ → \S+: (\d+) samples in \d+ messages to \S+; collapse (\S+)/.exec(sim.out());
@@ -212,7 +151,7 @@ describe('vigie on a campus: timetable import, ingest over Kafka, pages before t
     const firstPage = Math.min(...r.pages.map((p) => Date.parse(p.startsAt)));
     console.log(`[platform-b] collapse ${new Date(r.collapseAt).toISOString()} first page ${new Date(firstPage).toISOString()} lead ${((r.collapseAt - firstPage) / 60_000).toFixed(1)} min`);
     expect(firstPage).toBeLessThan(r.collapseAt);
-    const check = await run(['rules', 'check', join(ROOT, 'rules/packs/default.yml'), '--against', r.chdb], 'platform-b:check');
+    const check = await runVigie(['rules', 'check', join(ROOT, 'rules/packs/default.yml'), '--against', r.chdb], 'platform-b:check');
     console.log(check);
     expect(check).toMatch(/ecampus_workers_busy\s+read by/);
   });

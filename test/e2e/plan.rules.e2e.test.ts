@@ -8,9 +8,7 @@
  * during the ramp, before the start; on a control morning played as planned it never
  * fires. Both mornings run on an ample platform, so nothing else explains the logins.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,68 +17,11 @@ import { createStorage } from '../../pipeline/index.ts';
 import { FACULTIES } from '../../simulator/model.ts';
 import { kafkaBrokers, uniqueTopic } from '../integration/support/kafka.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../integration/support/webhook.ts';
+import { freePort, ingestLag, runVigie, spawnVigie, until } from '../support/vigieProcess.ts';
 
 const ROOT = process.cwd();
-const BIN = join(ROOT, 'bin/vigie.mjs');
 /** The simulated platform's capacity factor; the campus config states the same capacity in its own numbers. */
 const CAPACITY = 3;
-
-interface Proc {
-  readonly child: ChildProcess;
-  readonly out: () => string;
-  readonly exited: Promise<number | null>;
-}
-
-function vigie(args: readonly string[], name: string): Proc {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  const take = (d: Buffer) => {
-    out += d.toString();
-    for (const line of d.toString().split('\n')) if (line.trim()) console.log(`[${name}] ${line}`);
-  };
-  child.stdout!.on('data', take);
-  child.stderr!.on('data', take);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, out: () => out, exited };
-}
-
-async function run(args: readonly string[], name: string, expectCode = 0): Promise<string> {
-  const p = vigie(args, name);
-  const code = await p.exited;
-  if (code !== expectCode) throw new Error(`vigie ${args.join(' ')} exited ${code}, expected ${expectCode}:\n${p.out()}`);
-  return p.out();
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** Polls `cond` until it holds; fails with `what` after `ms`. */
-async function until(what: string, ms: number, cond: () => Promise<boolean> | boolean): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    if (await cond()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms / 1000} s waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
-
-async function ingestLag(port: number): Promise<number | null> {
-  try {
-    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
-    const m = /^pipeline_consumer_lag(?:\{[^}]*\})? (\S+)$/m.exec(text);
-    return m ? Number(m[1]) : null;
-  } catch {
-    return null;
-  }
-}
 
 interface WebhookAlert {
   readonly status: string;
@@ -117,16 +58,16 @@ describe('vigie ingest reads the stored plan: logins above plan page', { timeout
     const chdb = join(dir, `${name}-chdb`);
     const timetable = join(dir, `${name}-timetable.csv`);
     const config = join(dir, 'campus.yml');
-    await run(['simulate', '--start', new Date(start).toISOString(), '--timetable-out', timetable, '--timetable-only'], `${name}:timetable`);
-    expect(await run(['schedule', 'import', timetable, '--chdb-path', chdb], `${name}:import`)).toMatch(/imported 20 exams/);
-    const planned = await run(['--config', config, 'plan', '--date', date, '--chdb-path', chdb, '--history-days', '0', '--store'], `${name}:plan`);
+    await runVigie(['simulate', '--start', new Date(start).toISOString(), '--timetable-out', timetable, '--timetable-only'], `${name}:timetable`);
+    expect(await runVigie(['schedule', 'import', timetable, '--chdb-path', chdb], `${name}:import`)).toMatch(/imported 20 exams/);
+    const planned = await runVigie(['--config', config, 'plan', '--date', date, '--chdb-path', chdb, '--history-days', '0', '--store'], `${name}:plan`);
     expect(planned).toMatch(/capacity from the config for architecture, .*law/);
     expect(planned).toMatch(/stored plan plan-\S+ in vigie\.plans \(46 series × 1440 min\)/);
 
     const topic = uniqueTopic(`planfeed_${name}`);
     const port = await freePort();
     const before = receiver.received.length;
-    const ingest = vigie(
+    const ingest = spawnVigie(
       [
         '--config', config,
         'ingest',
@@ -157,7 +98,7 @@ describe('vigie ingest reads the stored plan: logins above plan page', { timeout
       if (pageExpected) expect(text, 'the played timetable has the larger law exam').toMatch(/^law-civil-b1;law;[^;]+;60;1900;/m);
       writeFileSync(playedFile, text);
       const simArgs = ['simulate', '--kafka', kafkaBrokers()[0]!, '--topic', topic, '--start', new Date(start).toISOString(), '--duration-minutes', '80', '--capacity', String(CAPACITY), '--seed', '7', '--compression', '120', '--timetable', playedFile];
-      const sim = vigie(simArgs, `${name}:simulate`);
+      const sim = spawnVigie(simArgs, `${name}:simulate`);
       expect(await sim.exited, 'vigie simulate exits 0').toBe(0);
       expect(sim.out()).toMatch(/collapse none/);
       await until('ingest to catch up (consumer lag 0)', 600_000, async () => (await ingestLag(port)) === 0);
@@ -200,7 +141,7 @@ describe('vigie ingest reads the stored plan: logins above plan page', { timeout
 
     // The backtest replays the stored morning with the stored plan, as live; --no-plan replays it on the timetable alone.
     const backtest = async (...extra: string[]) => {
-      const out = await run(['rules', 'backtest', '--from', new Date(start).toISOString(), '--to', new Date(start + 80 * 60_000).toISOString(), '--chdb-path', r.chdb, '--format', 'json', ...extra], `surge:backtest${extra.join('')}`);
+      const out = await runVigie(['rules', 'backtest', '--from', new Date(start).toISOString(), '--to', new Date(start + 80 * 60_000).toISOString(), '--chdb-path', r.chdb, '--format', 'json', ...extra], `surge:backtest${extra.join('')}`);
       const json = JSON.parse(out.slice(out.indexOf('{'), out.lastIndexOf('}') + 1)) as { alerts: { rule: string; labels: Record<string, string>; firedAt: number }[] };
       return json.alerts.filter((a) => a.rule === 'LoginsAbovePlan');
     };
@@ -221,12 +162,12 @@ describe('vigie ingest reads the stored plan: logins above plan page', { timeout
   it('refuses to plan a campus timetable without the campus capacity, naming the faculties', async () => {
     const chdb = join(dir, 'nocap-chdb');
     const timetable = join(dir, 'nocap-timetable.csv');
-    await run(['simulate', '--start', new Date(start).toISOString(), '--timetable-out', timetable, '--timetable-only'], 'nocap:timetable');
-    await run(['schedule', 'import', timetable, '--chdb-path', chdb], 'nocap:import');
-    const out = await run(['plan', '--date', date, '--chdb-path', chdb, '--history-days', '0', '--store'], 'nocap:plan', 2);
+    await runVigie(['simulate', '--start', new Date(start).toISOString(), '--timetable-out', timetable, '--timetable-only'], 'nocap:timetable');
+    await runVigie(['schedule', 'import', timetable, '--chdb-path', chdb], 'nocap:import');
+    const out = await runVigie(['plan', '--date', date, '--chdb-path', chdb, '--history-days', '0', '--store'], 'nocap:plan', 2);
     expect(out).toMatch(/no capacity for faculty "architecture", .*"law".*capacity: section of the config/s);
     const bad = join(dir, 'bad.yml');
     writeFileSync(bad, 'capacity:\n  faculties:\n    law: { sesions: 900 }\n');
-    expect(await run(['--config', bad, 'plan', '--date', date, '--chdb-path', chdb], 'nocap:badkey', 2)).toMatch(/capacity\.faculties\.law: Unrecognized key.*sesions|capacity\.faculties\.law\.sessions: Required/s);
+    expect(await runVigie(['--config', bad, 'plan', '--date', date, '--chdb-path', chdb], 'nocap:badkey', 2)).toMatch(/capacity\.faculties\.law: Unrecognized key.*sesions|capacity\.faculties\.law\.sessions: Required/s);
   });
 });
