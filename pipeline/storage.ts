@@ -92,6 +92,10 @@ export function createStorage(opts: StorageOptions = {}): Storage {
     } finally {
       arrow._arrowUnregister(insertSession.connection, name);
     }
+    // The engine's allocator keeps what an insert freed (≈ 70–80 MB at 100,000 series,
+    // bench:pipeline): hand it back to the system after each insert, at no measurable CPU
+    // cost. Best effort: the rows are stored whatever the purge does.
+    await insertSession.queryAsync('SYSTEM JEMALLOC PURGE', { format: 'CSV' }).catch(() => undefined);
   };
   return {
     kind: 'chdb',
