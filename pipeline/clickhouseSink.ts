@@ -167,17 +167,17 @@ class StringColumn {
     this.offsets[0] = 0;
   }
 
-  /** Sets row `i` (rows are written in order) to `s`. */
-  set(i: number, s: string): void {
-    if (s.length !== 0) {
-      // UTF-8 takes at most 3 bytes per UTF-16 unit: grow before writing, never truncate.
-      const need = this.end + s.length * 3;
+  /** Sets row `i` (rows are written in order) to the UTF-8 bytes `b` (a copy of bytes: 4× a string write). */
+  set(i: number, b: Uint8Array): void {
+    if (b.length !== 0) {
+      const need = this.end + b.length;
       if (need > this.bytes.length) {
         const bigger = Buffer.allocUnsafe(Math.max(need, this.bytes.length * 2));
         this.bytes.copy(bigger, 0, 0, this.end);
         this.bytes = bigger;
       }
-      this.end += this.bytes.write(s, this.end, 'utf8');
+      this.bytes.set(b, this.end);
+      this.end = need;
     }
     this.offsets[i + 1] = this.end;
   }
@@ -232,11 +232,12 @@ export class ColumnBatch {
     this.offset[2 * i] = offLo;
     this.offset[2 * i + 1] = offHi;
     const [metric, faculty, le, status, exam] = this.strings;
-    metric.set(i, row.metric);
-    faculty.set(i, row.faculty);
-    le.set(i, row.le);
-    status.set(i, row.statusCode);
-    exam.set(i, row.examId);
+    const b = row.utf8!;
+    metric.set(i, b[0]);
+    faculty.set(i, b[1]);
+    le.set(i, b[2]);
+    status.set(i, b[3]);
+    exam.set(i, b[4]);
   }
 
   /** The columns as Arrow, named as the table's columns (`source_offset` only when `withOffset`). */
@@ -268,18 +269,16 @@ export class ColumnBatch {
 
 /**
  * What the sink keeps per known series: its fingerprint (decimal, and as 32-bit halves
- * for the columnar path), the strings its rows repeat, and the JSON around a row's
- * varying columns (JSON path only; empty on the columnar one).
+ * for the columnar path), and what its rows repeat: on the columnar path the UTF-8 bytes
+ * of its string columns (shared between series: they are low-cardinality), on the JSON
+ * path the JSON around a row's varying columns (empty on the columnar one).
  */
 interface SeriesRow {
   readonly fp: string;
   readonly hi: number;
   readonly lo: number;
-  readonly metric: string;
-  readonly faculty: string;
-  readonly le: string;
-  readonly statusCode: string;
-  readonly examId: string;
+  /** metric, faculty, le, status_code, exam_id (columnar path only). */
+  readonly utf8: readonly [Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array] | null;
   /** `[metric,fingerprint,faculty,` */
   readonly head: string;
   /** `,le,status_code,exam_id` (the labels the counter rollup groups by). */
@@ -432,6 +431,17 @@ export function createClickHouseSink(opts: ClickHouseSinkOptions): ClickHouseSin
     return q;
   };
 
+  /**
+   * UTF-8 of the strings the columnar rows repeat, one copy per distinct value (metric
+   * names, faculties, `le`, status codes, exam ids: few), dropped with the series cache.
+   */
+  const utf8 = new Map<string, Uint8Array>();
+  const utf8Of = (v: string): Uint8Array => {
+    let b = utf8.get(v);
+    if (b === undefined) utf8.set(v, (b = Buffer.from(v, 'utf8')));
+    return b;
+  };
+
   /** The cached row parts of the sample's series (hashing, and quoting on the JSON path, only for new series). */
   const seriesRow = (e: Encoder, s: Sample): SeriesRow => {
     // Cache keyed by series key: one lookup per sample.
@@ -452,11 +462,7 @@ export function createClickHouseSink(opts: ClickHouseSinkOptions): ClickHouseSin
         fp,
         hi,
         lo,
-        metric: s.metric,
-        faculty,
-        le,
-        statusCode,
-        examId,
+        utf8: json ? null : [utf8Of(s.metric), utf8Of(faculty), utf8Of(le), utf8Of(statusCode), utf8Of(examId)],
         head: json ? '[' + quote(e, s.metric) + ',' + fp + ',' + quote(e, faculty) + ',' : '',
         tail: json ? ',' + quote(e, le) + ',' + quote(e, statusCode) + ',' + quote(e, examId) : '',
       };
@@ -575,7 +581,10 @@ export function createClickHouseSink(opts: ClickHouseSinkOptions): ClickHouseSin
   };
 
   const remember = (e: Encoder): void => {
-    if (known.size + e.fresh.size > maxCached) known.clear();
+    if (known.size + e.fresh.size > maxCached) {
+      known.clear();
+      utf8.clear();
+    }
     for (const [key, { row }] of e.fresh) known.set(key, row);
   };
 

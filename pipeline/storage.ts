@@ -81,9 +81,11 @@ export function createStorage(opts: StorageOptions = {}): Storage {
   const rawInsert: RawInsert = (p) => chdb.chdb.rawInsert({ ...p, columns: [...p.columns] });
   const readClient = createClient({ connection: createChdbConnection({ path }) as unknown as ConnectionOption } as Parameters<typeof createClient>[0]);
   const arrow = chdbModule as unknown as ChdbArrow;
-  const insertSession = new arrow.Session(path);
+  // Opened on the first insert: commands that only read never hold a third connection.
+  let insertSession: InstanceType<ChdbArrow['Session']> | undefined;
   let seq = 0;
   const columnarInsert: ColumnarInsert = async (columns, statement) => {
+    insertSession ??= new arrow.Session(path);
     // Unique per insert: concurrent inserts (one per partition in flight) queue on this connection.
     const name = `vigie_insert_${++seq}`;
     arrow._arrowRegisterColumns(insertSession.connection, name, columns);
@@ -106,7 +108,7 @@ export function createStorage(opts: StorageOptions = {}): Storage {
     database,
     chdbPath: path,
     close: async () => {
-      insertSession.close();
+      insertSession?.close();
       await readClient.close();
       await client.close();
     },
