@@ -84,6 +84,7 @@ export function createStorage(opts: StorageOptions = {}): Storage {
   // Opened on the first insert: commands that only read never hold a third connection.
   let insertSession: InstanceType<ChdbArrow['Session']> | undefined;
   let seq = 0;
+  let purgedAt = -Infinity;
   const columnarInsert: ColumnarInsert = async (columns, statement) => {
     insertSession ??= new arrow.Session(path);
     // Unique per insert: concurrent inserts (one per partition in flight) queue on this connection.
@@ -95,9 +96,13 @@ export function createStorage(opts: StorageOptions = {}): Storage {
       arrow._arrowUnregister(insertSession.connection, name);
     }
     // The engine's allocator keeps what an insert freed (≈ 70–80 MB at 100,000 series,
-    // bench:pipeline): hand it back to the system after each insert, at no measurable CPU
-    // cost. Best effort: the rows are stored whatever the purge does.
-    await insertSession.queryAsync('SYSTEM JEMALLOC PURGE', { format: 'CSV' }).catch(() => undefined);
+    // bench:pipeline): hand it back to the system, at most once a second (no measurable
+    // CPU cost). Best effort: the rows are stored whatever the purge does.
+    const now = performance.now();
+    if (now - purgedAt >= 1000) {
+      purgedAt = now;
+      await insertSession.queryAsync('SYSTEM JEMALLOC PURGE', { format: 'CSV' }).catch(() => undefined);
+    }
   };
   return {
     kind: 'chdb',
