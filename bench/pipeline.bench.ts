@@ -41,6 +41,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ClickHouseClient } from '@clickhouse/client';
+import type { Sample } from '../core/samples.ts';
 import { createCardinalityLimiter, decodeSamples } from '../otlp/decode.ts';
 import { createClickHouseSink, type ArrowColumn, type ColumnarInsert } from '../pipeline/clickhouseSink.ts';
 import { countStoredSamples, createPipeline, createStorage, migrate, type Storage } from '../pipeline/index.ts';
@@ -63,6 +64,9 @@ const mode = arg('mode', 'parent');
 const file = arg('file', '');
 const brokers = (process.env['VIGIE_KAFKA_BROKERS'] ?? '127.0.0.1:19092').split(',').map((b) => b.trim());
 const PARTITIONS = 4;
+/** Messages per batch of the in-process transport (its default) and the pipeline's most samples per insert (its default). */
+const BATCH_MESSAGES = 1000;
+const CHUNK_SAMPLES = 200_000;
 /** Old-generation cap of the second `series` run. */
 const HEAP_CAP_MB = 320;
 /** V8 flag of the third `series` run: the old generation grows by 20 % over its live size after a full GC (V8 picks 10–300 %). */
@@ -178,7 +182,8 @@ interface CapturedInsert {
 }
 
 /**
- * The sink's inserts for the pipeline's chunks (500 messages of one partition), captured
+ * The sink's inserts for the pipeline's chunks (a batch of the in-process transport's
+ * default 1,000 messages of one partition, split at the pipeline's 200,000 samples), captured
  * from a fake client (JSON path) and a fake columnar insert (chDB path; buffers copied,
  * since the sink reuses them).
  */
@@ -208,17 +213,32 @@ async function sinkBodies(c: Capture): Promise<CapturedInsert[]> {
   const sink = createClickHouseSink({ client: fake, database: 'vigie' });
   const columnarSink = createClickHouseSink({ client: fake, columnarInsert: captureColumns, database: 'vigie' });
   let offset = 0;
+  const chunks: { partition: number; messages: { offset: string; samples: Sample[] }[] }[] = [];
   for (let p = 0; p < PARTITIONS; p++) {
     const msgs = byPartition[p]!;
-    for (let i = 0; i < msgs.length; i += 500) {
-      const messages = msgs.slice(i, i + 500).map((m) => ({ offset: String(offset++), samples: decodeSamples(m.value, { nowMs: now, cardinality: limiter }).samples }));
-      const chunk = { topic: 'otlp_metrics', partition: p, messages };
-      const r = await sink.insertIngest(chunk, { dedupToken: `raw:${p}:${i}` });
-      if (!statement.includes('samples_ingest')) continue;
-      const json = { statement, body };
-      await columnarSink.insertIngest(chunk, { dedupToken: `raw:${p}:${i}` });
-      out.push({ ...json, rows: r.rows, columns, columnarStatement });
+    for (let i = 0; i < msgs.length; i += BATCH_MESSAGES) {
+      let cur: { offset: string; samples: Sample[] }[] = [];
+      let n = 0;
+      for (const m of msgs.slice(i, i + BATCH_MESSAGES)) {
+        const samples = decodeSamples(m.value, { nowMs: now, cardinality: limiter }).samples;
+        if (n > 0 && n + samples.length > CHUNK_SAMPLES) {
+          chunks.push({ partition: p, messages: cur });
+          cur = [];
+          n = 0;
+        }
+        cur.push({ offset: String(offset++), samples });
+        n += samples.length;
+      }
+      if (cur.length > 0) chunks.push({ partition: p, messages: cur });
     }
+  }
+  for (const [i, { partition: p, messages }] of chunks.entries()) {
+    const chunk = { topic: 'otlp_metrics', partition: p, messages };
+    const r = await sink.insertIngest(chunk, { dedupToken: `raw:${p}:${i}` });
+    if (!statement.includes('samples_ingest')) continue;
+    const json = { statement, body };
+    await columnarSink.insertIngest(chunk, { dedupToken: `raw:${p}:${i}` });
+    out.push({ ...json, rows: r.rows, columns, columnarStatement });
   }
   return out;
 }
