@@ -306,8 +306,17 @@ export function decodeSamples(bytes: Uint8Array, opts: ToSamplesOptions): Decode
  * Entries are only ever accepted sets; the limiter is still asked for every point.
  */
 const acceptedLabels = new WeakMap<CardinalityLimiter, Map<string, { readonly labels: Record<string, string>; readonly part: string }>>();
-/** Entries kept before the map starts over (a bound on its memory, ~250 bytes each). */
+/** Entries kept before the map starts over (a bound on its memory, ~200 bytes each). */
 const ACCEPTED_LABELS_MAX = 300_000;
+
+/**
+ * `s` as one flat string: a string built by `+=` is a tree of concatenations, ≈ 3× the
+ * memory of its characters, until V8 happens to flatten it (measured: 45 MB against
+ * 16 MB for 100,000 keys). For strings kept as long as their series.
+ */
+function flat(s: string): string {
+  return JSON.parse(JSON.stringify(s)) as string;
+}
 
 function samplesOf(request: WireRequest, opts: ToSamplesOptions): ToSamplesResult {
   const samples: Sample[] = [];
@@ -369,7 +378,9 @@ function samplesOf(request: WireRequest, opts: ToSamplesOptions): ToSamplesResul
         labels[name] = prev === undefined ? value : prev + ';' + value;
       }
     }
-    const part = seriesKey('', labels);
+    // Flat: the limiter keeps it as its key, and later points of the series hand it this
+    // very string, so no comparison would ever flatten the concatenation tree for it.
+    const part = flat(seriesKey('', labels));
     const slot = limiter.track(family, part, opts.nowMs);
     if (typeof slot === 'string') {
       pointExample = family + part;
@@ -378,7 +389,7 @@ function samplesOf(request: WireRequest, opts: ToSamplesOptions): ToSamplesResul
     pointKey = part;
     pointSlot = slot;
     if (known.size >= ACCEPTED_LABELS_MAX) known.clear();
-    known.set(raw, { labels, part });
+    known.set(flat(raw), { labels, part });
     return labels;
   };
 
