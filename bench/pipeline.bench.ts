@@ -6,11 +6,12 @@
  *
  * - `decode`: the decode-only baseline — bytes → validated samples (`decodeSamples`), the
  *   CPU ceiling of the pipeline's own work;
- * - `raw`: a raw chDB insert baseline of the same rows — the exact JSONCompactEachRow bodies
- *   the sink builds (captured, untimed), inserted into `samples_ingest` (same materialized
- *   views, same dedup settings) in the pipeline's chunks; three paths are timed and the
- *   fastest is the baseline: `@clickhouse/client` exec (what the sink uses), chdb's
- *   zero-copy `rawInsert` of a Buffer, and the same rows as TabSeparated;
+ * - `raw`: a raw chDB insert baseline of the same rows — the exact insert bodies the sink
+ *   builds (captured, untimed), inserted into `samples_ingest` (same materialized views,
+ *   same dedup settings) in the pipeline's chunks; four paths are timed and the fastest is
+ *   the baseline: the typed Arrow columns the sink hands chDB (`columnarInsert`, what the
+ *   pipeline uses on chDB), `@clickhouse/client` exec of JSONCompactEachRow (a server's
+ *   path), chdb's zero-copy `rawInsert` of that body, and the same rows as TabSeparated;
  * - `inprocess`: the pipeline end to end on the in-process transport (exactly-once path,
  *   committed), RSS peak sampled every 50 ms;
  * - `kafka`: the same over the real broker (`VIGIE_KAFKA_BROKERS`, default
@@ -25,7 +26,10 @@
  *   the in-process pipeline with its default limits; the RSS of the process after opening
  *   chDB and migrating, before any data, is reported as the floor; run a second time with
  *   V8's old generation capped (`--max-old-space-size=320`) to show how much of the peak
- *   is garbage not yet collected.
+ *   is garbage not yet collected, and a third time with `--heap-growing-percent=20` (the
+ *   same effect without a hard limit). `VIGIE_BENCH_TRACE=1` prints, per scrape, RSS split
+ *   into anonymous and file-backed memory (the chDB library's pages), the V8 heap and the
+ *   engine's tracked memory.
  *
  * Prints JSON and writes bench/results/pipeline.json.
  *   node bench/pipeline.bench.ts [--minutes 60] [--reps 3] [--series 100000] [--fresh-rate 20000] [--no-kafka]
@@ -36,11 +40,11 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createClient, type ClickHouseClient } from '@clickhouse/client';
-import { createChdbConnection } from 'chdb/connection';
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { Sample } from '../core/samples.ts';
 import { createCardinalityLimiter, decodeSamples } from '../otlp/decode.ts';
-import { createClickHouseSink } from '../pipeline/clickhouseSink.ts';
-import { countStoredSamples, createPipeline, createStorage, migrate } from '../pipeline/index.ts';
+import { createClickHouseSink, type ArrowColumn, type ColumnarInsert } from '../pipeline/clickhouseSink.ts';
+import { countStoredSamples, createPipeline, createStorage, migrate, type Storage } from '../pipeline/index.ts';
 import { runMorning } from '../simulator/index.ts';
 import { InProcessTransport, KafkaTransport, type IncomingBatch, type OutgoingMessage, type Transport, type TransportProducer } from '../transport/index.ts';
 import { partitionForKey } from '../transport/inprocess.ts';
@@ -60,8 +64,13 @@ const mode = arg('mode', 'parent');
 const file = arg('file', '');
 const brokers = (process.env['VIGIE_KAFKA_BROKERS'] ?? '127.0.0.1:19092').split(',').map((b) => b.trim());
 const PARTITIONS = 4;
+/** Messages per batch of the in-process transport (its default) and the pipeline's most samples per insert (its default). */
+const BATCH_MESSAGES = 1000;
+const CHUNK_SAMPLES = 200_000;
 /** Old-generation cap of the second `series` run. */
 const HEAP_CAP_MB = 320;
+/** V8 flag of the third `series` run: the old generation grows by 20 % over its live size after a full GC (V8 picks 10–300 %). */
+const HEAP_TIGHT_FLAG = '--heap-growing-percent=20';
 const MB = 2 ** 20;
 
 interface Capture {
@@ -110,6 +119,13 @@ function rssSampler(): () => number {
   };
 }
 
+/** RSS split into anonymous memory and file-backed pages (mostly the mapped chDB library), from /proc. */
+function rssKinds(): string {
+  const st = readFileSync('/proc/self/status', 'utf8');
+  const kb = (k: string) => Math.round(Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(st)?.[1] ?? NaN) / 1024);
+  return `anon ${kb('RssAnon')} file ${kb('RssFile')}`;
+}
+
 function tempStorage() {
   const dir = mkdtempSync(join(tmpdir(), 'vigie-bench-pipeline-'));
   const storage = createStorage({ chdbPath: join(dir, 'chdb'), database: 'vigie' });
@@ -156,13 +172,27 @@ async function decodeMode(c: Capture): Promise<Record<string, unknown>> {
   return { samples: n, seconds: +s.toFixed(3), samplesPerSecond: Math.round(n / s), samplesPerCpuSecond: Math.round(n / ((cpu.user + cpu.system) / 1e6)) };
 }
 
-/** The sink's insert bodies for the pipeline's chunks (500 messages of one partition), captured from a fake client. */
-async function sinkBodies(c: Capture): Promise<{ statement: string; body: string; rows: number }[]> {
+/** What the sink hands chDB for one chunk: the JSONCompactEachRow body, and the typed columns with their statement. */
+interface CapturedInsert {
+  readonly statement: string;
+  readonly body: string;
+  readonly rows: number;
+  readonly columns: ArrowColumn[];
+  readonly columnarStatement: (source: string) => string;
+}
+
+/**
+ * The sink's inserts for the pipeline's chunks (a batch of the in-process transport's
+ * default 1,000 messages of one partition, split at the pipeline's 200,000 samples), captured
+ * from a fake client (JSON path) and a fake columnar insert (chDB path; buffers copied,
+ * since the sink reuses them).
+ */
+async function sinkBodies(c: Capture): Promise<CapturedInsert[]> {
   const now = c.start + minutes * 60_000;
   const limiter = createCardinalityLimiter();
   const byPartition: OutgoingMessage[][] = Array.from({ length: PARTITIONS }, () => []);
   for (const m of c.messages) byPartition[partitionForKey(m.key ?? '', PARTITIONS)]!.push(m);
-  const out: { statement: string; body: string; rows: number }[] = [];
+  const out: CapturedInsert[] = [];
   let statement = '';
   let body = '';
   const fake = {
@@ -174,15 +204,41 @@ async function sinkBodies(c: Capture): Promise<{ statement: string; body: string
     },
     query: async () => ({ json: async () => [] }),
   } as unknown as ClickHouseClient;
+  let columns: ArrowColumn[] = [];
+  let columnarStatement: (source: string) => string = () => '';
+  const captureColumns: ColumnarInsert = async (cols, st) => {
+    columns = cols.map((col) => ({ ...col, buffers: col.buffers.map((b) => (b ? Buffer.from(b) : null)) }));
+    columnarStatement = st;
+  };
   const sink = createClickHouseSink({ client: fake, database: 'vigie' });
+  const columnarSink = createClickHouseSink({ client: fake, columnarInsert: captureColumns, database: 'vigie' });
   let offset = 0;
+  const chunks: { partition: number; messages: { offset: string; samples: Sample[] }[] }[] = [];
   for (let p = 0; p < PARTITIONS; p++) {
     const msgs = byPartition[p]!;
-    for (let i = 0; i < msgs.length; i += 500) {
-      const messages = msgs.slice(i, i + 500).map((m) => ({ offset: String(offset++), samples: decodeSamples(m.value, { nowMs: now, cardinality: limiter }).samples }));
-      const r = await sink.insertIngest({ topic: 'otlp_metrics', partition: p, messages }, { dedupToken: `raw:${p}:${i}` });
-      if (statement.includes('samples_ingest')) out.push({ statement, body, rows: r.rows });
+    for (let i = 0; i < msgs.length; i += BATCH_MESSAGES) {
+      let cur: { offset: string; samples: Sample[] }[] = [];
+      let n = 0;
+      for (const m of msgs.slice(i, i + BATCH_MESSAGES)) {
+        const samples = decodeSamples(m.value, { nowMs: now, cardinality: limiter }).samples;
+        if (n > 0 && n + samples.length > CHUNK_SAMPLES) {
+          chunks.push({ partition: p, messages: cur });
+          cur = [];
+          n = 0;
+        }
+        cur.push({ offset: String(offset++), samples });
+        n += samples.length;
+      }
+      if (cur.length > 0) chunks.push({ partition: p, messages: cur });
     }
+  }
+  for (const [i, { partition: p, messages }] of chunks.entries()) {
+    const chunk = { topic: 'otlp_metrics', partition: p, messages };
+    const r = await sink.insertIngest(chunk, { dedupToken: `raw:${p}:${i}` });
+    if (!statement.includes('samples_ingest')) continue;
+    const json = { statement, body };
+    await columnarSink.insertIngest(chunk, { dedupToken: `raw:${p}:${i}` });
+    out.push({ ...json, rows: r.rows, columns, columnarStatement });
   }
   return out;
 }
@@ -200,35 +256,35 @@ async function rawMode(c: Capture): Promise<Record<string, unknown>> {
   const tsv = bodies.map((b) => Buffer.from(b.body.split('\n').filter((l) => l).map(tsvLine).join('\n') + '\n'));
   const json = bodies.map((b) => Buffer.from(b.body));
   const result: Record<string, unknown> = { rows, inserts: bodies.length };
-  const paths: [string, (conn: { chdb: { rawInsert(p: unknown): Promise<unknown> } }, client: ClickHouseClient, i: number) => Promise<void>][] = [
+  const paths: [string, (storage: Storage, i: number) => Promise<void>][] = [
+    ['columnarArrow', (storage, i) => storage.columnarInsert!(bodies[i]!.columns, bodies[i]!.columnarStatement)],
     [
       'clientExecJSONCompactEachRow',
-      async (_conn, client, i) => {
-        const res = await client.exec({ query: bodies[i]!.statement, values: (await import('node:stream')).Readable.from([bodies[i]!.body]) });
+      async (storage, i) => {
+        const res = await storage.client.exec({ query: bodies[i]!.statement, values: (await import('node:stream')).Readable.from([bodies[i]!.body]) });
         for await (const _ of res.stream) {
           /* drain */
         }
       },
     ],
-    ['rawInsertJSONCompactEachRow', (conn, _c, i) => conn.chdb.rawInsert({ table: 'vigie.samples_ingest', columns: cols, format: 'JSONCompactEachRow', values: json[i]!, settings: settings(i) }).then(() => undefined)],
-    ['rawInsertTabSeparated', (conn, _c, i) => conn.chdb.rawInsert({ table: 'vigie.samples_ingest', columns: cols, format: 'TabSeparated', values: tsv[i]!, settings: settings(i) }).then(() => undefined)],
+    ['rawInsertJSONCompactEachRow', (storage, i) => storage.rawInsert!({ table: 'vigie.samples_ingest', columns: cols, format: 'JSONCompactEachRow', values: json[i]!, settings: settings(i) }).then(() => undefined)],
+    ['rawInsertTabSeparated', (storage, i) => (storage.rawInsert as unknown as (p: unknown) => Promise<unknown>)({ table: 'vigie.samples_ingest', columns: cols, format: 'TabSeparated', values: tsv[i]!, settings: settings(i) }).then(() => undefined)],
   ];
   function settings(i: number) {
     return { insert_deduplication_token: `raw:${i}`, deduplicate_blocks_in_dependent_materialized_views: 1 };
   }
   for (const [name, insert] of paths) {
-    const dir = mkdtempSync(join(tmpdir(), 'vigie-bench-raw-'));
-    const connection = createChdbConnection({ path: join(dir, 'chdb') });
-    const client = createClient({ connection } as unknown as Parameters<typeof createClient>[0]);
+    const { dir, storage } = tempStorage();
+    const client = storage.client;
     await migrate(client, { database: 'vigie' });
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
-    for (let i = 0; i < bodies.length; i++) await insert(connection as never, client, i);
+    for (let i = 0; i < bodies.length; i++) await insert(storage, i);
     const s = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
     const cpuS = (cpu.user + cpu.system) / 1e6;
     const stored = await countStoredSamples(client, { database: 'vigie' });
-    await client.close();
+    await storage.close();
     rmSync(dir, { recursive: true, force: true });
     result[name] = { seconds: +s.toFixed(3), rowsPerSecond: Math.round(rows / s), cpuSeconds: +cpuS.toFixed(2), rowsPerCpuSecond: Math.round(rows / cpuS), stored };
   }
@@ -429,7 +485,7 @@ async function seriesMode(): Promise<Record<string, unknown>> {
       await producer.send('otlp_metrics', [{ key: `ecampus/${host}`, value }]);
     }
     await transport.drained('vigie-pipeline', 'otlp_metrics', 900_000);
-    if (process.env['VIGIE_BENCH_TRACE']) { const u = process.memoryUsage(); process.stderr.write(`scrape ${scrape}: rss ${Math.round(u.rss / MB)} heapTotal ${Math.round(u.heapTotal / MB)} heapUsed ${Math.round(u.heapUsed / MB)} external ${Math.round(u.external / MB)}\n`); }
+    if (process.env['VIGIE_BENCH_TRACE']) { const u = process.memoryUsage(); process.stderr.write(`scrape ${scrape}: rss ${Math.round(u.rss / MB)} (${rssKinds()}) heapTotal ${Math.round(u.heapTotal / MB)} heapUsed ${Math.round(u.heapUsed / MB)} external ${Math.round(u.external / MB)} chdb ${await (await storage.client.query({ query: "SELECT formatReadableSize(value) FROM system.metrics WHERE metric = 'MemoryTracking'", format: 'TabSeparated' })).text()}`); }
     now += 10_000;
   }
   const rssPeakMB = rss();
@@ -485,11 +541,13 @@ const freshness = withKafka ? runChild('freshness') : null;
 const series = runChild('series');
 // The same with V8's old generation capped: how much of the peak is garbage V8 has not collected yet.
 const seriesCapped = { nodeFlags: `--max-old-space-size=${HEAP_CAP_MB}`, ...runChild('series', [], [`--max-old-space-size=${HEAP_CAP_MB}`]) };
+// And with V8's old generation kept close to its live size (a soft setting: no out-of-memory crash at a higher cardinality).
+const seriesTight = { nodeFlags: HEAP_TIGHT_FLAG, ...runChild('series', [], [HEAP_TIGHT_FLAG]) };
 rmSync(work, { recursive: true, force: true });
 
 const med = (xs: Record<string, unknown>[], f: (x: Record<string, unknown>) => number) => median(xs.map(f))!;
 const rate = (x: Record<string, unknown>) => Number(x['samplesPerSecond']);
-const rawPaths = ['clientExecJSONCompactEachRow', 'rawInsertJSONCompactEachRow', 'rawInsertTabSeparated'];
+const rawPaths = ['columnarArrow', 'clientExecJSONCompactEachRow', 'rawInsertJSONCompactEachRow', 'rawInsertTabSeparated'];
 const rawMedians = Object.fromEntries(rawPaths.map((p) => [p, Math.round(med(runs['raw']!, (x) => Number((x[p] as Record<string, unknown>)['rowsPerSecond'])))]));
 const rawBest = Math.max(...Object.values(rawMedians));
 const rawCpuMedians = Object.fromEntries(rawPaths.map((p) => [p, Math.round(med(runs['raw']!, (x) => Number((x[p] as Record<string, unknown>)['rowsPerCpuSecond'])))]));
@@ -543,6 +601,7 @@ const result = {
   freshness,
   memoryAtActiveSeries: series,
   memoryAtActiveSeriesHeapCapped: seriesCapped,
+  memoryAtActiveSeriesHeapTight: seriesTight,
   runs,
   targets: {
     'end to end >= 200,000 samples/s (in-process and Kafka)': { met: worst >= 200_000, worst },

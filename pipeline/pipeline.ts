@@ -48,7 +48,7 @@ export interface PipelineValidationOptions {
 /** Options of {@link createPipeline}. */
 export interface PipelineOptions {
   readonly transport: Transport;
-  readonly storage: Pick<Storage, 'client' | 'database'> & Partial<Pick<Storage, 'readClient' | 'rawInsert'>>;
+  readonly storage: Pick<Storage, 'client' | 'database'> & Partial<Pick<Storage, 'readClient' | 'rawInsert' | 'columnarInsert'>>;
   /** Injected clock: validation windows and series registration times. */
   readonly clock: Clock;
   readonly topic?: string;
@@ -251,7 +251,7 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
   const { limiter, rejections, decodeOptions } = createValidation(v, log);
   let rejectionTimer: ReturnType<typeof setInterval> | undefined;
   // The sink's series cache and the counter tracker hold at most what the limiter admits.
-  const sink: ClickHouseSink = createClickHouseSink({ client: opts.storage.client, ...(opts.storage.readClient ? { readClient: opts.storage.readClient } : {}), ...(opts.storage.rawInsert ? { rawInsert: opts.storage.rawInsert } : {}), database: opts.storage.database, clock: opts.clock, maxCachedSeries: maxSeries });
+  const sink: ClickHouseSink = createClickHouseSink({ client: opts.storage.client, ...(opts.storage.readClient ? { readClient: opts.storage.readClient } : {}), ...(opts.storage.rawInsert ? { rawInsert: opts.storage.rawInsert } : {}), ...(opts.storage.columnarInsert ? { columnarInsert: opts.storage.columnarInsert } : {}), database: opts.storage.database, clock: opts.clock, maxCachedSeries: maxSeries });
   // Counter increases at ingest: last point per series, applied only after an acknowledged
   // insert; a miss (restart, partition moved here) reads the last stored point once.
   const counters = createCounterTracker({ maxSeries: opts.maxCounterSeries ?? maxSeries, lookup: (r) => sink.lastPoints(r) });

@@ -77,6 +77,9 @@ export interface KafkaSasl {
   readonly password: string;
 }
 
+/** See `KafkaTransportOptions.maxBytesPerPartition`. */
+const DEFAULT_MAX_BYTES_PER_PARTITION = 4 * 1024 * 1024;
+
 /** How much kafkajs may say on stderr. */
 export type KafkaLogLevelName = 'nothing' | 'error' | 'warn' | 'info' | 'debug';
 
@@ -103,6 +106,13 @@ export interface KafkaTransportOptions {
    * next one is decoded. Each partition still gets one batch at a time, in order.
    */
   readonly partitionsConsumedConcurrently?: number;
+  /**
+   * Most bytes one fetch returns per partition (default 4 MiB; kafkajs's is 1 MiB). A
+   * partition's batch becomes one insert: at 1 MiB (≈ 30,000 OTLP samples) a catch-up
+   * made 2–3× more, smaller inserts than the in-process transport, each with its fixed
+   * cost in the storage (parts to write and merge), bench:pipeline.
+   */
+  readonly maxBytesPerPartition?: number;
   /** TLS options of every broker connection (kafkajs `ssl`). */
   readonly ssl?: ConnectionOptions | boolean;
   /** SASL authentication (kafkajs `sasl`). */
@@ -429,6 +439,7 @@ export class KafkaConsumer implements TransportConsumer {
     this.consumer = kafka.consumer({ groupId, allowAutoTopicCreation: true, sessionTimeout: 30_000,
       heartbeatInterval: 3_000,
       maxWaitTimeInMs: opts.maxWaitTimeMs ?? 1_000,
+      maxBytesPerPartition: opts.maxBytesPerPartition ?? DEFAULT_MAX_BYTES_PER_PARTITION,
     });
     this.admin = kafka.admin();
     const ok = () => this.health?.ok();

@@ -27,7 +27,7 @@ function open(): Storage {
 
 /**
  * The same storage whose inserts, after the first `fast`, each take `delayMs`: both paths
- * a sink inserts by (`client.exec`, and chDB's zero-copy `rawInsert` when the storage has it).
+ * a sink inserts by (`client.exec`, and chDB's `rawInsert` and `columnarInsert` when the storage has them).
  */
 function slowInserts(storage: Storage, fast: number, delayMs: number): Storage {
   let n = 0;
@@ -47,7 +47,13 @@ function slowInserts(storage: Storage, fast: number, delayMs: number): Storage {
     },
   });
   const raw = storage.rawInsert;
-  return raw ? { ...storage, client, rawInsert: async (p) => (await slow(), raw(p)) } : { ...storage, client };
+  const columnar = storage.columnarInsert;
+  return {
+    ...storage,
+    client,
+    ...(raw ? { rawInsert: async (p: Parameters<typeof raw>[0]) => (await slow(), raw(p)) } : {}),
+    ...(columnar ? { columnarInsert: async (cols: Parameters<typeof columnar>[0], st: Parameters<typeof columnar>[1]) => (await slow(), columnar(cols, st)) } : {}),
+  };
 }
 
 describe('draining after the morning', () => {

@@ -76,7 +76,7 @@ describe('counter increases at ingest (chDB)', () => {
       Number((await rows(`SELECT sum(delta) AS d FROM ${database}.${TABLES.counters1m} WHERE metric = '${m}'`))[0]!['d']);
 
     const t = handDrivenTransport();
-    const opts = { transport: t.transport, storage: { client: storage.client, database }, clock: Date.now, log: () => undefined };
+    const opts = { transport: t.transport, storage: { client: storage.client, columnarInsert: storage.columnarInsert!, database }, clock: Date.now, log: () => undefined };
     let pipeline = createPipeline(opts);
     await pipeline.start();
     await t.deliver(range(messages, 0, 2));
@@ -116,7 +116,7 @@ describe('counter increases at ingest (chDB)', () => {
     await migrate(storage.client, { database });
     const messages = await counterMessages();
     const t = handDrivenTransport();
-    const opts = { transport: t.transport, storage: { client: storage.client, database }, clock: Date.now, log: () => undefined };
+    const opts = { transport: t.transport, storage: { client: storage.client, columnarInsert: storage.columnarInsert!, database }, clock: Date.now, log: () => undefined };
     const pipeline = createPipeline(opts);
     await pipeline.start();
     await t.deliver(range(messages, 0, 1));

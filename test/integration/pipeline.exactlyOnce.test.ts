@@ -48,7 +48,7 @@ describe('exactly-once ingestion on chDB', () => {
     await migrate(storage.client, { database });
     const { messages, samplesPerMessage } = await otlpMessages(20);
     const t = handDrivenTransport();
-    const pipeline = createPipeline({ transport: t.transport, storage: { client: storage.client, database }, clock: Date.now, log: () => undefined });
+    const pipeline = createPipeline({ transport: t.transport, storage: { client: storage.client, columnarInsert: storage.columnarInsert!, database }, clock: Date.now, log: () => undefined });
     const tapped: Sample[] = [];
     pipeline.onSamples((s) => tapped.push(...s));
     await pipeline.start();
@@ -74,7 +74,7 @@ describe('exactly-once ingestion on chDB', () => {
   it('the dedup token alone does not protect against shifted boundaries (why the offsets are needed)', async () => {
     const database = 'x2';
     await migrate(storage.client, { database });
-    const sink = createClickHouseSink({ client: storage.client, database });
+    const sink = createClickHouseSink({ client: storage.client, columnarInsert: storage.columnarInsert!, database });
     const rows = (from: number, to: number): Sample[] =>
       Array.from({ length: to - from + 1 }, (_, i) => ({ metric: 'm', labels: { faculty: 'f' }, timestampMs: Date.UTC(2026, 10, 30, 8) + (from + i) * 1000, value: from + i }));
     await sink.insertSamples(rows(0, 9), { dedupToken: 'otlp_metrics:0:0-9' });
@@ -88,7 +88,7 @@ describe('exactly-once ingestion on chDB', () => {
     const { messages, samplesPerMessage } = await otlpMessages(8);
     const t = handDrivenTransport();
     // One message per insert: many inserts per batch, each its own token and offsets.
-    const pipeline = createPipeline({ transport: t.transport, storage: { client: storage.client, database }, clock: Date.now, maxBatchSamples: 1, log: () => undefined });
+    const pipeline = createPipeline({ transport: t.transport, storage: { client: storage.client, columnarInsert: storage.columnarInsert!, database }, clock: Date.now, maxBatchSamples: 1, log: () => undefined });
     await pipeline.start();
     await t.deliver(range(messages, 0, 5, 0));
     await t.deliver(range(messages, 0, 3, 1)); // same offsets, other partition: all new
@@ -105,7 +105,7 @@ describe('exactly-once ingestion on chDB', () => {
     await migrate(storage.client, { database });
     const { messages, samplesPerMessage } = await otlpMessages(10);
     const t = handDrivenTransport();
-    const pipeline = createPipeline({ transport: t.transport, storage: { client: storage.client, database }, clock: Date.now, log: () => undefined });
+    const pipeline = createPipeline({ transport: t.transport, storage: { client: storage.client, columnarInsert: storage.columnarInsert!, database }, clock: Date.now, log: () => undefined });
     await pipeline.start();
     await t.deliver(range(messages, 0, 3));
 
@@ -129,14 +129,15 @@ describe('exactly-once ingestion on chDB', () => {
 });
 
 describe('engine facts the design relies on (chDB)', () => {
-  it('a failing dependent view leaves the root part committed: bookkeeping is never behind the rows', async () => {
-    const database = 'x5';
+  // Both insert paths: typed columns (INSERT … SELECT, chDB's) and JSONCompactEachRow (a server's).
+  it.each(['columnar', 'json'] as const)('a failing dependent view leaves the root part committed: bookkeeping is never behind the rows (%s insert)', async (path) => {
+    const database = `x5${path}`;
     await migrate(storage.client, { database });
     const c = storage.client;
     // Stand-in for "the process dies while the dependent views run": a view that throws.
     await c.command({ query: `CREATE TABLE ${database}.boom (x UInt64) ENGINE = MergeTree ORDER BY x` });
     await c.command({ query: `CREATE MATERIALIZED VIEW ${database}.boom_mv TO ${database}.boom AS SELECT throwIf(source_offset >= 100, 'boom') AS x FROM ${database}.${TABLES.samplesIngest}` });
-    const sink = createClickHouseSink({ client: c, database });
+    const sink = createClickHouseSink({ client: c, ...(path === 'columnar' ? { columnarInsert: storage.columnarInsert! } : {}), database });
     const sample: Sample = { metric: 'm', labels: { faculty: 'f' }, timestampMs: Date.UTC(2026, 10, 30, 8), value: 1 };
     await expect(sink.insertIngest({ topic: 't', partition: 0, messages: [{ offset: '100', samples: [sample] }] }, { dedupToken: 't:0:100-100' })).rejects.toThrow(/boom/);
     expect(await sink.readWatermark('t', 0)).toEqual({ offset: 100n, firstOffset: 100n });
@@ -146,7 +147,7 @@ describe('engine facts the design relies on (chDB)', () => {
   it('samples_ingest keeps one row per partition per insert (optimize_on_insert), and a token-only redelivery is dropped', async () => {
     const database = 'x6';
     await migrate(storage.client, { database });
-    const sink = createClickHouseSink({ client: storage.client, database });
+    const sink = createClickHouseSink({ client: storage.client, columnarInsert: storage.columnarInsert!, database });
     const samples = (n: number, base: number): Sample[] =>
       Array.from({ length: n }, (_, i) => ({ metric: 'm', labels: { faculty: 'f', i: String(i) }, timestampMs: Date.UTC(2026, 10, 30, 8) + base + i, value: i }));
     const chunk = { topic: 't', partition: 2, messages: [{ offset: '10', samples: samples(50, 0) }, { offset: '11', samples: samples(70, 1000) }] };

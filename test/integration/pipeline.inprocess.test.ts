@@ -60,7 +60,7 @@ describe('pipeline over the in-process transport', () => {
     const selfReader = new ManualReader();
     metrics.setGlobalMeterProvider(new MeterProvider({ readers: [selfReader] }));
     const transport = new InProcessTransport({ maxBatchSize: 7 });
-    const pipeline = createPipeline({ transport, storage: { client: storage.client, database }, clock: Date.now, log: () => undefined });
+    const pipeline = createPipeline({ transport, storage: { client: storage.client, columnarInsert: storage.columnarInsert!, database }, clock: Date.now, log: () => undefined });
     const tapped: Sample[] = [];
     pipeline.onSamples((s) => tapped.push(...s));
     await pipeline.start();
@@ -149,7 +149,7 @@ describe('pipeline delivery guarantees', () => {
     const database = 'p2';
     await migrate(storage.client, { database });
     const t = handDrivenTransport();
-    const pipeline = createPipeline({ transport: t.transport, storage: { client: storage.client, database }, clock: Date.now, log: () => undefined });
+    const pipeline = createPipeline({ transport: t.transport, storage: { client: storage.client, columnarInsert: storage.columnarInsert!, database }, clock: Date.now, log: () => undefined });
     await pipeline.start();
     const { messages, samples } = await otlpMessages(6);
     await t.deliver(toBatch(messages.slice(0, 3), 0));

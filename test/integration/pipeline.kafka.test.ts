@@ -62,7 +62,7 @@ describe('pipeline over Kafka', () => {
     await producer.send(topic, messages.slice(0, 12));
     await producer.send(topic, [{ key: 'ecampus/web-0', value: new TextEncoder().encode('garbage, not OTLP') }]);
 
-    const opts = { transport, storage: { client: storage.client, database }, clock: Date.now, topic, dlqTopic, groupId, log: () => undefined };
+    const opts = { transport, storage: { client: storage.client, columnarInsert: storage.columnarInsert!, database }, clock: Date.now, topic, dlqTopic, groupId, log: () => undefined };
     const first = createPipeline(opts);
     await first.start();
     await waitUntil(async () => (await first.drained()) && first.stats().messages === 13, 60_000, 'first member to drain');

@@ -121,6 +121,23 @@ const request = fc.record({
   ),
 });
 
+/** Requests drawn from a few resources, names and label sets: messages of a sequence share series, or nearly (same names, other values). */
+const fewStrings = fc.constantFrom('x', 'y', '', 'x'.repeat(20));
+const similarPoint = fc.record({
+  attributes: fc.array(fc.record({ key: fc.constantFrom('a', 'b', 'a.b', 'a_b', 'le'), value: fc.record({ stringValue: fewStrings }) }), { maxLength: 3 }),
+  timeUnixNano: fc.constant(NOW_NS),
+  asDouble: fc.constantFrom(1, 2),
+});
+const similarRequest = fc.record({
+  resourceMetrics: fc.array(
+    fc.record({
+      resource: fc.record({ attributes: fc.constantFrom([{ key: 'service.name', value: { stringValue: 'svc' } }], [{ key: 'host.name', value: { stringValue: 'h' } }]) }),
+      scopeMetrics: fc.array(fc.record({ scope: fc.record({ name: fc.constantFrom('s', 't') }), metrics: fc.array(fc.record({ name: fc.constantFrom('m', 'n'), gauge: fc.record({ dataPoints: fc.array(similarPoint, { minLength: 1, maxLength: 4 }) }) }), { minLength: 1, maxLength: 2 }) }), { minLength: 1, maxLength: 2 }),
+    }),
+    { minLength: 1, maxLength: 2 },
+  ),
+});
+
 describe('wire decoder (decodeSamples) against the generated protobufjs decoder', () => {
   it('gives the same samples, keys and rejections on generated requests', () => {
     nowMs = NOW;
@@ -141,6 +158,49 @@ describe('wire decoder (decodeSamples) against the generated protobufjs decoder'
     // Not vacuous: samples came out, and most rejection paths were taken.
     expect(samples).toBeGreaterThan(100);
     expect(reasons.size).toBeGreaterThanOrEqual(8);
+  });
+
+  it('a limiter shared across messages (accepted label sets remembered between them) gives what a fresh start per message gives', () => {
+    nowMs = NOW;
+    let hits = 0;
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.oneof(request, similarRequest), fc.constantFrom(40, 10, 2048)), { minLength: 1, maxLength: 4 }), (seq) => {
+        // The same requests twice: the second pass meets every label set again.
+        const all = [...seq, ...seq];
+        const limits = { maxSeriesPerMetric: 3, maxMetricNames: 4 };
+        const shared = createCardinalityLimiter(limits);
+        const state = createCardinalityLimiter(limits);
+        for (const [req, maxLabelValueLength] of all) {
+          const bytes = Req.encode(req).finish();
+          const run = (o: ToSamplesOptions): Outcome => {
+            try {
+              const r = decodeSamples(bytes, o);
+              return { samples: r.samples.map((x) => [x.metric, x.labels, x.timestampMs, x.value, seriesKeyOf(x)]), rejected: r.rejected, examples: r.examples, empty: r.empty };
+            } catch (err) {
+              return { error: (err as DecodeError).reason };
+            }
+          };
+          const warm = run({ nowMs, cardinality: shared, maxLabelValueLength });
+          // Same limiter state, but a new object each message: nothing remembered from the last one.
+          const fresh = run({ nowMs, cardinality: { track: state.track, check: state.check, admit: state.admit, count: state.count, size: state.size }, maxLabelValueLength });
+          expect(warm).toEqual(fresh);
+          if ('samples' in warm) hits += warm.samples.length;
+        }
+      }),
+      { numRuns: 300 },
+    );
+    expect(hits).toBeGreaterThan(100);
+  });
+
+  it('a label set accepted under a longer value limit is checked again under a shorter one', () => {
+    nowMs = NOW;
+    const limiter = createCardinalityLimiter();
+    const req = { resourceMetrics: [{ scopeMetrics: [{ metrics: [{ name: 'g', gauge: { dataPoints: [{ timeUnixNano: NOW_NS, asDouble: 1, attributes: [{ key: 'exam', value: { stringValue: 'x'.repeat(30) } }] }] } }] }] }] };
+    const bytes = Req.encode(req).finish();
+    expect(decodeSamples(bytes, { nowMs, cardinality: limiter, maxLabelValueLength: 40 }).samples).toHaveLength(1);
+    const short = decodeSamples(bytes, { nowMs, cardinality: limiter, maxLabelValueLength: 10 });
+    expect(short.samples).toHaveLength(0);
+    expect(short.rejected).toEqual({ label_value_too_long: 1 });
   });
 
   it('agrees on mutated and concatenated bytes (fields repeated, out of order, truncated, garbage)', async () => {
