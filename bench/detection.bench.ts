@@ -130,6 +130,13 @@ interface MorningOutcome {
   readonly facultyCollapseAtMs: Readonly<Record<string, number>>;
   /** Simulator truth on what led into the first collapse (overload start, spike, peaks before). */
   readonly trigger: CollapseTrigger | null;
+  /**
+   * Faculties that saturated without necessarily collapsing (simulator truth): sessions
+   * reached their capacity (students refused at the door) or offered load exceeded the
+   * workers (ρ > 1) at some step. Scored apart, never as a collapse: on a morning without
+   * collapse, pages there still count as false pages.
+   */
+  readonly saturatedFaculties?: readonly string[];
   readonly samples: number;
   readonly wallMs: number;
   /** CPU seconds of this worker process for the morning (simulation, decode, all Vigie detectors). */
@@ -267,6 +274,7 @@ async function runScenario(sc: Scenario, rules: { def: RuleGroup[]; stat: RuleGr
     collapsedFaculties: truth.collapsedFaculties,
     facultyCollapseAtMs: Object.fromEntries(truth.faculties.filter((f) => f.collapseAtMs !== null).map((f) => [f.faculty, f.collapseAtMs!])),
     trigger: truth.faculties.find((f) => f.collapseAtMs !== null && f.collapseAtMs === truth.collapseAtMs)?.collapseTrigger ?? null,
+    saturatedFaculties: truth.faculties.filter((f) => f.peakSessions >= 0.99 * f.sessionCapacity || f.peakUtilization > 1).map((f) => f.faculty),
     samples: run.samples,
     wallMs: performance.now() - t0,
     cpuSeconds: ((u) => (u.user + u.system) / 1e6)(process.cpuUsage(cpu0)),
@@ -315,6 +323,8 @@ function score(outcomes: readonly MorningOutcome[], d: DetectorName) {
     return best;
   });
   const falsePageMornings = benign.filter((o) => pagesOf(o, d).length > 0).length;
+  // Benign mornings on which no faculty saturated (truth): pages there had nothing to see.
+  const calm = benign.filter((o) => o.saturatedFaculties !== undefined && o.saturatedFaculties.length === 0);
   const coldStart = outcomes.filter((o) => pagesOf(o, d).some((p) => p.at < MORNING_START + COLD_START_MS)).length;
   return {
     buildUpCollapses: buildUp.length,
@@ -333,6 +343,8 @@ function score(outcomes: readonly MorningOutcome[], d: DetectorName) {
     benignMornings: benign.length,
     falsePageMornings,
     falsePages: benign.reduce((n, o) => n + pagesOf(o, d).length, 0),
+    benignSaturatedMornings: benign.length - calm.length,
+    falsePageMorningsWhereNothingSaturated: `${calm.filter((o) => pagesOf(o, d).length > 0).length} of ${calm.length}`,
     coldStartPageMornings: coldStart,
     leadsMin: leads.map((l) => minutes(l)),
   };
@@ -409,6 +421,7 @@ function summarise(outcomes: readonly MorningOutcome[], wallMs: number, workers:
       sudden: 'a collapse whose overload began while a spike or burst ran, less than 2 min before it: target = a page naming the faculty within 60 s of its onset',
       buildUp: 'every other collapse: target = paged ahead (lead = collapse − first page)',
       falsePageMorning: 'a morning without collapse (brief overloads that recover included) with at least one page',
+      saturatedWithoutCollapse: 'benignSaturatedMornings: mornings without collapse on which some faculty still saturated (sessions reached capacity, or offered load above its workers); their pages count as false pages, and falsePageMorningsWhereNothingSaturated counts the others apart',
       coldStart: `a page in the first ${COLD_START_MS / 60_000} min of the morning`,
     },
     detectors: ranOn(outcomes),
@@ -459,6 +472,7 @@ function summarise(outcomes: readonly MorningOutcome[], wallMs: number, workers:
         }),
       ),
       pages: Object.fromEntries(ranOn([o]).map((d) => [d, pagesOf(o, d).length])),
+      saturatedFaculties: o.saturatedFaculties ?? null,
       collapsedFaculties: Object.fromEntries(Object.entries(o.facultyCollapseAtMs).map(([f, t]) => [f, new Date(t).toISOString().slice(11, 19)])),
       collapseTrigger: o.trigger && {
         overloadAt: new Date(o.trigger.overloadAtMs).toISOString().slice(11, 19),
