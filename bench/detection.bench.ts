@@ -343,8 +343,9 @@ function score(outcomes: readonly MorningOutcome[], d: DetectorName) {
     benignMornings: benign.length,
     falsePageMornings,
     falsePages: benign.reduce((n, o) => n + pagesOf(o, d).length, 0),
-    benignSaturatedMornings: benign.length - calm.length,
-    falsePageMorningsWhereNothingSaturated: `${calm.filter((o) => pagesOf(o, d).length > 0).length} of ${calm.length}`,
+    // null: outcomes recorded before the bench kept this truth.
+    benignSaturatedMornings: benign.every((o) => o.saturatedFaculties !== undefined) ? benign.length - calm.length : null,
+    falsePageMorningsWhereNothingSaturated: benign.every((o) => o.saturatedFaculties !== undefined) ? `${calm.filter((o) => pagesOf(o, d).length > 0).length} of ${calm.length}` : null,
     coldStartPageMornings: coldStart,
     leadsMin: leads.map((l) => minutes(l)),
   };
