@@ -9,8 +9,9 @@
  *       re-scores a run's raw outcomes (or its `.partial.jsonl` log), keeping some splits
  *
  * `--split`: comma-separated among tuning, tuning-generic, validation, validation-v2
- * (`both` = tuning,validation; `all`). `--detectors` and `--only` are for iterating on a
- * few mornings with the Vigie detectors alone; a reported run runs every detector.
+ * (default tuning,validation-v2, or every split when re-scoring; `both` = tuning,validation
+ * as before; `all`). `--detectors` and `--only` are for iterating on a few mornings with
+ * the Vigie detectors alone; a reported run runs every detector.
  *
  * `--plan`: the Vigie detectors with a timetable read a stored plan of that timetable
  * instead (`vigie plan --store`: the simulated university at the morning's capacity,
@@ -515,14 +516,16 @@ async function main(): Promise<void> {
       workers: { type: 'string' },
       out: { type: 'string', default: resolve(ROOT, 'bench/results/detection.json') },
       'worker-ids': { type: 'string' },
-      split: { type: 'string', default: 'both' },
+      split: { type: 'string' },
       'from-outcomes': { type: 'string' },
       plan: { type: 'boolean', default: false },
       detectors: { type: 'string' },
       only: { type: 'string' },
     },
   });
-  const splits = parseSplits(values.split);
+  // Default: validation-v2, where targets are read, and the tuning split beside it as the
+  // regression check; a re-score keeps every split it was given.
+  const splits = parseSplits(values.split ?? (values['from-outcomes'] !== undefined ? 'all' : 'tuning,validation-v2'));
   const detectors = parseDetectors(values.detectors);
   // Read by the forked workers too (they parse only --worker-ids).
   if (values.plan) process.env['VIGIE_BENCH_PLAN'] = '1';
