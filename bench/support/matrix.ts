@@ -48,8 +48,25 @@ export interface ValidationMorning extends MatrixCell {
   readonly faults: { readonly gaps: readonly { fromMs: number; toMs: number }[]; readonly missingScrapeShare: number; readonly restarts: readonly { host: string; atMs: number }[] };
 }
 
-/** Seeds of validation mornings start here: far from the tuning seeds (101…140). */
+/**
+ * Seed offsets of the mornings drawn by {@link validationMornings}, one per split, each far
+ * from the others so no two splits share a morning:
+ * - {@link GENERIC_TUNING_SEED_OFFSET} (5,000…): `tuning-generic`, the same generator as
+ *   validation (every failure kind, metric variant and telemetry fault) for tuning on: the
+ *   classic tuning split (seeds 101…140) holds only session-limit mornings with full
+ *   telemetry, so without this set the only mornings with the other kinds were validation's,
+ *   and tuning on them would be tuning on validation. Inspected one by one freely.
+ * - {@link VALIDATION_SEED_OFFSET} (10,000…): `validation` v1. Its aggregate outcomes (per
+ *   rule, per kind) were seen while the generic rules were tuned, so it is reported as
+ *   "validation v1 (exposed)" and no longer counts as validation.
+ * - {@link VALIDATION_V2_SEED_OFFSET} (20,000…): `validation-v2`, the split the targets are
+ *   read on: no run touched these seeds before the rule pack was frozen for it.
+ */
+export const GENERIC_TUNING_SEED_OFFSET = 5_000;
+/** Validation v1 (exposed); see {@link GENERIC_TUNING_SEED_OFFSET}. */
 export const VALIDATION_SEED_OFFSET = 10_000;
+/** Validation v2, where the targets are read; see {@link GENERIC_TUNING_SEED_OFFSET}. */
+export const VALIDATION_V2_SEED_OFFSET = 20_000;
 
 const KIND_PLAN: readonly MorningKind[] = [
   ...Array<MorningKind>(8).fill('session-limit'),
@@ -63,18 +80,18 @@ const VARIANTS: readonly MetricVariant[] = ['full', 'platform-capacity', 'no-wor
 const BIG_FACULTIES = ['medicine', 'hec', 'law', 'engineering', 'sciences', 'philosophy', 'psychology'];
 
 /**
- * The validation mornings: drawn from their own seeds (offset {@link VALIDATION_SEED_OFFSET})
- * by rules fixed before any of them was run; nobody tunes on them one by one. Each kind
+ * Forty mornings of every kind, drawn from seeds `seedOffset`… (one of the offsets above:
+ * generic tuning, validation v1 or v2) by rules fixed before any of them was run. Each kind
  * cycles through the four metric variants; every morning has lost scrapes (2 %), one
  * server restart (counter reset) and, every other morning, a 3–6 min telemetry gap.
  * `dayStartMs` is the morning's 07:30.
  */
-export function validationMornings(dayStartMs: number, draw: (seed: number) => () => number): ValidationMorning[] {
+export function validationMornings(dayStartMs: number, draw: (seed: number) => () => number, seedOffset: number = VALIDATION_SEED_OFFSET): ValidationMorning[] {
   const at = (h: number, m: number) => dayStartMs + ((h - 7.5) * 60 + m) * 60_000;
   const cells = matrixCells();
   const perKind = new Map<MorningKind, number>();
   return KIND_PLAN.map((kind, i) => {
-    const seed = VALIDATION_SEED_OFFSET + i;
+    const seed = seedOffset + i;
     const u = draw(seed);
     const k = perKind.get(kind) ?? 0;
     perKind.set(kind, k + 1);
