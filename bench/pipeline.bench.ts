@@ -25,11 +25,16 @@
  * - `series`: RSS peak with `--series` active series (synthetic counters, 5 scrapes) on
  *   the in-process pipeline with its default limits; the RSS of the process after opening
  *   chDB and migrating, before any data, is reported as the floor; run a second time with
- *   V8's old generation capped (`--max-old-space-size=320`) to show how much of the peak
- *   is garbage not yet collected, and a third time with `--heap-growing-percent=20` (the
- *   same effect without a hard limit). `VIGIE_BENCH_TRACE=1` prints, per scrape, RSS split
- *   into anonymous and file-backed memory (the chDB library's pages), the V8 heap and the
- *   engine's tracked memory.
+ *   V8's defaults and a third with `--heap-growing-percent=20` alone, to show what each of
+ *   `vigie ingest`'s V8 flags gives. `VIGIE_BENCH_TRACE=1` prints, per scrape, RSS split
+ *   into anonymous and file-backed memory (the chDB library's pages), the V8 heap and its
+ *   spaces, the engine's tracked memory and its allocator's (jemalloc) totals; with
+ *   `--expose-gc` also the same after a full GC at the end, with the process's mappings
+ *   grouped by kind and size.
+ *
+ * The pipeline's runs (`inprocess`, `kafka`, `freshness`, `series`) start Node with the V8
+ * flags the bin starts `vigie ingest` with (`INGEST_V8_FLAGS`); the baselines with V8's
+ * defaults.
  *
  * Prints JSON and writes bench/results/pipeline.json.
  *   node bench/pipeline.bench.ts [--minutes 60] [--reps 3] [--series 100000] [--fresh-rate 20000] [--no-kafka]
@@ -40,7 +45,9 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { getHeapSpaceStatistics } from 'node:v8';
 import type { ClickHouseClient } from '@clickhouse/client';
+import { INGEST_V8_FLAGS } from '../cli/main.ts';
 import type { Sample } from '../core/samples.ts';
 import { createCardinalityLimiter, decodeSamples } from '../otlp/decode.ts';
 import { createClickHouseSink, type ArrowColumn, type ColumnarInsert } from '../pipeline/clickhouseSink.ts';
@@ -67,9 +74,7 @@ const PARTITIONS = 4;
 /** Messages per batch of the in-process transport (its default) and the pipeline's most samples per insert (its default). */
 const BATCH_MESSAGES = 1000;
 const CHUNK_SAMPLES = 200_000;
-/** Old-generation cap of the second `series` run. */
-const HEAP_CAP_MB = 320;
-/** V8 flag of the third `series` run: the old generation grows by 20 % over its live size after a full GC (V8 picks 10–300 %). */
+/** V8 flag of the third `series` run, alone: the old generation grows by 20 % over its live size after a full GC (V8 picks 10–300 %). */
 const HEAP_TIGHT_FLAG = '--heap-growing-percent=20';
 const MB = 2 ** 20;
 
@@ -124,6 +129,40 @@ function rssKinds(): string {
   const st = readFileSync('/proc/self/status', 'utf8');
   const kb = (k: string) => Math.round(Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(st)?.[1] ?? NaN) / 1024);
   return `anon ${kb('RssAnon')} file ${kb('RssFile')}`;
+}
+
+/** Trace: the engine allocator's totals (jemalloc's `Allocated: …, resident: …` line), in MB. */
+async function jemallocLine(client: ClickHouseClient): Promise<string> {
+  const text = await (await client.query({ query: 'SELECT stats FROM system.jemalloc_stats', format: 'TabSeparatedRaw' })).text();
+  const line = /Allocated: [^\n]*/.exec(text)?.[0] ?? '';
+  return 'jemalloc ' + line.replace(/\d{6,}/g, (n) => `${Math.round(Number(n) / MB)}M`);
+}
+
+/** Trace: V8 heap spaces, size/used in MB. */
+function spaces(): string {
+  return getHeapSpaceStatistics().map((x) => `${x.space_name} ${Math.round(x.space_size / MB)}/${Math.round(x.space_used_size / MB)}`).join(', ');
+}
+
+/** Trace: anonymous RSS by mapping kind and size, and thread count. */
+function smapsDump(): void {
+  const txt = readFileSync('/proc/self/smaps', 'utf8');
+  const groups = new Map<string, { n: number; rss: number }>();
+  let cur = '';
+  for (const line of txt.split('\n')) {
+    const m = /^([0-9a-f]+)-([0-9a-f]+) \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (m) {
+      const size = (parseInt(m[2]!, 16) - parseInt(m[1]!, 16)) / 1024;
+      const name = m[3] || 'anon';
+      const b = size >= 65536 ? '>=64M' : size >= 8192 ? '8-64M' : size >= 1024 ? '1-8M' : '<1M';
+      cur = name.startsWith('/') ? 'file ' + name.split('/').pop() : `${name} ${b}`;
+      continue;
+    }
+    const r = /^Rss:\s+(\d+)/.exec(line);
+    if (r) { const g = groups.get(cur) ?? { n: 0, rss: 0 }; g.n++; g.rss += Number(r[1]); groups.set(cur, g); }
+  }
+  const rows = [...groups].filter(([, g]) => g.rss > 2048).sort((a, b) => b[1].rss - a[1].rss);
+  for (const [k, g] of rows) process.stderr.write(`  ${k}: ${g.n} maps, rss ${Math.round(g.rss / 1024)} MB\n`);
+  process.stderr.write(`  threads: ${readFileSync('/proc/self/status', 'utf8').match(/^Threads:\s+(\d+)/m)?.[1]}\n`);
 }
 
 function tempStorage() {
@@ -485,11 +524,13 @@ async function seriesMode(): Promise<Record<string, unknown>> {
       await producer.send('otlp_metrics', [{ key: `ecampus/${host}`, value }]);
     }
     await transport.drained('vigie-pipeline', 'otlp_metrics', 900_000);
-    if (process.env['VIGIE_BENCH_TRACE']) { const u = process.memoryUsage(); process.stderr.write(`scrape ${scrape}: rss ${Math.round(u.rss / MB)} (${rssKinds()}) heapTotal ${Math.round(u.heapTotal / MB)} heapUsed ${Math.round(u.heapUsed / MB)} external ${Math.round(u.external / MB)} chdb ${await (await storage.client.query({ query: "SELECT formatReadableSize(value) FROM system.metrics WHERE metric = 'MemoryTracking'", format: 'TabSeparated' })).text()}`); }
+    if (process.env['VIGIE_BENCH_TRACE']) { const u = process.memoryUsage(); process.stderr.write(`scrape ${scrape}: rss ${Math.round(u.rss / MB)} (${rssKinds()}) heapTotal ${Math.round(u.heapTotal / MB)} heapUsed ${Math.round(u.heapUsed / MB)} external ${Math.round(u.external / MB)} chdb ${await (await storage.client.query({ query: "SELECT formatReadableSize(value) FROM system.metrics WHERE metric = 'MemoryTracking'", format: 'TabSeparated' })).text()} ${await jemallocLine(storage.client)}\n ${spaces()}\n`); }
     now += 10_000;
   }
   const rssPeakMB = rss();
   const heapMB = Math.round(process.memoryUsage().heapUsed / MB);
+  const g = (globalThis as { gc?: () => void }).gc;
+  if (process.env['VIGIE_BENCH_TRACE'] && g) { g(); g(); const u = process.memoryUsage(); process.stderr.write(`after gc: rss ${Math.round(u.rss / MB)} (${rssKinds()}) heapTotal ${Math.round(u.heapTotal / MB)} heapUsed ${Math.round(u.heapUsed / MB)} external ${Math.round(u.external / MB)} arrayBuffers ${Math.round(u.arrayBuffers / MB)}\n`); smapsDump(); process.stderr.write(spaces() + '\n' + await jemallocLine(storage.client) + '\n'); }
   if (process.env['VIGIE_BENCH_HEAPSNAP']) (await import('node:v8')).writeHeapSnapshot(process.env['VIGIE_BENCH_HEAPSNAP']);
   const st = pipeline.stats();
   await pipeline.stop();
@@ -501,7 +542,7 @@ async function seriesMode(): Promise<Record<string, unknown>> {
 // ---------------------------------------------------------------------------
 // Parent
 
-function runChild(m: string, extra: string[] = [], nodeFlags: string[] = []): Record<string, unknown> {
+function runChild(m: string, extra: readonly string[] = [], nodeFlags: readonly string[] = []): Record<string, unknown> {
   const out = execFileSync(process.execPath, [...nodeFlags, fileURLToPath(import.meta.url), '--mode', m, '--file', file || capturePath, '--minutes', String(minutes), '--series', String(seriesTarget), '--fresh-rate', String(freshRate), ...extra], {
     encoding: 'utf8',
     maxBuffer: 64 * MB,
@@ -532,16 +573,17 @@ const bytes = captured.reduce((s, m) => s + m.value.byteLength, 0);
 const runs: Record<string, Record<string, unknown>[]> = { decode: [], raw: [], inprocess: [], kafka: [] };
 for (let r = 0; r < reps; r++) {
   for (const m of ['decode', 'raw', 'inprocess', ...(withKafka ? ['kafka'] : [])]) {
-    const res = runChild(m);
+    // The pipeline as `vigie ingest` runs it (with the V8 flags the bin starts it with); the baselines with V8's defaults.
+    const res = runChild(m, [], m === 'inprocess' || m === 'kafka' ? INGEST_V8_FLAGS : []);
     runs[m]!.push(res);
     process.stderr.write(`rep ${r + 1}/${reps} ${m}: ${JSON.stringify(res)}\n`);
   }
 }
-const freshness = withKafka ? runChild('freshness') : null;
-const series = runChild('series');
-// The same with V8's old generation capped: how much of the peak is garbage V8 has not collected yet.
-const seriesCapped = { nodeFlags: `--max-old-space-size=${HEAP_CAP_MB}`, ...runChild('series', [], [`--max-old-space-size=${HEAP_CAP_MB}`]) };
-// And with V8's old generation kept close to its live size (a soft setting: no out-of-memory crash at a higher cardinality).
+const freshness = withKafka ? runChild('freshness', [], INGEST_V8_FLAGS) : null;
+// RSS at --series active series as `vigie ingest` runs (the bin starts it with INGEST_V8_FLAGS),
+// then per lever: V8's defaults, and the old generation's growth alone.
+const series: Record<string, unknown> = { nodeFlags: INGEST_V8_FLAGS.join(' '), ...runChild('series', [], INGEST_V8_FLAGS) };
+const seriesDefaults = { nodeFlags: '', ...runChild('series') };
 const seriesTight = { nodeFlags: HEAP_TIGHT_FLAG, ...runChild('series', [], [HEAP_TIGHT_FLAG]) };
 rmSync(work, { recursive: true, force: true });
 
@@ -571,6 +613,7 @@ const result = {
   baselineDecodeOnly: { samplesPerSecond: decodeRate, samplesPerCpuSecond: perCpu('decode') },
   baselineRawChdbInsert: { rowsPerSecond: rawBest, byPath: rawMedians, rowsPerCpuSecond: rawCpuBest, byPathPerCpuSecond: rawCpuMedians, inserts: runs['raw']![0]!['inserts'], note: 'same rows and chunks as the pipeline, into samples_ingest with its materialized views; fastest path is the baseline' },
   inprocess: {
+    nodeFlags: INGEST_V8_FLAGS.join(' '),
     samplesPerSecond: inRate,
     seconds: med(runs['inprocess']!, (x) => Number(x['seconds'])),
     samplesPerCpuSecond: Math.round(med(runs['inprocess']!, (x) => Number(x['samplesPerCpuSecond']))),
@@ -579,6 +622,7 @@ const result = {
   },
   kafka: withKafka
     ? {
+        nodeFlags: INGEST_V8_FLAGS.join(' '),
         samplesPerSecond: kafkaRate,
         seconds: med(runs['kafka']!, (x) => Number(x['seconds'])),
         samplesPerCpuSecond: perCpu('kafka'),
@@ -600,8 +644,8 @@ const result = {
   },
   freshness,
   memoryAtActiveSeries: series,
-  memoryAtActiveSeriesHeapCapped: seriesCapped,
-  memoryAtActiveSeriesHeapTight: seriesTight,
+  memoryAtActiveSeriesV8Defaults: seriesDefaults,
+  memoryAtActiveSeriesHeapTightOnly: seriesTight,
   runs,
   targets: {
     'end to end >= 200,000 samples/s (in-process and Kafka)': { met: worst >= 200_000, worst },

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { afterAll, describe, expect, it } from 'vitest';
-import { COMMANDS, requestedCommand } from '../../../cli/main.ts';
+import { COMMANDS, INGEST_V8_FLAGS, requestedCommand } from '../../../cli/main.ts';
 import { heavyPackagesIn } from '../../support/heavyPackages.ts';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
@@ -49,6 +49,40 @@ describe('the command table', () => {
       expect(program.commands.map((c) => c.name()), entry.name).toEqual([entry.name]);
     }
   }, 300_000); // CPU-bound: imports every command module (chDB, Kafka, OpenTelemetry, ECharts)
+});
+
+describe('V8 flags of a command', () => {
+  /** Runs `node [nodeFlags] vigie …args`; returns the exit status and the execArgv of each process start (the bin re-executes itself in place). */
+  const starts = (nodeFlags: string[], ...args: string[]): { status: number | null; stderr: string; execArgv: string[][] } => {
+    const record = join(dir, `execargv-${Math.random().toString(36).slice(2)}.txt`);
+    writeFileSync(record, '');
+    const hook = `data:text/javascript,import{appendFileSync}from'node:fs';appendFileSync(process.env.VIGIE_EXECARGV,JSON.stringify(process.execArgv)+'\\n')`;
+    const r = spawnSync(process.execPath, ['--import', hook, ...nodeFlags, BIN, ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, VIGIE_EXECARGV: record } });
+    return { status: r.status, stderr: r.stderr, execArgv: readFileSync(record, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as string[]) };
+  };
+
+  it('are accepted by this Node and never cap the heap (no crash near the cardinality limit)', () => {
+    expect(COMMANDS.find((c) => c.name === 'ingest')?.v8Flags).toBe(INGEST_V8_FLAGS);
+    for (const c of COMMANDS) {
+      for (const f of c.v8Flags ?? []) expect(f, c.name).not.toMatch(/^--max-(old-space|heap)-size/);
+      if (!c.v8Flags) continue;
+      const r = spawnSync(process.execPath, [...c.v8Flags, '-e', '0'], { encoding: 'utf8' });
+      expect(r.status, `${c.name}: ${r.stderr}`).toBe(0);
+    }
+  });
+
+  it('`vigie ingest` runs with INGEST_V8_FLAGS; a flag the user gives wins', () => {
+    const r = starts([], 'ingest', '--help');
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.execArgv).toHaveLength(2);
+    for (const f of INGEST_V8_FLAGS) expect(r.execArgv[1]).toContain(f);
+    const given = starts(['--max-semi-space-size=4'], 'ingest', '--help');
+    expect(given.status, given.stderr).toBe(0);
+    const last = given.execArgv[given.execArgv.length - 1]!;
+    expect(last).toContain('--max-semi-space-size=4');
+    expect(last.filter((a) => a.startsWith('--max-semi-space-size'))).toEqual(['--max-semi-space-size=4']);
+    for (const f of INGEST_V8_FLAGS.filter((x) => !x.startsWith('--max-semi-space-size'))) expect(last).toContain(f);
+  });
 });
 
 describe('vigie start-up', () => {
