@@ -24,16 +24,16 @@
  *   message; p50/p99;
  * - `series`: RSS peak with `--series` active series (synthetic counters, 5 scrapes) on
  *   the in-process pipeline with its default limits; the RSS of the process after opening
- *   chDB and migrating, before any data, is reported as the floor; run a second time with
- *   V8's defaults and a third with `--heap-growing-percent=20` alone, to show what each of
- *   `vigie ingest`'s V8 flags gives. `VIGIE_BENCH_TRACE=1` prints, per scrape, RSS split
+ *   chDB and migrating, before any data, is reported as the floor; run again with Node's
+ *   defaults, with `vigie ingest`'s V8 flags but glibc's default malloc arenas, and with
+ *   `--heap-growing-percent=20` alone, to show what each lever gives. `VIGIE_BENCH_TRACE=1` prints, per scrape, RSS split
  *   into anonymous and file-backed memory (the chDB library's pages), the V8 heap and its
  *   spaces, the engine's tracked memory and its allocator's (jemalloc) totals; with
  *   `--expose-gc` also the same after a full GC at the end, with the process's mappings
  *   grouped by kind and size.
  *
- * The pipeline's runs (`inprocess`, `kafka`, `freshness`, `series`) start Node with the V8
- * flags the bin starts `vigie ingest` with (`INGEST_V8_FLAGS`); the baselines with V8's
+ * The pipeline's runs (`inprocess`, `kafka`, `freshness`, `series`) start Node as the bin
+ * starts `vigie ingest` (`INGEST_V8_FLAGS`, `INGEST_ENV`); the baselines with Node's
  * defaults.
  *
  * Prints JSON and writes bench/results/pipeline.json.
@@ -47,7 +47,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getHeapSpaceStatistics } from 'node:v8';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { INGEST_V8_FLAGS } from '../cli/main.ts';
+import { INGEST_ENV, INGEST_V8_FLAGS } from '../cli/main.ts';
 import type { Sample } from '../core/samples.ts';
 import { createCardinalityLimiter, decodeSamples } from '../otlp/decode.ts';
 import { createClickHouseSink, type ArrowColumn, type ColumnarInsert } from '../pipeline/clickhouseSink.ts';
@@ -542,9 +542,14 @@ async function seriesMode(): Promise<Record<string, unknown>> {
 // ---------------------------------------------------------------------------
 // Parent
 
-function runChild(m: string, extra: readonly string[] = [], nodeFlags: readonly string[] = []): Record<string, unknown> {
+/** `K=V K2=V2`, for the JSON. */
+const envText = (env: Readonly<Record<string, string>>): string => Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ');
+
+/** Runs one mode in a child process; a pipeline mode as `vigie ingest` runs (`ingest`: its V8 flags and environment), else with Node's defaults. */
+function runChild(m: string, extra: readonly string[] = [], nodeFlags: readonly string[] = [], env: Readonly<Record<string, string>> = {}): Record<string, unknown> {
   const out = execFileSync(process.execPath, [...nodeFlags, fileURLToPath(import.meta.url), '--mode', m, '--file', file || capturePath, '--minutes', String(minutes), '--series', String(seriesTarget), '--fresh-rate', String(freshRate), ...extra], {
     encoding: 'utf8',
+    env: { ...process.env, ...env },
     maxBuffer: 64 * MB,
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -574,17 +579,20 @@ const runs: Record<string, Record<string, unknown>[]> = { decode: [], raw: [], i
 for (let r = 0; r < reps; r++) {
   for (const m of ['decode', 'raw', 'inprocess', ...(withKafka ? ['kafka'] : [])]) {
     // The pipeline as `vigie ingest` runs it (with the V8 flags the bin starts it with); the baselines with V8's defaults.
-    const res = runChild(m, [], m === 'inprocess' || m === 'kafka' ? INGEST_V8_FLAGS : []);
+    const res = m === 'inprocess' || m === 'kafka' ? runChild(m, [], INGEST_V8_FLAGS, INGEST_ENV) : runChild(m);
     runs[m]!.push(res);
     process.stderr.write(`rep ${r + 1}/${reps} ${m}: ${JSON.stringify(res)}\n`);
   }
 }
-const freshness = withKafka ? runChild('freshness', [], INGEST_V8_FLAGS) : null;
-// RSS at --series active series as `vigie ingest` runs (the bin starts it with INGEST_V8_FLAGS),
-// then per lever: V8's defaults, and the old generation's growth alone.
-const series: Record<string, unknown> = { nodeFlags: INGEST_V8_FLAGS.join(' '), ...runChild('series', [], INGEST_V8_FLAGS) };
-const seriesDefaults = { nodeFlags: '', ...runChild('series') };
-const seriesTight = { nodeFlags: HEAP_TIGHT_FLAG, ...runChild('series', [], [HEAP_TIGHT_FLAG]) };
+const freshness = withKafka ? runChild('freshness', [], INGEST_V8_FLAGS, INGEST_ENV) : null;
+// RSS at --series active series as `vigie ingest` runs (the bin starts it with INGEST_V8_FLAGS
+// and INGEST_ENV), then per lever: Node's defaults, the V8 flags without the malloc arena limit,
+// and the old generation's growth alone.
+const ingestSetup = { nodeFlags: INGEST_V8_FLAGS.join(' '), env: envText(INGEST_ENV) };
+const series: Record<string, unknown> = { ...ingestSetup, ...runChild('series', [], INGEST_V8_FLAGS, INGEST_ENV) };
+const seriesDefaults = { nodeFlags: '', env: '', ...runChild('series') };
+const seriesV8FlagsOnly = { nodeFlags: INGEST_V8_FLAGS.join(' '), env: '', ...runChild('series', [], INGEST_V8_FLAGS) };
+const seriesTight = { nodeFlags: HEAP_TIGHT_FLAG, env: '', ...runChild('series', [], [HEAP_TIGHT_FLAG]) };
 rmSync(work, { recursive: true, force: true });
 
 const med = (xs: Record<string, unknown>[], f: (x: Record<string, unknown>) => number) => median(xs.map(f))!;
@@ -613,7 +621,7 @@ const result = {
   baselineDecodeOnly: { samplesPerSecond: decodeRate, samplesPerCpuSecond: perCpu('decode') },
   baselineRawChdbInsert: { rowsPerSecond: rawBest, byPath: rawMedians, rowsPerCpuSecond: rawCpuBest, byPathPerCpuSecond: rawCpuMedians, inserts: runs['raw']![0]!['inserts'], note: 'same rows and chunks as the pipeline, into samples_ingest with its materialized views; fastest path is the baseline' },
   inprocess: {
-    nodeFlags: INGEST_V8_FLAGS.join(' '),
+    ...ingestSetup,
     samplesPerSecond: inRate,
     seconds: med(runs['inprocess']!, (x) => Number(x['seconds'])),
     samplesPerCpuSecond: Math.round(med(runs['inprocess']!, (x) => Number(x['samplesPerCpuSecond']))),
@@ -622,7 +630,7 @@ const result = {
   },
   kafka: withKafka
     ? {
-        nodeFlags: INGEST_V8_FLAGS.join(' '),
+        ...ingestSetup,
         samplesPerSecond: kafkaRate,
         seconds: med(runs['kafka']!, (x) => Number(x['seconds'])),
         samplesPerCpuSecond: perCpu('kafka'),
@@ -644,7 +652,8 @@ const result = {
   },
   freshness,
   memoryAtActiveSeries: series,
-  memoryAtActiveSeriesV8Defaults: seriesDefaults,
+  memoryAtActiveSeriesNodeDefaults: seriesDefaults,
+  memoryAtActiveSeriesV8FlagsOnly: seriesV8FlagsOnly,
   memoryAtActiveSeriesHeapTightOnly: seriesTight,
   runs,
   targets: {
