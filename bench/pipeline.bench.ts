@@ -13,7 +13,8 @@
  *   pipeline uses on chDB), `@clickhouse/client` exec of JSONCompactEachRow (a server's
  *   path), chdb's zero-copy `rawInsert` of that body, and the same rows as TabSeparated;
  * - `inprocess`: the pipeline end to end on the in-process transport (exactly-once path,
- *   committed), RSS peak sampled every 50 ms;
+ *   committed), RSS peak sampled every 50 ms; each repetition also runs it with Node's
+ *   defaults (`inprocess.nodeDefaults`): what `vigie ingest`'s memory settings cost;
  * - `kafka`: the same over the real broker (`VIGIE_KAFKA_BROKERS`, default
  *   127.0.0.1:19092), unique topic and group, messages produced before the clock starts;
  *   timed from the first batch handed to the pipeline (the group join is left out and
@@ -575,9 +576,16 @@ const truth = await runMorning({ seed: 42, capacity: 1, compression: Infinity, s
 saveCapture(capturePath, { start, exported: truth.exportedSamples, messages: captured });
 const bytes = captured.reduce((s, m) => s + m.value.byteLength, 0);
 
-const runs: Record<string, Record<string, unknown>[]> = { decode: [], raw: [], inprocess: [], kafka: [] };
+const runs: Record<string, Record<string, unknown>[]> = { decode: [], raw: [], inprocess: [], inprocessNodeDefaults: [], kafka: [] };
 for (let r = 0; r < reps; r++) {
-  for (const m of ['decode', 'raw', 'inprocess', ...(withKafka ? ['kafka'] : [])]) {
+  for (const m of ['decode', 'raw', 'inprocess', 'inprocessNodeDefaults', ...(withKafka ? ['kafka'] : [])]) {
+    if (m === 'inprocessNodeDefaults') {
+      // What `vigie ingest`'s V8 flags and malloc arenas cost: the same run with Node's defaults.
+      const res = runChild('inprocess');
+      runs[m]!.push(res);
+      process.stderr.write(`rep ${r + 1}/${reps} ${m}: ${JSON.stringify(res)}\n`);
+      continue;
+    }
     // The pipeline as `vigie ingest` runs it (with the V8 flags the bin starts it with); the baselines with V8's defaults.
     const res = m === 'inprocess' || m === 'kafka' ? runChild(m, [], INGEST_V8_FLAGS, INGEST_ENV) : runChild(m);
     runs[m]!.push(res);
@@ -627,6 +635,13 @@ const result = {
     samplesPerCpuSecond: Math.round(med(runs['inprocess']!, (x) => Number(x['samplesPerCpuSecond']))),
     rssPeakMB: Math.round(med(runs['inprocess']!, (x) => Number(x['rssPeakMB']))),
     lossless: runs['inprocess']!.every((x) => x['lossless'] === true),
+    // The same runs with Node's defaults (no V8 flags, glibc's default arenas), alternated with the above.
+    nodeDefaults: {
+      samplesPerSecond: Math.round(med(runs['inprocessNodeDefaults']!, rate)),
+      samplesPerCpuSecond: perCpu('inprocessNodeDefaults'),
+      rssPeakMB: Math.round(med(runs['inprocessNodeDefaults']!, (x) => Number(x['rssPeakMB']))),
+    },
+    perCpuSecondToNodeDefaults: ratio(perCpu('inprocess'), perCpu('inprocessNodeDefaults')),
   },
   kafka: withKafka
     ? {
