@@ -44,16 +44,19 @@ export const COLLECTOR_V8_FLAGS: readonly string[] = ['--max-semi-space-size=1']
  * ~150 MB of live heap at 100,000 series) and allocates each batch's samples, columns and
  * overlays, which live across the batch's insert and so reach the old generation. With
  * V8's defaults the young generation grows to 2 × 64 MB and the old one to about twice
- * its live size (bench:pipeline, `memoryAtActiveSeriesV8Defaults`): 16 MB semi-spaces and
- * an old generation grown by 20 % over its live size after a full GC take ~250 MB off the
- * peak RSS at 100,000 series, for ~20 % more CPU. Both are soft: no heap cap that could
- * crash the process near the cardinality limit (250,000 series).
+ * its live size: 16 MB semi-spaces and an old generation grown by 20 % over its live size
+ * after a full GC take the peak RSS at 100,000 series from 935 to 654 MB (bench:pipeline,
+ * same run), for ~17 % more CPU per sample (the more frequent full GCs; the semi-space
+ * size alone costs no measurable CPU). Both are soft: no heap cap that could crash the
+ * process near the cardinality limit (250,000 series). `node --heap-growing-percent=0
+ * bin/vigie.mjs ingest …` gives V8's own growth back (a flag the user gives wins; Node
+ * refuses this flag in NODE_OPTIONS).
  */
 export const INGEST_V8_FLAGS: readonly string[] = ['--max-semi-space-size=16', '--heap-growing-percent=20'];
 
 /**
  * glibc gives each thread that allocates its own malloc arena (up to 8 per core), and
- * keeps what they freed: Node's worker threads (GC helpers, libuv pool) then hold ~30 MB
+ * keeps what they freed: Node's worker threads (GC helpers, libuv pool) then hold 15–30 MB
  * more resident memory at 100,000 series (bench:pipeline). Two arenas cost `ingest` no
  * measurable CPU (the embedded engine's own allocations go to its jemalloc).
  */
