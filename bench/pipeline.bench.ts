@@ -13,7 +13,8 @@
  *   pipeline uses on chDB), `@clickhouse/client` exec of JSONCompactEachRow (a server's
  *   path), chdb's zero-copy `rawInsert` of that body, and the same rows as TabSeparated;
  * - `inprocess`: the pipeline end to end on the in-process transport (exactly-once path,
- *   committed), RSS peak sampled every 50 ms;
+ *   committed), RSS peak sampled every 50 ms; each repetition also runs it with Node's
+ *   defaults (`inprocess.nodeDefaults`): what `vigie ingest`'s memory settings cost;
  * - `kafka`: the same over the real broker (`VIGIE_KAFKA_BROKERS`, default
  *   127.0.0.1:19092), unique topic and group, messages produced before the clock starts;
  *   timed from the first batch handed to the pipeline (the group join is left out and
@@ -24,12 +25,17 @@
  *   message; p50/p99;
  * - `series`: RSS peak with `--series` active series (synthetic counters, 5 scrapes) on
  *   the in-process pipeline with its default limits; the RSS of the process after opening
- *   chDB and migrating, before any data, is reported as the floor; run a second time with
- *   V8's old generation capped (`--max-old-space-size=320`) to show how much of the peak
- *   is garbage not yet collected, and a third time with `--heap-growing-percent=20` (the
- *   same effect without a hard limit). `VIGIE_BENCH_TRACE=1` prints, per scrape, RSS split
- *   into anonymous and file-backed memory (the chDB library's pages), the V8 heap and the
- *   engine's tracked memory.
+ *   chDB and migrating, before any data, is reported as the floor; run again with Node's
+ *   defaults, with `vigie ingest`'s V8 flags but glibc's default malloc arenas, and with
+ *   `--heap-growing-percent=20` alone, to show what each lever gives. `VIGIE_BENCH_TRACE=1` prints, per scrape, RSS split
+ *   into anonymous and file-backed memory (the chDB library's pages), the V8 heap and its
+ *   spaces, the engine's tracked memory and its allocator's (jemalloc) totals; with
+ *   `--expose-gc` also the same after a full GC at the end, with the process's mappings
+ *   grouped by kind and size.
+ *
+ * The pipeline's runs (`inprocess`, `kafka`, `freshness`, `series`) start Node as the bin
+ * starts `vigie ingest` (`INGEST_V8_FLAGS`, `INGEST_ENV`); the baselines with Node's
+ * defaults.
  *
  * Prints JSON and writes bench/results/pipeline.json.
  *   node bench/pipeline.bench.ts [--minutes 60] [--reps 3] [--series 100000] [--fresh-rate 20000] [--no-kafka]
@@ -40,7 +46,9 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { getHeapSpaceStatistics } from 'node:v8';
 import type { ClickHouseClient } from '@clickhouse/client';
+import { INGEST_ENV, INGEST_V8_FLAGS } from '../cli/main.ts';
 import type { Sample } from '../core/samples.ts';
 import { createCardinalityLimiter, decodeSamples } from '../otlp/decode.ts';
 import { createClickHouseSink, type ArrowColumn, type ColumnarInsert } from '../pipeline/clickhouseSink.ts';
@@ -67,9 +75,7 @@ const PARTITIONS = 4;
 /** Messages per batch of the in-process transport (its default) and the pipeline's most samples per insert (its default). */
 const BATCH_MESSAGES = 1000;
 const CHUNK_SAMPLES = 200_000;
-/** Old-generation cap of the second `series` run. */
-const HEAP_CAP_MB = 320;
-/** V8 flag of the third `series` run: the old generation grows by 20 % over its live size after a full GC (V8 picks 10–300 %). */
+/** V8 flag of the third `series` run, alone: the old generation grows by 20 % over its live size after a full GC (V8 picks 10–300 %). */
 const HEAP_TIGHT_FLAG = '--heap-growing-percent=20';
 const MB = 2 ** 20;
 
@@ -124,6 +130,40 @@ function rssKinds(): string {
   const st = readFileSync('/proc/self/status', 'utf8');
   const kb = (k: string) => Math.round(Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(st)?.[1] ?? NaN) / 1024);
   return `anon ${kb('RssAnon')} file ${kb('RssFile')}`;
+}
+
+/** Trace: the engine allocator's totals (jemalloc's `Allocated: …, resident: …` line), in MB. */
+async function jemallocLine(client: ClickHouseClient): Promise<string> {
+  const text = await (await client.query({ query: 'SELECT stats FROM system.jemalloc_stats', format: 'TabSeparatedRaw' })).text();
+  const line = /Allocated: [^\n]*/.exec(text)?.[0] ?? '';
+  return 'jemalloc ' + line.replace(/\d{6,}/g, (n) => `${Math.round(Number(n) / MB)}M`);
+}
+
+/** Trace: V8 heap spaces, size/used in MB. */
+function spaces(): string {
+  return getHeapSpaceStatistics().map((x) => `${x.space_name} ${Math.round(x.space_size / MB)}/${Math.round(x.space_used_size / MB)}`).join(', ');
+}
+
+/** Trace: anonymous RSS by mapping kind and size, and thread count. */
+function smapsDump(): void {
+  const txt = readFileSync('/proc/self/smaps', 'utf8');
+  const groups = new Map<string, { n: number; rss: number }>();
+  let cur = '';
+  for (const line of txt.split('\n')) {
+    const m = /^([0-9a-f]+)-([0-9a-f]+) \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (m) {
+      const size = (parseInt(m[2]!, 16) - parseInt(m[1]!, 16)) / 1024;
+      const name = m[3] || 'anon';
+      const b = size >= 65536 ? '>=64M' : size >= 8192 ? '8-64M' : size >= 1024 ? '1-8M' : '<1M';
+      cur = name.startsWith('/') ? 'file ' + name.split('/').pop() : `${name} ${b}`;
+      continue;
+    }
+    const r = /^Rss:\s+(\d+)/.exec(line);
+    if (r) { const g = groups.get(cur) ?? { n: 0, rss: 0 }; g.n++; g.rss += Number(r[1]); groups.set(cur, g); }
+  }
+  const rows = [...groups].filter(([, g]) => g.rss > 2048).sort((a, b) => b[1].rss - a[1].rss);
+  for (const [k, g] of rows) process.stderr.write(`  ${k}: ${g.n} maps, rss ${Math.round(g.rss / 1024)} MB\n`);
+  process.stderr.write(`  threads: ${readFileSync('/proc/self/status', 'utf8').match(/^Threads:\s+(\d+)/m)?.[1]}\n`);
 }
 
 function tempStorage() {
@@ -485,11 +525,13 @@ async function seriesMode(): Promise<Record<string, unknown>> {
       await producer.send('otlp_metrics', [{ key: `ecampus/${host}`, value }]);
     }
     await transport.drained('vigie-pipeline', 'otlp_metrics', 900_000);
-    if (process.env['VIGIE_BENCH_TRACE']) { const u = process.memoryUsage(); process.stderr.write(`scrape ${scrape}: rss ${Math.round(u.rss / MB)} (${rssKinds()}) heapTotal ${Math.round(u.heapTotal / MB)} heapUsed ${Math.round(u.heapUsed / MB)} external ${Math.round(u.external / MB)} chdb ${await (await storage.client.query({ query: "SELECT formatReadableSize(value) FROM system.metrics WHERE metric = 'MemoryTracking'", format: 'TabSeparated' })).text()}`); }
+    if (process.env['VIGIE_BENCH_TRACE']) { const u = process.memoryUsage(); process.stderr.write(`scrape ${scrape}: rss ${Math.round(u.rss / MB)} (${rssKinds()}) heapTotal ${Math.round(u.heapTotal / MB)} heapUsed ${Math.round(u.heapUsed / MB)} external ${Math.round(u.external / MB)} chdb ${await (await storage.client.query({ query: "SELECT formatReadableSize(value) FROM system.metrics WHERE metric = 'MemoryTracking'", format: 'TabSeparated' })).text()} ${await jemallocLine(storage.client)}\n ${spaces()}\n`); }
     now += 10_000;
   }
   const rssPeakMB = rss();
   const heapMB = Math.round(process.memoryUsage().heapUsed / MB);
+  const g = (globalThis as { gc?: () => void }).gc;
+  if (process.env['VIGIE_BENCH_TRACE'] && g) { g(); g(); const u = process.memoryUsage(); process.stderr.write(`after gc: rss ${Math.round(u.rss / MB)} (${rssKinds()}) heapTotal ${Math.round(u.heapTotal / MB)} heapUsed ${Math.round(u.heapUsed / MB)} external ${Math.round(u.external / MB)} arrayBuffers ${Math.round(u.arrayBuffers / MB)}\n`); smapsDump(); process.stderr.write(spaces() + '\n' + await jemallocLine(storage.client) + '\n'); }
   if (process.env['VIGIE_BENCH_HEAPSNAP']) (await import('node:v8')).writeHeapSnapshot(process.env['VIGIE_BENCH_HEAPSNAP']);
   const st = pipeline.stats();
   await pipeline.stop();
@@ -501,9 +543,14 @@ async function seriesMode(): Promise<Record<string, unknown>> {
 // ---------------------------------------------------------------------------
 // Parent
 
-function runChild(m: string, extra: string[] = [], nodeFlags: string[] = []): Record<string, unknown> {
+/** `K=V K2=V2`, for the JSON. */
+const envText = (env: Readonly<Record<string, string>>): string => Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ');
+
+/** Runs one mode in a child process; a pipeline mode as `vigie ingest` runs (`ingest`: its V8 flags and environment), else with Node's defaults. */
+function runChild(m: string, extra: readonly string[] = [], nodeFlags: readonly string[] = [], env: Readonly<Record<string, string>> = {}): Record<string, unknown> {
   const out = execFileSync(process.execPath, [...nodeFlags, fileURLToPath(import.meta.url), '--mode', m, '--file', file || capturePath, '--minutes', String(minutes), '--series', String(seriesTarget), '--fresh-rate', String(freshRate), ...extra], {
     encoding: 'utf8',
+    env: { ...process.env, ...env },
     maxBuffer: 64 * MB,
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -529,20 +576,31 @@ const truth = await runMorning({ seed: 42, capacity: 1, compression: Infinity, s
 saveCapture(capturePath, { start, exported: truth.exportedSamples, messages: captured });
 const bytes = captured.reduce((s, m) => s + m.value.byteLength, 0);
 
-const runs: Record<string, Record<string, unknown>[]> = { decode: [], raw: [], inprocess: [], kafka: [] };
+const runs: Record<string, Record<string, unknown>[]> = { decode: [], raw: [], inprocess: [], inprocessNodeDefaults: [], kafka: [] };
 for (let r = 0; r < reps; r++) {
-  for (const m of ['decode', 'raw', 'inprocess', ...(withKafka ? ['kafka'] : [])]) {
-    const res = runChild(m);
+  for (const m of ['decode', 'raw', 'inprocess', 'inprocessNodeDefaults', ...(withKafka ? ['kafka'] : [])]) {
+    if (m === 'inprocessNodeDefaults') {
+      // What `vigie ingest`'s V8 flags and malloc arenas cost: the same run with Node's defaults.
+      const res = runChild('inprocess');
+      runs[m]!.push(res);
+      process.stderr.write(`rep ${r + 1}/${reps} ${m}: ${JSON.stringify(res)}\n`);
+      continue;
+    }
+    // The pipeline as `vigie ingest` runs it (with the V8 flags the bin starts it with); the baselines with V8's defaults.
+    const res = m === 'inprocess' || m === 'kafka' ? runChild(m, [], INGEST_V8_FLAGS, INGEST_ENV) : runChild(m);
     runs[m]!.push(res);
     process.stderr.write(`rep ${r + 1}/${reps} ${m}: ${JSON.stringify(res)}\n`);
   }
 }
-const freshness = withKafka ? runChild('freshness') : null;
-const series = runChild('series');
-// The same with V8's old generation capped: how much of the peak is garbage V8 has not collected yet.
-const seriesCapped = { nodeFlags: `--max-old-space-size=${HEAP_CAP_MB}`, ...runChild('series', [], [`--max-old-space-size=${HEAP_CAP_MB}`]) };
-// And with V8's old generation kept close to its live size (a soft setting: no out-of-memory crash at a higher cardinality).
-const seriesTight = { nodeFlags: HEAP_TIGHT_FLAG, ...runChild('series', [], [HEAP_TIGHT_FLAG]) };
+const freshness = withKafka ? runChild('freshness', [], INGEST_V8_FLAGS, INGEST_ENV) : null;
+// RSS at --series active series as `vigie ingest` runs (the bin starts it with INGEST_V8_FLAGS
+// and INGEST_ENV), then per lever: Node's defaults, the V8 flags without the malloc arena limit,
+// and the old generation's growth alone.
+const ingestSetup = { nodeFlags: INGEST_V8_FLAGS.join(' '), env: envText(INGEST_ENV) };
+const series: Record<string, unknown> = { ...ingestSetup, ...runChild('series', [], INGEST_V8_FLAGS, INGEST_ENV) };
+const seriesDefaults = { nodeFlags: '', env: '', ...runChild('series') };
+const seriesV8FlagsOnly = { nodeFlags: INGEST_V8_FLAGS.join(' '), env: '', ...runChild('series', [], INGEST_V8_FLAGS) };
+const seriesTight = { nodeFlags: HEAP_TIGHT_FLAG, env: '', ...runChild('series', [], [HEAP_TIGHT_FLAG]) };
 rmSync(work, { recursive: true, force: true });
 
 const med = (xs: Record<string, unknown>[], f: (x: Record<string, unknown>) => number) => median(xs.map(f))!;
@@ -571,14 +629,23 @@ const result = {
   baselineDecodeOnly: { samplesPerSecond: decodeRate, samplesPerCpuSecond: perCpu('decode') },
   baselineRawChdbInsert: { rowsPerSecond: rawBest, byPath: rawMedians, rowsPerCpuSecond: rawCpuBest, byPathPerCpuSecond: rawCpuMedians, inserts: runs['raw']![0]!['inserts'], note: 'same rows and chunks as the pipeline, into samples_ingest with its materialized views; fastest path is the baseline' },
   inprocess: {
+    ...ingestSetup,
     samplesPerSecond: inRate,
     seconds: med(runs['inprocess']!, (x) => Number(x['seconds'])),
     samplesPerCpuSecond: Math.round(med(runs['inprocess']!, (x) => Number(x['samplesPerCpuSecond']))),
     rssPeakMB: Math.round(med(runs['inprocess']!, (x) => Number(x['rssPeakMB']))),
     lossless: runs['inprocess']!.every((x) => x['lossless'] === true),
+    // The same runs with Node's defaults (no V8 flags, glibc's default arenas), alternated with the above.
+    nodeDefaults: {
+      samplesPerSecond: Math.round(med(runs['inprocessNodeDefaults']!, rate)),
+      samplesPerCpuSecond: perCpu('inprocessNodeDefaults'),
+      rssPeakMB: Math.round(med(runs['inprocessNodeDefaults']!, (x) => Number(x['rssPeakMB']))),
+    },
+    perCpuSecondToNodeDefaults: ratio(perCpu('inprocess'), perCpu('inprocessNodeDefaults')),
   },
   kafka: withKafka
     ? {
+        ...ingestSetup,
         samplesPerSecond: kafkaRate,
         seconds: med(runs['kafka']!, (x) => Number(x['seconds'])),
         samplesPerCpuSecond: perCpu('kafka'),
@@ -600,8 +667,9 @@ const result = {
   },
   freshness,
   memoryAtActiveSeries: series,
-  memoryAtActiveSeriesHeapCapped: seriesCapped,
-  memoryAtActiveSeriesHeapTight: seriesTight,
+  memoryAtActiveSeriesNodeDefaults: seriesDefaults,
+  memoryAtActiveSeriesV8FlagsOnly: seriesV8FlagsOnly,
+  memoryAtActiveSeriesHeapTightOnly: seriesTight,
   runs,
   targets: {
     'end to end >= 200,000 samples/s (in-process and Kafka)': { met: worst >= 200_000, worst },

@@ -22,15 +22,18 @@ if (!process.features.typescript) {
 nodeModule.enableCompileCache?.();
 const { main, requestedCommand } = await import('../cli/main.ts');
 // V8 heap sizing is fixed when the process starts (v8.setFlagsFromString comes too late),
-// so a command that declares V8 flags (`collect`: a small young generation) re-executes
-// this process in place with them: same pid, same stdio, no parent left behind. A flag
-// the user already gives (command line or NODE_OPTIONS) wins; Node without
-// process.execve (Windows) runs with V8's defaults.
+// and so are the C library's malloc tunables, so a command that declares V8 flags
+// (`collect`: a small young generation) or environment (`ingest`: fewer malloc arenas)
+// re-executes this process in place with them: same pid, same stdio, no parent left
+// behind. A flag or variable the user already gives (command line, NODE_OPTIONS, the
+// environment) wins; Node without process.execve (Windows) runs with the defaults.
 const given = `${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? ''}`;
-const missing = (requestedCommand(process.argv.slice(2))?.v8Flags ?? []).filter((f) => !given.includes(f.split('=')[0]));
-if (missing.length > 0 && typeof process.execve === 'function') {
+const command = requestedCommand(process.argv.slice(2));
+const missing = (command?.v8Flags ?? []).filter((f) => !given.includes(f.split('=')[0]));
+const missingEnv = Object.entries(command?.env ?? {}).filter(([k]) => process.env[k] === undefined);
+if ((missing.length > 0 || missingEnv.length > 0) && typeof process.execve === 'function') {
   nodeModule.flushCompileCache?.();
-  process.execve(process.execPath, [process.execPath, ...missing, ...process.execArgv, ...process.argv.slice(1)], process.env);
+  process.execve(process.execPath, [process.execPath, ...missing, ...process.execArgv, ...process.argv.slice(1)], { ...process.env, ...Object.fromEntries(missingEnv) });
 }
 // A command may set its own exit code (the demo's 3: paged after the collapse); main()'s 0 must not hide it.
 const code = await main(process.argv);

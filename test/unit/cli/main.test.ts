@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { afterAll, describe, expect, it } from 'vitest';
-import { COMMANDS, requestedCommand } from '../../../cli/main.ts';
+import { COMMANDS, INGEST_ENV, INGEST_V8_FLAGS, requestedCommand } from '../../../cli/main.ts';
 import { heavyPackagesIn } from '../../support/heavyPackages.ts';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
@@ -49,6 +49,53 @@ describe('the command table', () => {
       expect(program.commands.map((c) => c.name()), entry.name).toEqual([entry.name]);
     }
   }, 300_000); // CPU-bound: imports every command module (chDB, Kafka, OpenTelemetry, ECharts)
+});
+
+describe('V8 flags of a command', () => {
+  /**
+   * Runs `node [nodeFlags] vigie …args` with `env` added; returns the exit status and, per
+   * process start (the bin re-executes itself in place), its execArgv and the variables of `INGEST_ENV`.
+   */
+  const starts = (nodeFlags: string[], env: Record<string, string>, ...args: string[]): { status: number | null; stderr: string; execArgv: string[][]; env: Record<string, string>[] } => {
+    const record = join(dir, `execargv-${Math.random().toString(36).slice(2)}.txt`);
+    writeFileSync(record, '');
+    const names = JSON.stringify(Object.keys(INGEST_ENV));
+    const hook = `data:text/javascript,import{appendFileSync}from'node:fs';appendFileSync(process.env.VIGIE_EXECARGV,JSON.stringify([process.execArgv,Object.fromEntries(${names}.map(k=>[k,process.env[k]]))])+'\\n')`;
+    const base = { ...process.env };
+    for (const k of Object.keys(INGEST_ENV)) delete base[k];
+    const r = spawnSync(process.execPath, ['--import', hook, ...nodeFlags, BIN, ...args], { cwd: ROOT, encoding: 'utf8', env: { ...base, ...env, VIGIE_EXECARGV: record } });
+    const lines = readFileSync(record, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as [string[], Record<string, string>]);
+    return { status: r.status, stderr: r.stderr, execArgv: lines.map((l) => l[0]), env: lines.map((l) => l[1]) };
+  };
+
+  it('are accepted by this Node and never cap the heap (no crash near the cardinality limit)', () => {
+    expect(COMMANDS.find((c) => c.name === 'ingest')?.v8Flags).toBe(INGEST_V8_FLAGS);
+    for (const c of COMMANDS) {
+      for (const f of c.v8Flags ?? []) expect(f, c.name).not.toMatch(/^--max-(old-space|heap)-size/);
+      if (!c.v8Flags) continue;
+      const r = spawnSync(process.execPath, [...c.v8Flags, '-e', '0'], { encoding: 'utf8' });
+      expect(r.status, `${c.name}: ${r.stderr}`).toBe(0);
+    }
+  });
+
+  it('`vigie ingest` runs with INGEST_V8_FLAGS and INGEST_ENV; a flag or variable the user gives wins', () => {
+    const r = starts([], {}, 'ingest', '--help');
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.execArgv).toHaveLength(2);
+    for (const f of INGEST_V8_FLAGS) expect(r.execArgv[1]).toContain(f);
+    expect(r.env[1]).toEqual(INGEST_ENV);
+    const given = starts(['--max-semi-space-size=4'], { MALLOC_ARENA_MAX: '4' }, 'ingest', '--help');
+    expect(given.status, given.stderr).toBe(0);
+    const last = given.execArgv[given.execArgv.length - 1]!;
+    expect(last).toContain('--max-semi-space-size=4');
+    expect(last.filter((a) => a.startsWith('--max-semi-space-size'))).toEqual(['--max-semi-space-size=4']);
+    for (const f of INGEST_V8_FLAGS.filter((x) => !x.startsWith('--max-semi-space-size'))) expect(last).toContain(f);
+    expect(given.env[given.env.length - 1]).toEqual({ MALLOC_ARENA_MAX: '4' });
+    // A command that declares nothing starts once.
+    const detect = starts([], {}, 'detect', '--help');
+    expect(detect.status, detect.stderr).toBe(0);
+    expect(detect.execArgv).toHaveLength(1);
+  });
 });
 
 describe('vigie start-up', () => {
