@@ -17,7 +17,9 @@ import { createStorage } from '../../pipeline/index.ts';
 import { startAlertmanager, type RunningAlertmanager } from '../integration/support/alertmanager.ts';
 import { kafkaBrokers, uniqueTopic } from '../integration/support/kafka.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../integration/support/webhook.ts';
-import { freePort, ingestLag, runVigie, spawnVigie, until } from '../support/vigieProcess.ts';
+import { waitUntil } from '../integration/support-pipeline/fixtures.ts';
+import { ingestLag, runVigie, startVigie } from '../integration/support/vigieProcess.ts';
+import { freePort } from '../support/daemon.ts';
 
 const ROOT = process.cwd();
 
@@ -51,8 +53,8 @@ describe('vigie on a campus: timetable import, ingest over Kafka, pages before t
     const chdb = join(dir, `${name}-chdb`);
     const start = latestPastMorning(Date.now(), 3 * 3_600_000);
     const timetable = join(dir, `${name}-timetable.csv`);
-    await runVigie(['simulate', '--start', new Date(start).toISOString(), '--timetable-out', timetable, '--timetable-only'], `${name}:timetable`);
-    const imported = await runVigie(['schedule', 'import', timetable, '--chdb-path', chdb], `${name}:import`);
+    await runVigie(`${name}:timetable`, ['simulate', '--start', new Date(start).toISOString(), '--timetable-out', timetable, '--timetable-only']);
+    const imported = await runVigie(`${name}:import`, ['schedule', 'import', timetable, '--chdb-path', chdb]);
     expect(imported).toMatch(/imported \d+ exams/);
 
     const port = await freePort();
@@ -72,24 +74,24 @@ describe('vigie on a campus: timetable import, ingest over Kafka, pages before t
       '--status-state', join(dir, `${name}-status.json`),
       ...(extra.config ? ['--config', extra.config] : []),
     ];
-    let ingest = spawnVigie(ingestArgs, `${name}:ingest`);
-    await until('vigie ingest to consume', 120_000, () => /consuming/.test(ingest.out()));
-    const sim = spawnVigie(['simulate', '--kafka', kafkaBrokers()[0]!, '--topic', topic, '--start', new Date(start).toISOString(), '--compression', '120', ...extra.simulate], `${name}:simulate`);
+    let ingest = startVigie(`${name}:ingest`, ingestArgs, { echo: true });
+    await waitUntil(() => /consuming/.test(ingest.output()), 120_000, 'vigie ingest to consume');
+    const sim = startVigie(`${name}:simulate`, ['simulate', '--kafka', kafkaBrokers()[0]!, '--topic', topic, '--start', new Date(start).toISOString(), '--compression', '120', ...extra.simulate], { echo: true });
 
     // Mid-morning (after the first page reached Alertmanager's webhook), kill -9 and restart.
     const pagesOf = () => receiver.received.slice(before).flatMap((r) => (r.body as AmWebhookBody).alerts ?? []).filter((a) => a.labels['severity'] === 'page');
-    await until('a first page at the webhook', 600_000, () => receiver.received.slice(before).some((r) => ((r.body as AmWebhookBody).alerts ?? []).some((a) => a.labels['severity'] === 'page' && a.status === 'firing')));
+    await waitUntil(() => receiver.received.slice(before).some((r) => ((r.body as AmWebhookBody).alerts ?? []).some((a) => a.labels['severity'] === 'page' && a.status === 'firing')), 600_000, 'a first page at the webhook');
     ingest.child.kill('SIGKILL');
     await ingest.exited;
-    ingest = spawnVigie(ingestArgs, `${name}:ingest-restarted`);
+    ingest = startVigie(`${name}:ingest-restarted`, ingestArgs, { echo: true });
 
     expect(await sim.exited, 'vigie simulate exits 0').toBe(0);
-    const m = /simulated \S+ → \S+: (\d+) samples in \d+ messages to \S+; collapse (\S+)/.exec(sim.out());
+    const m = /simulated \S+ → \S+: (\d+) samples in \d+ messages to \S+; collapse (\S+)/.exec(sim.output());
     expect(m, 'simulate prints its summary').not.toBeNull();
     const produced = Number(m![1]);
     const collapseAt = Date.parse(m![2]!);
     expect(Number.isFinite(collapseAt), 'the morning collapses').toBe(true);
-    await until('ingest to catch up (consumer lag 0)', 600_000, async () => (await ingestLag(port)) === 0);
+    await waitUntil(async () => (await ingestLag(port)) === 0, 600_000, 'ingest to catch up (consumer lag 0)');
     // Let the last evaluations and deliveries happen, then stop gracefully.
     await new Promise((r) => setTimeout(r, 5000));
     ingest.child.kill('SIGTERM');
@@ -151,7 +153,7 @@ describe('vigie on a campus: timetable import, ingest over Kafka, pages before t
     const firstPage = Math.min(...r.pages.map((p) => Date.parse(p.startsAt)));
     console.log(`[platform-b] collapse ${new Date(r.collapseAt).toISOString()} first page ${new Date(firstPage).toISOString()} lead ${((r.collapseAt - firstPage) / 60_000).toFixed(1)} min`);
     expect(firstPage).toBeLessThan(r.collapseAt);
-    const check = await runVigie(['rules', 'check', join(ROOT, 'rules/packs/default.yml'), '--against', r.chdb], 'platform-b:check');
+    const check = await runVigie('platform-b:check', ['rules', 'check', join(ROOT, 'rules/packs/default.yml'), '--against', r.chdb]);
     console.log(check);
     expect(check).toMatch(/ecampus_workers_busy\s+read by/);
   });

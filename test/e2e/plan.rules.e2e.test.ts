@@ -17,7 +17,9 @@ import { createStorage } from '../../pipeline/index.ts';
 import { FACULTIES } from '../../simulator/model.ts';
 import { kafkaBrokers, uniqueTopic } from '../integration/support/kafka.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../integration/support/webhook.ts';
-import { freePort, ingestLag, runVigie, spawnVigie, until } from '../support/vigieProcess.ts';
+import { waitUntil } from '../integration/support-pipeline/fixtures.ts';
+import { ingestLag, runVigie, startVigie } from '../integration/support/vigieProcess.ts';
+import { freePort } from '../support/daemon.ts';
 
 const ROOT = process.cwd();
 /** The simulated platform's capacity factor; the campus config states the same capacity in its own numbers. */
@@ -58,16 +60,17 @@ describe('vigie ingest reads the stored plan: logins above plan page', { timeout
     const chdb = join(dir, `${name}-chdb`);
     const timetable = join(dir, `${name}-timetable.csv`);
     const config = join(dir, 'campus.yml');
-    await runVigie(['simulate', '--start', new Date(start).toISOString(), '--timetable-out', timetable, '--timetable-only'], `${name}:timetable`);
-    expect(await runVigie(['schedule', 'import', timetable, '--chdb-path', chdb], `${name}:import`)).toMatch(/imported 20 exams/);
-    const planned = await runVigie(['--config', config, 'plan', '--date', date, '--chdb-path', chdb, '--history-days', '0', '--store'], `${name}:plan`);
+    await runVigie(`${name}:timetable`, ['simulate', '--start', new Date(start).toISOString(), '--timetable-out', timetable, '--timetable-only']);
+    expect(await runVigie(`${name}:import`, ['schedule', 'import', timetable, '--chdb-path', chdb])).toMatch(/imported 20 exams/);
+    const planned = await runVigie(`${name}:plan`, ['--config', config, 'plan', '--date', date, '--chdb-path', chdb, '--history-days', '0', '--store']);
     expect(planned).toMatch(/capacity from the config for architecture, .*law/);
     expect(planned).toMatch(/stored plan plan-\S+ in vigie\.plans \(46 series × 1440 min\)/);
 
     const topic = uniqueTopic(`planfeed_${name}`);
     const port = await freePort();
     const before = receiver.received.length;
-    const ingest = spawnVigie(
+    const ingest = startVigie(
+      `${name}:ingest`,
       [
         '--config', config,
         'ingest',
@@ -82,7 +85,7 @@ describe('vigie ingest reads the stored plan: logins above plan page', { timeout
         '--metrics-port', String(port),
         '--http-port', '0',
       ],
-      `${name}:ingest`,
+      { echo: true },
     );
     const delivered = () =>
       receiver.received
@@ -91,18 +94,18 @@ describe('vigie ingest reads the stored plan: logins above plan page', { timeout
         .flatMap((r) => (r.body as { alerts?: WebhookAlert[] }).alerts ?? [])
         .filter((a) => a.labels['alertname'] === 'LoginsAbovePlan' && a.status === 'firing');
     try {
-      await until('vigie ingest to consume', 120_000, () => /consuming/.test(ingest.out()));
-      expect(ingest.out()).toMatch(/expected load from stored plan plan-\S+ \(\S+ 00:00 → \S+ 00:00 UTC, 20 exams; capacity: config\)/);
+      await waitUntil(() => /consuming/.test(ingest.output()), 120_000, 'vigie ingest to consume');
+      expect(ingest.output()).toMatch(/expected load from stored plan plan-\S+ \(\S+ 00:00 → \S+ 00:00 UTC, 20 exams; capacity: config\)/);
       const playedFile = join(dir, `${name}-played.csv`);
       const text = played(readFileSync(timetable, 'utf8'));
       if (pageExpected) expect(text, 'the played timetable has the larger law exam').toMatch(/^law-civil-b1;law;[^;]+;60;1900;/m);
       writeFileSync(playedFile, text);
       const simArgs = ['simulate', '--kafka', kafkaBrokers()[0]!, '--topic', topic, '--start', new Date(start).toISOString(), '--duration-minutes', '80', '--capacity', String(CAPACITY), '--seed', '7', '--compression', '120', '--timetable', playedFile];
-      const sim = spawnVigie(simArgs, `${name}:simulate`);
+      const sim = startVigie(`${name}:simulate`, simArgs, { echo: true });
       expect(await sim.exited, 'vigie simulate exits 0').toBe(0);
-      expect(sim.out()).toMatch(/collapse none/);
-      await until('ingest to catch up (consumer lag 0)', 600_000, async () => (await ingestLag(port)) === 0);
-      if (pageExpected) await until('the LoginsAbovePlan page at the webhook', 180_000, () => delivered().length > 0);
+      expect(sim.output()).toMatch(/collapse none/);
+      await waitUntil(async () => (await ingestLag(port)) === 0, 600_000, 'ingest to catch up (consumer lag 0)');
+      if (pageExpected) await waitUntil(() => delivered().length > 0, 180_000, 'the LoginsAbovePlan page at the webhook');
       else await new Promise((r) => setTimeout(r, 5000));
       ingest.child.kill('SIGTERM');
       expect(await ingest.exited, 'ingest stops cleanly on SIGTERM').toBe(0);
@@ -141,7 +144,7 @@ describe('vigie ingest reads the stored plan: logins above plan page', { timeout
 
     // The backtest replays the stored morning with the stored plan, as live; --no-plan replays it on the timetable alone.
     const backtest = async (...extra: string[]) => {
-      const out = await runVigie(['rules', 'backtest', '--from', new Date(start).toISOString(), '--to', new Date(start + 80 * 60_000).toISOString(), '--chdb-path', r.chdb, '--format', 'json', ...extra], `surge:backtest${extra.join('')}`);
+      const out = await runVigie(`surge:backtest${extra.join('')}`, ['rules', 'backtest', '--from', new Date(start).toISOString(), '--to', new Date(start + 80 * 60_000).toISOString(), '--chdb-path', r.chdb, '--format', 'json', ...extra]);
       const json = JSON.parse(out.slice(out.indexOf('{'), out.lastIndexOf('}') + 1)) as { alerts: { rule: string; labels: Record<string, string>; firedAt: number }[] };
       return json.alerts.filter((a) => a.rule === 'LoginsAbovePlan');
     };
@@ -162,12 +165,12 @@ describe('vigie ingest reads the stored plan: logins above plan page', { timeout
   it('refuses to plan a campus timetable without the campus capacity, naming the faculties', async () => {
     const chdb = join(dir, 'nocap-chdb');
     const timetable = join(dir, 'nocap-timetable.csv');
-    await runVigie(['simulate', '--start', new Date(start).toISOString(), '--timetable-out', timetable, '--timetable-only'], 'nocap:timetable');
-    await runVigie(['schedule', 'import', timetable, '--chdb-path', chdb], 'nocap:import');
-    const out = await runVigie(['plan', '--date', date, '--chdb-path', chdb, '--history-days', '0', '--store'], 'nocap:plan', 2);
+    await runVigie('nocap:timetable', ['simulate', '--start', new Date(start).toISOString(), '--timetable-out', timetable, '--timetable-only']);
+    await runVigie('nocap:import', ['schedule', 'import', timetable, '--chdb-path', chdb]);
+    const out = await runVigie('nocap:plan', ['plan', '--date', date, '--chdb-path', chdb, '--history-days', '0', '--store'], 2);
     expect(out).toMatch(/no capacity for faculty "architecture", .*"law".*capacity: section of the config/s);
     const bad = join(dir, 'bad.yml');
     writeFileSync(bad, 'capacity:\n  faculties:\n    law: { sesions: 900 }\n');
-    expect(await runVigie(['--config', bad, 'plan', '--date', date, '--chdb-path', chdb], 'nocap:badkey', 2)).toMatch(/capacity\.faculties\.law: Unrecognized key.*sesions|capacity\.faculties\.law\.sessions: Required/s);
+    expect(await runVigie('nocap:badkey', ['--config', bad, 'plan', '--date', date, '--chdb-path', chdb], 2)).toMatch(/capacity\.faculties\.law: Unrecognized key.*sesions|capacity\.faculties\.law\.sessions: Required/s);
   });
 });

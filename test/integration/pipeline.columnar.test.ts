@@ -4,26 +4,17 @@
  * extreme timestamps, 64-bit fingerprints and offsets — and the same samples through the
  * JSONCompactEachRow path (the ClickHouse-server path) must store the same rows.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Sample } from '../../core/samples.ts';
 import { seriesKeyOf } from '../../otlp/decode.ts';
 import { createClickHouseSink, fastFingerprint } from '../../pipeline/clickhouseSink.ts';
-import { createStorage, type Storage } from '../../pipeline/storage.ts';
+import type { Storage } from '../../pipeline/storage.ts';
+import { useTempStorage } from './support/tempStorage.ts';
 import { migrate } from '../../schema/migrate.ts';
 import { TABLES } from '../../schema/tables.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'vigie-pipeline-columnar-'));
 let storage: Storage;
-beforeAll(() => {
-  storage = createStorage({ chdbPath: dir });
-});
-afterAll(async () => {
-  await storage.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+useTempStorage('pipeline-columnar', (s) => (storage = s));
 
 // (No lone surrogates: the OTLP decoder's UTF-8 decoding cannot produce one.)
 const HOSTILE = [

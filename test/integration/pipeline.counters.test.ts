@@ -6,27 +6,18 @@
  * pipeline reads the last stored point once instead of starting the series over; the
  * crash repair of an insert stores the increases the original insert computed.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createPipeline } from '../../pipeline/pipeline.ts';
 import { migrate } from '../../schema/migrate.ts';
 import { TABLES } from '../../schema/tables.ts';
-import { createStorage, type Storage } from '../../pipeline/storage.ts';
+import type { Storage } from '../../pipeline/storage.ts';
+import { useTempStorage } from './support/tempStorage.ts';
 import type { OutgoingMessage } from '../../transport/types.ts';
 import { sdkFixture, type SdkFixture } from '../unit/otlp/otlpFixtures.ts';
 import { handDrivenTransport, range } from './support-pipeline/fixtures.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'vigie-pipeline-counters-'));
 let storage: Storage;
-beforeAll(() => {
-  storage = createStorage({ chdbPath: dir });
-});
-afterAll(async () => {
-  await storage.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+useTempStorage('pipeline-counters', (s) => (storage = s));
 
 async function rows(sql: string): Promise<Record<string, unknown>[]> {
   const rs = await storage.client.query({ query: sql, format: 'JSONEachRow' });

@@ -4,29 +4,20 @@
  * a bounded (truncated) envelope, and every other partition must keep flowing; before,
  * the full copy was refused by the DLQ and retried forever.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import kafkajs from 'kafkajs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { countStoredSamples } from '../../pipeline/clickhouseSink.ts';
 import { createPipeline } from '../../pipeline/pipeline.ts';
 import { migrate } from '../../schema/migrate.ts';
-import { createStorage, type Storage } from '../../pipeline/storage.ts';
+import type { Storage } from '../../pipeline/storage.ts';
+import { useTempStorage } from './support/tempStorage.ts';
 import { KafkaTransport } from '../../transport/kafka.ts';
 import { HEADERS, dlqTopicOf, type IncomingBatch, type IncomingMessage } from '../../transport/types.ts';
 import { kafkaBrokers, uniqueTopic } from './support/kafka.ts';
 import { otlpMessages, waitUntil } from './support-pipeline/fixtures.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'vigie-pipeline-dlqlimits-'));
 let storage: Storage;
-beforeAll(() => {
-  storage = createStorage({ chdbPath: dir });
-});
-afterAll(async () => {
-  await storage.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+useTempStorage('pipeline-dlqlimits', (s) => (storage = s));
 
 describe('a poison message larger than the DLQ allows', () => {
   it('goes to the DLQ truncated, and the stream goes on', async () => {

@@ -4,28 +4,19 @@
  * repair of an insert interrupted between its bookkeeping and its rows, and the schema
  * facts the design relies on (root part committed before dependent views run).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Sample } from '../../core/samples.ts';
 import { countStoredSamples, createClickHouseSink } from '../../pipeline/clickhouseSink.ts';
 import { createPipeline } from '../../pipeline/pipeline.ts';
 import { migrate } from '../../schema/migrate.ts';
 import { TABLES } from '../../schema/tables.ts';
-import { createStorage, type Storage } from '../../pipeline/storage.ts';
+import type { Storage } from '../../pipeline/storage.ts';
+import { useTempStorage } from './support/tempStorage.ts';
 import { TOPICS } from '../../transport/types.ts';
 import { handDrivenTransport, otlpMessages, range, sumRange } from './support-pipeline/fixtures.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'vigie-pipeline-exactly-once-'));
 let storage: Storage;
-beforeAll(() => {
-  storage = createStorage({ chdbPath: dir });
-});
-afterAll(async () => {
-  await storage.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+useTempStorage('pipeline-exactly-once', (s) => (storage = s));
 
 async function scalar(sql: string): Promise<number> {
   const rs = await storage.client.query({ query: sql, format: 'JSONEachRow' });

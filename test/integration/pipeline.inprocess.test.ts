@@ -2,33 +2,24 @@
  * The pipeline end to end on the real engine (chDB, own temp directory) with the
  * in-process transport, and with a hand-driven transport to redeliver a batch exactly.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { metrics } from '@opentelemetry/api';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { UnavailableError } from '../../core/errors.ts';
 import type { Sample } from '../../core/samples.ts';
 import { countExportedSamples } from '../../otlp/encode.ts';
 import { countStoredSamples } from '../../pipeline/clickhouseSink.ts';
 import { createPipeline } from '../../pipeline/pipeline.ts';
 import { migrate } from '../../schema/migrate.ts';
-import { createStorage, type Storage } from '../../pipeline/storage.ts';
+import type { Storage } from '../../pipeline/storage.ts';
+import { useTempStorage } from './support/tempStorage.ts';
 import { InProcessTransport } from '../../transport/inprocess.ts';
 import { HEADERS, TOPICS, dlqTopicOf, type IncomingBatch, type OutgoingMessage, type Transport } from '../../transport/types.ts';
 import { ManualReader, recordTypicalMetrics, sdkFixture } from '../unit/otlp/otlpFixtures.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'vigie-pipeline-inprocess-'));
 let storage: Storage;
-beforeAll(() => {
-  storage = createStorage({ chdbPath: dir });
-});
-afterAll(async () => {
-  await storage.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+useTempStorage('pipeline-inprocess', (s) => (storage = s));
 
 async function waitUntil(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;

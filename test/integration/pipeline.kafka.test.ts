@@ -2,29 +2,20 @@
  * The pipeline on the real Kafka broker of the test stack (`bash scripts/stack.sh start`)
  * and the real engine (chDB, own temp directory).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { countExportedSamples } from '../../otlp/encode.ts';
 import { countStoredSamples } from '../../pipeline/clickhouseSink.ts';
 import { createPipeline } from '../../pipeline/pipeline.ts';
 import { migrate } from '../../schema/migrate.ts';
-import { createStorage, type Storage } from '../../pipeline/storage.ts';
+import type { Storage } from '../../pipeline/storage.ts';
+import { useTempStorage } from './support/tempStorage.ts';
 import { KafkaTransport } from '../../transport/kafka.ts';
 import { HEADERS, type IncomingBatch, type OutgoingMessage } from '../../transport/types.ts';
 import { recordTypicalMetrics, sdkFixture } from '../unit/otlp/otlpFixtures.ts';
 import { kafkaBrokers, uniqueTopic } from './support/kafka.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'vigie-pipeline-kafka-'));
 let storage: Storage;
-beforeAll(() => {
-  storage = createStorage({ chdbPath: dir });
-});
-afterAll(async () => {
-  await storage.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+useTempStorage('pipeline-kafka', (s) => (storage = s));
 
 async function waitUntil(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;

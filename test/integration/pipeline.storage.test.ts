@@ -2,25 +2,16 @@
  * Schema and sink on the real ClickHouse engine (chDB, own temp data directory: chDB
  * locks one directory per process and vitest runs each file in its own fork).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Sample } from '../../core/samples.ts';
 import { countStoredSamples, createClickHouseSink } from '../../pipeline/clickhouseSink.ts';
 import { migrate } from '../../schema/migrate.ts';
 import { TABLES } from '../../schema/tables.ts';
-import { createStorage, type Storage } from '../../pipeline/storage.ts';
+import type { Storage } from '../../pipeline/storage.ts';
+import { useTempStorage } from './support/tempStorage.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'vigie-pipeline-storage-'));
 let storage: Storage;
-beforeAll(() => {
-  storage = createStorage({ chdbPath: dir });
-});
-afterAll(async () => {
-  await storage.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+useTempStorage('pipeline-storage', (s) => (storage = s));
 
 const T0 = Date.UTC(2026, 10, 30, 8, 0, 0);
 function batch(n: number, offsetMs: number, faculty = 'sciences'): Sample[] {

@@ -3,27 +3,18 @@
  * accepted age window produce one log line per reason with a hint and an example series,
  * and empty messages are counted (chDB + the in-process transport).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { countStoredSamples } from '../../pipeline/clickhouseSink.ts';
 import { createPipeline } from '../../pipeline/pipeline.ts';
 import { migrate } from '../../schema/migrate.ts';
-import { createStorage, type Storage } from '../../pipeline/storage.ts';
+import type { Storage } from '../../pipeline/storage.ts';
+import { useTempStorage } from './support/tempStorage.ts';
 import { InProcessTransport } from '../../transport/inprocess.ts';
 import { TOPICS } from '../../transport/types.ts';
 import { otlpMessages, waitUntil } from './support-pipeline/fixtures.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'vigie-pipeline-visibility-'));
 let storage: Storage;
-beforeAll(() => {
-  storage = createStorage({ chdbPath: dir });
-});
-afterAll(async () => {
-  await storage.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+useTempStorage('pipeline-visibility', (s) => (storage = s));
 
 describe('rejected samples are visible', () => {
   it('logs one line per reason with a hint and an example, and counts empty messages', async () => {

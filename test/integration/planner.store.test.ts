@@ -5,26 +5,18 @@
  * re-imported with a moved exam is dropped with the reason; a store created before
  * migration 010 has no plan rather than an error.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadStoredPlans } from '../../cli/plans.ts';
-import { createStorage, type Storage } from '../../pipeline/storage.ts';
+import type { Storage } from '../../pipeline/storage.ts';
+import { useTempStorage } from './support/tempStorage.ts';
 import { configuredCapacity, DEFAULT_PROFILE, loadCurrentPlans, planOverride, planTable, sampleTable, writePlan } from '../../planner/index.ts';
 import { writeSchedule } from '../../schedule/index.ts';
 import { loadMigrations, migrate } from '../../schema/migrate.ts';
 import { schedule } from '../../simulator/model.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'vigie-plan-store-'));
 let storage: Storage;
-beforeAll(() => {
-  storage = createStorage({ chdbPath: dir });
-});
-afterAll(async () => {
-  await storage.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+useTempStorage('plan-store', (s) => (storage = s));
 
 const DAY = Date.UTC(2026, 11, 7);
 const exams = schedule(DAY);

@@ -1,7 +1,8 @@
 /**
  * The `vigie` bin as a child process, the way an operator runs it: output kept for the
- * failure message, waits on printed lines and on the self-metrics endpoint, graceful
- * stop (SIGTERM) and `kill -9`.
+ * failure message (and echoed as `[name] …` on request, for long e2e mornings), waits on
+ * printed lines and on the self-metrics endpoint, runs to a required exit code, graceful
+ * stop (SIGTERM) and `kill -9`. Shared by the integration and e2e tests.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -25,12 +26,16 @@ export interface VigieProcess {
   kill9(): Promise<void>;
 }
 
-/** Starts `node bin/vigie.mjs ...args` in `cwd`. */
-export function startVigie(name: string, args: readonly string[], opts: { cwd?: string; env?: Record<string, string> } = {}): VigieProcess {
+/** Starts `node bin/vigie.mjs ...args` in `cwd`; `echo` prints its lines as `[name] …` as they come. */
+export function startVigie(name: string, args: readonly string[], opts: { cwd?: string; env?: Record<string, string>; echo?: boolean } = {}): VigieProcess {
   const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
-  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+  const take = (c: Buffer) => {
+    out += c.toString();
+    if (opts.echo) for (const line of c.toString().split('\n')) if (line.trim()) console.log(`[${name}] ${line}`);
+  };
+  child.stderr!.on('data', take);
+  child.stdout!.on('data', take);
   let code: number | null | undefined;
   const exited = new Promise<number | null>((resolve) =>
     child.once('exit', (c) => {
@@ -72,4 +77,23 @@ export async function scrapeSum(url: string, metric: string): Promise<number> {
   const re = new RegExp(`^${metric}(?:\\{[^}]*\\})? (\\S+)`, 'gm');
   for (const m of text.matchAll(re)) sum += Number(m[1]);
   return sum;
+}
+
+/** Runs `vigie ...args` to its end (echoed); throws with its output unless it exits `expectCode`. */
+export async function runVigie(name: string, args: readonly string[], expectCode = 0): Promise<string> {
+  const p = startVigie(name, args, { echo: true });
+  const code = await p.exited;
+  if (code !== expectCode) throw new Error(`vigie ${args.join(' ')} exited ${code}, expected ${expectCode}:\n${p.output()}`);
+  return p.output();
+}
+
+/** The consumer lag `vigie ingest` reports on its self-metrics endpoint, or null when it does not answer or has not reported it yet. */
+export async function ingestLag(metricsPort: number): Promise<number | null> {
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
+    const m = /^pipeline_consumer_lag(?:\{[^}]*\})? (\S+)$/m.exec(text);
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
 }
