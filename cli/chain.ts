@@ -16,7 +16,7 @@ import type { Clock } from '../core/clock.ts';
 import { describeError } from '../core/errors.ts';
 import { countStoredSamples, createPipeline, migrate } from '../pipeline/index.ts';
 import type { PipelineStats, Storage } from '../pipeline/index.ts';
-import { dayOf, runMorning, schedule, type MorningOptions, type MorningResult } from '../simulator/index.ts';
+import { dayOf, DEFAULT_MORNING, latestPastMorning, runMorning, schedule, type MorningOptions, type MorningResult } from '../simulator/index.ts';
 import { createTransport, TOPICS } from '../transport/index.ts';
 
 /** Options of {@link runMorningChain}. */
@@ -47,7 +47,7 @@ export interface MorningChainOptions {
    */
   readonly planMorning?: boolean;
   readonly evaluationIntervalMs?: number;
-  /** Simulator knobs; `start` defaults to 07:30 UTC of the current day (see {@link todaysMorning}). */
+  /** Simulator knobs; `start` defaults to the latest morning that has ended (see {@link defaultMorningStart}). */
   readonly sim: Partial<MorningOptions>;
   /** Student-facing status notices (status/): their state file, and CMS webhooks. */
   readonly status?: { readonly statePath: string; readonly webhookUrls?: readonly string[] };
@@ -122,7 +122,7 @@ export async function runMorningChain(opts: MorningChainOptions): Promise<Mornin
 
   // Simulated time: the pipeline validates timestamps against it, and the rules engine
   // is driven by the data's watermark, so a compressed morning behaves like a live one.
-  const sim: Partial<MorningOptions> = { start: todaysMorning(), ...opts.sim };
+  const sim: Partial<MorningOptions> = { start: defaultMorningStart(Date.now(), opts.sim?.durationMs), ...opts.sim };
   let simNow = sim.start!;
   const simClock: Clock = () => simNow;
 
@@ -272,14 +272,9 @@ export async function runMorningChain(opts: MorningChainOptions): Promise<Mornin
   };
 }
 
-/**
- * 07:30 UTC of the current day. A simulated morning is dated today by default: raw
- * samples carry a 30-day TTL, so a morning dated months ago would be dropped by
- * ClickHouse on insert, exactly as real old data would.
- */
-export function todaysMorning(nowMs: number = Date.now()): number {
-  const d = new Date(nowMs);
-  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate(), 7, 30);
+/** The morning `vigie demo` plays by default: from 07:30 UTC of the latest day on which it has ended. */
+export function defaultMorningStart(nowMs: number = Date.now(), durationMs: number = DEFAULT_MORNING.durationMs): number {
+  return latestPastMorning(nowMs, durationMs);
 }
 
 function sumValues(r: Readonly<Record<string, number>>): number {

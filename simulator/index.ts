@@ -13,6 +13,7 @@ export type { MorningOptions, MorningDeps, MorningProgress, MorningResult } from
 export {
   DEFAULT_DAY_MS,
   dayOf,
+  latestPastMorning,
   DEFAULT_PARAMS,
   FACULTIES,
   MODEL,

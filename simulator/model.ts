@@ -76,6 +76,20 @@ export type Exam = ScheduledExam;
 /** Default simulated day (a Monday in the January session). */
 export const DEFAULT_DAY_MS = Date.UTC(2026, 0, 12);
 
+/**
+ * 07:30 UTC of today, or of yesterday when today's morning (`durationMs` from 07:30) has
+ * not ended yet: the default date of a simulated morning played now (`vigie simulate`,
+ * `vigie demo`). A fixed day would age out of every ingest window and of the raw samples'
+ * 30-day TTL; today's morning before it has ended would be dated in the future, and
+ * Alertmanager refuses alerts that start after they end ("start time must be before end
+ * time": it stamps their end on the wall clock).
+ */
+export function latestPastMorning(nowMs: number, durationMs: number): number {
+  const d = new Date(nowMs);
+  const today = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate(), 7, 30);
+  return today + durationMs <= nowMs ? today : today - 86_400_000;
+}
+
 const EXAMS: readonly (readonly [id: string, faculty: string, hhmm: string, enrolled: number, minutes: number])[] = [
   ['med-anat-b1', 'medicine', '09:00', 1100, 60],
   ['med-phys-b2', 'medicine', '09:00', 800, 60],

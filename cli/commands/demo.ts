@@ -18,7 +18,7 @@ import { headlineLines } from '../../postmortem/format.ts';
 import { writePostmortemReport, type PostmortemReport } from '../../postmortem/index.ts';
 import { resolveMorningOptions } from '../../simulator/index.ts';
 import { readStatusState, renderStatusPage } from '../../status/index.ts';
-import { runMorningChain, todaysMorning, type ChainProgress, type MorningChainResult } from '../chain.ts';
+import { runMorningChain, defaultMorningStart, type ChainProgress, type MorningChainResult } from '../chain.ts';
 import { floatOption, kafkaOption, DEFAULT_RULES_FILE } from '../options.ts';
 import { dataDirOf, DEFAULT_HTTP_PORT, httpPortOption, openWriterStorage } from '../storage.ts';
 
@@ -112,7 +112,7 @@ export function registerDemoCommand(program: Command): void {
 export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const out = resolve(opts.out);
   const chdbPath = dataDirOf(opts);
-  const sim = resolveMorningOptions({ start: todaysMorning(), seed: opts.seed, capacity: opts.capacity, compression: opts.compression > 0 ? opts.compression : Infinity });
+  const sim = resolveMorningOptions({ start: defaultMorningStart(), seed: opts.seed, capacity: opts.capacity, compression: opts.compression > 0 ? opts.compression : Infinity });
   const endMs = sim.start + sim.durationMs;
   rmSync(join(out, 'alert-state.json'), { force: true });
   const statusState = join(out, 'status', 'status.json');

@@ -9,20 +9,10 @@ import { Option, type Command } from 'commander';
 import { loadConfig } from '../../core/config.ts';
 import { ConfigError } from '../../core/errors.ts';
 import { formatCsvTimetable, loadTimetableFile } from '../../schedule/index.ts';
-import { DEFAULT_MORNING, dayOf, FACULTIES, runMorning, schedule } from '../../simulator/index.ts';
+import { DEFAULT_MORNING, dayOf, FACULTIES, latestPastMorning, runMorning, schedule } from '../../simulator/index.ts';
 import { createVariantProducer, PLATFORM_VARIANTS } from '../../simulator/platformVariant.ts';
 import { createTransport, TOPICS } from '../../transport/index.ts';
 import { floatOption, kafkaOption, timeOption } from '../options.ts';
-
-/**
- * 07:30 UTC of today, or of yesterday when today's morning (`durationMs` from 07:30) has
- * not ended yet: a fixed default day would age out of every ingest window.
- */
-export function latestPastMorning(nowMs: number, durationMs: number): number {
-  const d = new Date(nowMs);
-  const today = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate(), 7, 30);
-  return today + durationMs <= nowMs ? today : today - 86_400_000;
-}
 
 /** Registers `vigie simulate`. */
 export function registerSimulateCommand(program: Command): void {

@@ -12,7 +12,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { latestPastMorning } from '../../cli/commands/simulate.ts';
+import { latestPastMorning } from '../../simulator/index.ts';
 import { createStorage } from '../../pipeline/index.ts';
 import { FACULTIES } from '../../simulator/model.ts';
 import { kafkaBrokers, uniqueTopic } from '../integration/support/kafka.ts';

@@ -9,14 +9,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runMorningChain, todaysMorning, type ChainProgress } from '../../cli/chain.ts';
+import { runMorningChain, defaultMorningStart, type ChainProgress } from '../../cli/chain.ts';
 import { DEFAULT_RULES_FILE } from '../../cli/options.ts';
 import { createStorage, type Storage } from '../../pipeline/storage.ts';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
-const START = todaysMorning() + 60 * 60_000;
+const START = defaultMorningStart() + 60 * 60_000;
 const sim = { seed: 42, capacity: 1, compression: Infinity, start: START, durationMs: 20 * 60_000 };
 
 function open(): Storage {

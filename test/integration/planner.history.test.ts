@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runMorningChain, todaysMorning } from '../../cli/chain.ts';
+import { runMorningChain, defaultMorningStart } from '../../cli/chain.ts';
 import { DEFAULT_RULES_FILE } from '../../cli/options.ts';
 import { createStorage } from '../../pipeline/storage.ts';
 import { learnProfiles, type LearnedProfiles } from '../../planner/history.ts';
@@ -26,7 +26,7 @@ const DAY = 86_400_000;
 let dir: string;
 let learned: LearnedProfiles | null;
 let stored: ScheduledExam[] = [];
-const today = Math.floor(todaysMorning() / DAY) * DAY;
+const today = Math.floor(defaultMorningStart() / DAY) * DAY;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'vigie-plan-history-'));
