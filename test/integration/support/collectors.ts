@@ -3,13 +3,14 @@
  * (output kept for failure messages), read a topic's OTLP messages back as samples, and
  * wait for a condition with a deadline.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Sample } from '../../../core/samples.ts';
 import { decodeMetricsRequest, toSamples } from '../../../otlp/decode.ts';
 import { KafkaTransport } from '../../../transport/kafka.ts';
 import type { TransportConsumer } from '../../../transport/index.ts';
 import { kafkaBrokers, uniqueTopic } from './kafka.ts';
+import { startVigie } from './vigieProcess.ts';
 
 /** The package's bin. */
 export const VIGIE_BIN = fileURLToPath(new URL('../../../bin/vigie.mjs', import.meta.url));
@@ -22,14 +23,11 @@ export interface VigieChild {
   readonly exited: Promise<number | string>;
 }
 
-/** Spawns `node bin/vigie.mjs …args`. */
-export function spawnVigie(args: readonly string[], env: NodeJS.ProcessEnv = {}): VigieChild {
-  const child = spawn(process.execPath, [VIGIE_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-  let out = '';
-  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
-  return { child, output: () => out, exited };
+/** Spawns `node bin/vigie.mjs …args` ({@link startVigie}); `exited` gives the exit code, or the signal's name. */
+export function spawnVigie(args: readonly string[], env: Record<string, string> = {}): VigieChild {
+  const p = startVigie('vigie', args, { env });
+  const exited = new Promise<number | string>((resolve) => p.child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+  return { child: p.child, output: p.output, exited };
 }
 
 /** Polls `cond` every 100 ms until true or the deadline; the error says what was awaited. */
